@@ -1,0 +1,108 @@
+/**
+ * Checks the project's layering rules (see docs/adr/0001-layering.md) by reading
+ * import specifiers. Run: `deno run --allow-read tools/check_layers.ts`.
+ * Exits 1 and lists every violation found.
+ *
+ * Rules, for non-test source files:
+ * - `client/` imports nothing outside `client/`; `mod.ts` imports only `client/`.
+ * - `store/` never imports `broker/`, and imports from `client/` only the shared
+ *   wire/disk kernel `client/protocol/`.
+ * - `broker/` reaches the store only through `store/mod.ts`.
+ * - Inside a module, `server -> api -> domain <- infra`: domain imports no
+ *   api/server/infra, api imports no server.
+ * - Domain code touches no `Deno.*`, `Worker`, `SharedArrayBuffer` or `Atomics`.
+ *
+ * @module
+ */
+
+import { dirname, join, normalize, relative } from "node:path";
+
+const root = normalize(join(dirname(new URL(import.meta.url).pathname), ".."));
+const SOURCE_DIRS = ["client", "store", "broker", "registry"];
+const IMPORT_RE = /(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+const WORKER_URL_RE = /new URL\(\s*["']([^"']+)["']\s*,\s*import\.meta\.url\s*\)/g;
+const PLATFORM_RE = /\b(Deno\.|new Worker\b|SharedArrayBuffer\b|Atomics\.)/;
+
+function* walk(dir: string): Generator<string> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) yield* walk(path);
+    else if (entry.isFile && path.endsWith(".ts")) yield path;
+  }
+}
+
+function isTest(rel: string): boolean {
+  return rel.endsWith("_test.ts") || rel.includes("/testdata/") || rel.includes("_test_");
+}
+
+function layerOf(rel: string): string | undefined {
+  const parts = rel.split("/");
+  return ["server", "api", "domain", "infra"].find((layer) => parts[1] === layer);
+}
+
+function check(rel: string, text: string, problems: string[]): void {
+  const module = rel.split("/")[0];
+  const layer = layerOf(rel);
+  const targets: string[] = [];
+  for (const match of text.matchAll(IMPORT_RE)) targets.push(match[1] ?? match[2]);
+  for (const match of text.matchAll(WORKER_URL_RE)) targets.push(match[1]);
+  for (const spec of targets) {
+    if (!spec.startsWith(".")) continue;
+    const target = relative(root, normalize(join(root, dirname(rel), spec)));
+    const targetModule = target.split("/")[0];
+    const targetLayer = layerOf(target);
+    const where = `${rel} imports ${target}`;
+    if (rel === "mod.ts" && targetModule !== "client") problems.push(`${where}: mod.ts may import only client/`);
+    if (module === "client" && targetModule !== "client") {
+      problems.push(`${where}: client/ imports nothing outside client/`);
+    }
+    if (module === "store" && targetModule === "broker") problems.push(`${where}: the store never imports the broker`);
+    if (module === "store" && targetModule === "client" && !target.startsWith("client/protocol/")) {
+      problems.push(`${where}: the store may import only client/protocol/ from client/`);
+    }
+    if (module === "broker" && targetModule === "store" && target !== "store/mod.ts") {
+      problems.push(`${where}: the broker reaches the store only through store/mod.ts`);
+    }
+    if (targetModule === module && layer !== undefined && targetLayer !== undefined) {
+      if (layer === "domain" && targetLayer !== "domain") {
+        problems.push(`${where}: domain code imports no ${targetLayer} code`);
+      }
+      if (layer === "api" && targetLayer === "server") problems.push(`${where}: api code imports no server code`);
+    }
+  }
+  if (layer === "domain") {
+    const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+    const hit = code.match(PLATFORM_RE);
+    if (hit) problems.push(`${rel}: domain code uses ${hit[1].trim()} (move it to infra behind a port)`);
+  }
+}
+
+const problems: string[] = [];
+let files = 0;
+for (const dir of [...SOURCE_DIRS.map((d) => join(root, d)), join(root, "mod.ts")]) {
+  const paths = dir.endsWith(".ts") ? [dir] : [...walk(dir)];
+  for (const path of paths) {
+    const rel = relative(root, path);
+    if (isTest(rel)) continue;
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch {
+      continue;
+    }
+    files++;
+    check(rel, text, problems);
+  }
+}
+if (problems.length > 0) {
+  console.error(`Layering check failed: ${problems.length} problem(s) in ${files} files`);
+  for (const problem of problems) console.error(`  ${problem}`);
+  Deno.exit(1);
+}
+console.log(`Layering check passed: ${files} files`);
