@@ -46,7 +46,9 @@ function layerOf(rel: string): string | undefined {
   return ["server", "api", "domain", "infra"].find((layer) => parts[1] === layer);
 }
 
-function check(rel: string, text: string, problems: string[]): void {
+function check(rel: string, source: string, problems: string[]): void {
+  // Imports inside comments (JSDoc examples) are not imports.
+  const text = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
   const module = rel.split("/")[0];
   const layer = layerOf(rel);
   const targets: string[] = [];
@@ -77,8 +79,7 @@ function check(rel: string, text: string, problems: string[]): void {
     }
   }
   if (layer === "domain") {
-    const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
-    const hit = code.match(PLATFORM_RE);
+    const hit = text.match(PLATFORM_RE);
     if (hit) problems.push(`${rel}: domain code uses ${hit[1].trim()} (move it to infra behind a port)`);
   }
 }

@@ -26,7 +26,7 @@
 
 import { decodeRecord } from "../../../client/protocol/message_record.ts";
 import { decodeProperties, MessageConst } from "../../../client/protocol/properties.ts";
-import type { MessageFilter } from "../../../store/message_store.ts";
+import type { MessageFilter } from "../../../store/mod.ts";
 import {
   compileSql92,
   type PropertySource,

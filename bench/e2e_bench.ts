@@ -1,0 +1,216 @@
+/**
+ * End-to-end benchmark: the real broker as a child process and the real
+ * client over one producer connection, 1 KiB bodies.
+ *
+ * Cases, one JSON line each:
+ * - (a) `send_window`: N messages with up to `inFlight` unacknowledged, under
+ *   sync and async flush, in msgs/s;
+ * - (b) `send_latency`: sequential sends, each awaiting its ack, p50/p99 µs
+ *   (sync flush);
+ * - (c) `consume`: consuming the N messages of (a, sync) from the first
+ *   offset, in msgs/s.
+ *
+ * Run: `deno run -A bench/e2e_bench.ts [--messages 200000] [--latency-sends 5000]`
+ *
+ * @module
+ */
+
+import { createAdmin } from "../client/admin.ts";
+import { createConsumer } from "../client/consumer.ts";
+import { createProducer } from "../client/producer.ts";
+
+/** Options of {@linkcode runE2eBench}; every field has a default. */
+export interface E2eBenchOptions {
+  /** Messages in cases (a) and (c). Default 200,000. */
+  readonly messages?: number;
+  /** Most unacknowledged sends in case (a). Default 1,000. */
+  readonly inFlight?: number;
+  /** Sequential sends in case (b). Default 5,000. */
+  readonly latencySends?: number;
+  /** Body size, bytes. Default 1,024. */
+  readonly bodyBytes?: number;
+  /** Queues of the bench topic. Default 4. */
+  readonly queues?: number;
+  /** Messages per pull in case (c). Default 256. */
+  readonly pullBatchSize?: number;
+  /** Receives each result line. Default: `console.log` of its JSON. */
+  readonly report?: (result: Record<string, unknown>) => void;
+}
+
+interface SpawnedBroker extends AsyncDisposable {
+  readonly endpoint: string;
+}
+
+async function spawnBroker(flush: "sync" | "async"): Promise<SpawnedBroker> {
+  const dataDir = await Deno.makeTempDir({ prefix: "rmq_e2e_bench_" });
+  const main = new URL("../broker/main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      main,
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--flush",
+      flush,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  let port: number | undefined;
+  while (port === undefined) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("Broker exited before it was listening");
+    text += value;
+    for (const line of text.split("\n")) {
+      try {
+        const event = JSON.parse(line);
+        if (event.event === "listening") port = event.port;
+      } catch {
+        // Not a complete JSON line yet.
+      }
+    }
+  }
+  // Keep draining stdout so the child never blocks on a full pipe.
+  const drain = (async () => {
+    while (!(await reader.read()).done) { /* discard */ }
+  })();
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGTERM");
+      await child.status;
+      await drain.catch(() => {});
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+/**
+ * Run the benchmark cases and report one result object per case.
+ *
+ * @param options Sizes and the reporter.
+ * @returns The results, in order.
+ */
+export async function runE2eBench(
+  options: E2eBenchOptions = {},
+): Promise<Record<string, unknown>[]> {
+  const messages = options.messages ?? 200_000;
+  const inFlight = options.inFlight ?? 1_000;
+  const latencySends = options.latencySends ?? 5_000;
+  const bodyBytes = options.bodyBytes ?? 1_024;
+  const queues = options.queues ?? 4;
+  const report = options.report ?? ((r) => console.log(JSON.stringify(r)));
+  const body = new Uint8Array(bodyBytes).fill(0x61);
+  const results: Record<string, unknown>[] = [];
+  const emit = (result: Record<string, unknown>) => {
+    results.push(result);
+    report(result);
+  };
+
+  for (const flush of ["sync", "async"] as const) {
+    await using broker = await spawnBroker(flush);
+    {
+      await using admin = await createAdmin({ endpoint: broker.endpoint });
+      await admin.createTopic("Bench", { readQueueNums: queues, writeQueueNums: queues });
+    }
+    {
+      await using producer = await createProducer({
+        endpoint: broker.endpoint,
+        sendTimeoutMs: 30_000,
+      });
+      // Warm-up, not measured.
+      await Promise.all(
+        Array.from({ length: 1000 }, () => producer.send({ topic: "Bench", body })),
+      );
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(Array.from({ length: inFlight }, async () => {
+        while (next < messages) {
+          next++;
+          await producer.send({ topic: "Bench", body });
+        }
+      }));
+      const seconds = (performance.now() - started) / 1000;
+      emit({
+        case: "send_window",
+        flush,
+        messages,
+        inFlight,
+        bodyBytes,
+        msgsPerSec: Math.round(messages / seconds),
+        seconds: Number(seconds.toFixed(3)),
+      });
+
+      if (flush === "sync") {
+        const latenciesUs: number[] = [];
+        for (let i = 0; i < latencySends; i++) {
+          const t0 = performance.now();
+          await producer.send({ topic: "Bench", body });
+          latenciesUs.push((performance.now() - t0) * 1000);
+        }
+        latenciesUs.sort((a, b) => a - b);
+        emit({
+          case: "send_latency",
+          flush,
+          sends: latencySends,
+          bodyBytes,
+          p50Us: Math.round(percentile(latenciesUs, 0.5)),
+          p99Us: Math.round(percentile(latenciesUs, 0.99)),
+          maxUs: Math.round(latenciesUs[latenciesUs.length - 1]),
+        });
+      }
+    }
+    if (flush === "sync") {
+      const total = messages + 1000 + latencySends;
+      await using consumer = await createConsumer({
+        endpoint: broker.endpoint,
+        group: "bench_consumer",
+        topic: "Bench",
+        consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET",
+        pullBatchSize: options.pullBatchSize ?? 256,
+        queueBufferedMessagesMax: 4096,
+      });
+      let count = 0;
+      const started = performance.now();
+      for await (const _ of consumer.messages()) {
+        if (++count >= total) break;
+      }
+      const seconds = (performance.now() - started) / 1000;
+      emit({
+        case: "consume",
+        flush,
+        messages: count,
+        bodyBytes,
+        msgsPerSec: Math.round(count / seconds),
+        seconds: Number(seconds.toFixed(3)),
+      });
+    }
+  }
+  return results;
+}
+
+function flag(name: string): number | undefined {
+  const at = Deno.args.indexOf(`--${name}`);
+  return at >= 0 ? Number(Deno.args[at + 1]) : undefined;
+}
+
+if (import.meta.main) {
+  await runE2eBench({
+    messages: flag("messages"),
+    inFlight: flag("in-flight"),
+    latencySends: flag("latency-sends"),
+    pullBatchSize: flag("pull-batch-size"),
+  });
+}

@@ -1,0 +1,376 @@
+/**
+ * The admin client: topics, queue offsets, group progress, message lookup.
+ *
+ * @module
+ */
+
+import { BrokerClient } from "./broker_client.ts";
+import { MQClientError } from "./errors.ts";
+import { type MessageQueue, ReceivedMessage, validateName } from "./message.ts";
+import { fetchTopicRoute, readQueues } from "./topic_route.ts";
+import {
+  consumerGroupRequestHeader,
+  createTopicRequestHeader,
+  DEFAULT_TOPIC,
+  offsetResponseHeader,
+  PermName,
+  queryConsumerOffsetRequestHeader,
+  queueRequestHeader,
+  topicRequestHeader,
+  viewMessageRequestHeader,
+} from "./protocol/headers.ts";
+import {
+  parseConsumerListBody,
+  parseConsumerOffsetTable,
+  parseTopicConfigTable,
+  type TopicConfig,
+} from "./protocol/heartbeat.ts";
+import { decodeOffsetMessageId } from "./protocol/message_id.ts";
+import { decodeRecords } from "./protocol/message_record.ts";
+import { RequestCode } from "./protocol/request_code.ts";
+import { ResponseCode } from "./protocol/response_code.ts";
+
+/** Default queue count of a topic created by {@linkcode Admin.createTopic}. */
+export const TOPIC_QUEUE_NUMS_DEFAULT = 4;
+/** Most queues a topic may have here. */
+export const TOPIC_QUEUE_NUMS_MAX = 1024;
+
+/** Options of {@linkcode createAdmin}. */
+export interface AdminOptions {
+  /** Broker address, `host:port`. */
+  readonly endpoint: string;
+  /** Per-request timeout, ms. Default 3000. */
+  readonly requestTimeoutMs?: number;
+}
+
+/** Options of {@linkcode Admin.createTopic}. */
+export interface CreateTopicOptions {
+  /** Readable queues. Default 4. */
+  readonly readQueueNums?: number;
+  /** Writable queues. Default 4. */
+  readonly writeQueueNums?: number;
+  /** Permission bits: 2 write, 4 read, 6 both (default). */
+  readonly perm?: number;
+  /** Ordered topic flag. Default false. */
+  readonly order?: boolean;
+}
+
+/** One queue's offsets. */
+export interface QueueStatus {
+  /** The queue. */
+  readonly queue: MessageQueue;
+  /** Oldest retained queue offset. */
+  readonly minOffset: number;
+  /** Next queue offset to be written. */
+  readonly maxOffset: number;
+}
+
+/** One queue's progress for a consumer group. */
+export interface QueueProgress {
+  /** Topic. */
+  readonly topic: string;
+  /** Queue id. */
+  readonly queueId: number;
+  /** Broker's max offset (next to be written). */
+  readonly brokerOffset: number;
+  /** Group's committed offset (next to consume); -1 if none. */
+  readonly consumerOffset: number;
+  /** Messages not yet consumed. */
+  readonly lag: number;
+}
+
+/** A consumer group's progress. */
+export interface ConsumerProgress {
+  /** Consumer group. */
+  readonly group: string;
+  /** Per-queue progress, sorted by topic then queue id. */
+  readonly queues: readonly QueueProgress[];
+  /** Sum of the per-queue lags. */
+  readonly totalLag: number;
+}
+
+/**
+ * Administers one broker.
+ *
+ * @example
+ * ```ts ignore
+ * import { createAdmin } from "./admin.ts";
+ * await using admin = await createAdmin({ endpoint: "127.0.0.1:10911" });
+ * await admin.createTopic("Orders", { readQueueNums: 8, writeQueueNums: 8 });
+ * console.log((await admin.listTopics()).map((t) => t.topicName));
+ * ```
+ */
+export class Admin implements AsyncDisposable {
+  readonly #client: BrokerClient;
+
+  /**
+   * Use {@linkcode createAdmin}.
+   *
+   * @param options Admin options.
+   */
+  constructor(options: AdminOptions) {
+    this.#client = new BrokerClient({
+      endpoint: options.endpoint,
+      requestTimeoutMs: options.requestTimeoutMs,
+    });
+  }
+
+  /**
+   * Connect to the broker.
+   *
+   * @throws {MQConnectionClosedError} If the broker cannot be reached.
+   */
+  async start(): Promise<void> {
+    await this.#client.connection();
+  }
+
+  /**
+   * Create or update a topic (UPDATE_AND_CREATE_TOPIC).
+   *
+   * @param topic Topic name.
+   * @param options Queue counts, permission and order flag.
+   * @throws {TypeError} On an invalid name.
+   * @throws {RangeError} On out-of-range queue counts or permission.
+   * @throws {MQBrokerError} If the broker refuses.
+   */
+  async createTopic(topic: string, options: CreateTopicOptions = {}): Promise<void> {
+    validateName("topic", topic, "create topic");
+    const readQueueNums = options.readQueueNums ?? TOPIC_QUEUE_NUMS_DEFAULT;
+    const writeQueueNums = options.writeQueueNums ?? TOPIC_QUEUE_NUMS_DEFAULT;
+    for (
+      const [name, value] of [["readQueueNums", readQueueNums], [
+        "writeQueueNums",
+        writeQueueNums,
+      ]] as const
+    ) {
+      if (!Number.isInteger(value) || value < 1 || value > TOPIC_QUEUE_NUMS_MAX) {
+        throw new RangeError(
+          `Cannot create topic: ${name} is ${value}, expected 1 to ${TOPIC_QUEUE_NUMS_MAX}`,
+        );
+      }
+    }
+    const perm = options.perm ?? (PermName.PERM_READ | PermName.PERM_WRITE);
+    if (!Number.isInteger(perm) || perm < 0 || perm > 15) {
+      throw new RangeError(`Cannot create topic: perm is ${perm}, expected 0 to 15`);
+    }
+    await this.#client.invoke(
+      RequestCode.UPDATE_AND_CREATE_TOPIC,
+      createTopicRequestHeader.encode({
+        topic,
+        defaultTopic: DEFAULT_TOPIC,
+        readQueueNums,
+        writeQueueNums,
+        perm,
+        topicFilterType: "SINGLE_TAG",
+        topicSysFlag: 0,
+        order: options.order ?? false,
+      }),
+    );
+  }
+
+  /**
+   * Delete a topic (DELETE_TOPIC_IN_BROKER).
+   *
+   * @param topic Topic name.
+   * @throws {TypeError} On an invalid name.
+   * @throws {MQBrokerError} If the broker refuses.
+   */
+  async deleteTopic(topic: string): Promise<void> {
+    validateName("topic", topic, "delete topic");
+    await this.#client.invoke(
+      RequestCode.DELETE_TOPIC_IN_BROKER,
+      topicRequestHeader.encode({ topic }),
+    );
+  }
+
+  /**
+   * List every topic's configuration (GET_ALL_TOPIC_CONFIG).
+   *
+   * @returns Topic configs sorted by name.
+   * @throws {MQBrokerError} If the broker refuses.
+   */
+  async listTopics(): Promise<TopicConfig[]> {
+    const response = await this.#client.invoke(RequestCode.GET_ALL_TOPIC_CONFIG);
+    const parsed = parseTopicConfigTable(response.body);
+    if (!parsed.ok) throw new MQClientError(`Bad topic list: ${parsed.error}`);
+    return Object.values(parsed.value.topicConfigTable).sort((a, b) =>
+      a.topicName < b.topicName ? -1 : a.topicName > b.topicName ? 1 : 0
+    );
+  }
+
+  /**
+   * Min and max offsets of each readable queue of a topic.
+   *
+   * @param topic Topic name.
+   * @returns One entry per queue.
+   * @throws {MQBrokerError} If the topic does not exist.
+   */
+  async topicStatus(topic: string): Promise<QueueStatus[]> {
+    validateName("topic", topic, "read topic status");
+    const queues = readQueues(await fetchTopicRoute(this.#client, topic), topic);
+    return await Promise.all(queues.map(async (queue) => {
+      const fields = queueRequestHeader.encode({ topic, queueId: queue.queueId });
+      const [min, max] = await Promise.all([
+        this.#offset(RequestCode.GET_MIN_OFFSET, fields),
+        this.#offset(RequestCode.GET_MAX_OFFSET, fields),
+      ]);
+      return { queue, minOffset: min, maxOffset: max };
+    }));
+  }
+
+  /**
+   * The committed offset of a group on one queue (QUERY_CONSUMER_OFFSET).
+   *
+   * @param group Consumer group.
+   * @param topic Topic.
+   * @param queueId Queue id.
+   * @returns The offset, or -1 when the group has none stored.
+   * @throws {MQBrokerError} If the broker refuses.
+   */
+  async queryConsumerOffset(group: string, topic: string, queueId: number): Promise<number> {
+    const response = await this.#client.invoke(
+      RequestCode.QUERY_CONSUMER_OFFSET,
+      queryConsumerOffsetRequestHeader.encode({ consumerGroup: group, topic, queueId }),
+      undefined,
+      { acceptCodes: [ResponseCode.QUERY_NOT_FOUND] },
+    );
+    if (response.code === ResponseCode.QUERY_NOT_FOUND) return -1;
+    const decoded = offsetResponseHeader.decode(response.extFields);
+    if (!decoded.ok) throw new MQClientError(`Bad offset response: ${decoded.error}`);
+    return decoded.header.offset;
+  }
+
+  /**
+   * A consumer group's progress and lag per queue.
+   *
+   * Uses GET_ALL_CONSUMER_OFFSET (narrowed by group and topic) for the
+   * committed offsets; with a topic, queues the group never committed are
+   * listed too, with consumer offset -1 and the whole queue as lag.
+   *
+   * @param group Consumer group.
+   * @param topic Only this topic, if given.
+   * @returns Progress per queue and the total lag.
+   * @throws {MQBrokerError} If the broker refuses.
+   */
+  async consumerProgress(group: string, topic?: string): Promise<ConsumerProgress> {
+    validateName("group", group, "read consumer progress");
+    if (topic !== undefined) validateName("topic", topic, "read consumer progress");
+    const fields: Record<string, string> = { consumerGroup: group };
+    if (topic !== undefined) fields.topic = topic;
+    const response = await this.#client.invoke(RequestCode.GET_ALL_CONSUMER_OFFSET, fields);
+    const table = parseConsumerOffsetTable(response.body);
+    if (!table.ok) throw new MQClientError(`Bad consumer offset table: ${table.error}`);
+    const committed = new Map<string, number>();
+    for (const [key, queues] of Object.entries(table.value.offsetTable)) {
+      const at = key.lastIndexOf("@");
+      if (key.slice(at + 1) !== group) continue;
+      const queueTopic = key.slice(0, at);
+      if (topic !== undefined && queueTopic !== topic) continue;
+      for (const [queueId, offset] of Object.entries(queues)) {
+        committed.set(`${queueTopic}\u0000${queueId}`, offset);
+      }
+    }
+    if (topic !== undefined) {
+      const route = await fetchTopicRoute(this.#client, topic);
+      for (const queue of readQueues(route, topic)) {
+        const key = `${topic}\u0000${queue.queueId}`;
+        if (!committed.has(key)) committed.set(key, -1);
+      }
+    }
+    const queues = await Promise.all([...committed].map(async ([key, consumerOffset]) => {
+      const [queueTopic, queueIdText] = key.split("\u0000");
+      const queueId = Number(queueIdText);
+      const brokerOffset = await this.#offset(
+        RequestCode.GET_MAX_OFFSET,
+        queueRequestHeader.encode({ topic: queueTopic, queueId }),
+      );
+      const from = consumerOffset < 0 ? 0 : consumerOffset;
+      return {
+        topic: queueTopic,
+        queueId,
+        brokerOffset,
+        consumerOffset,
+        lag: Math.max(0, brokerOffset - from),
+      };
+    }));
+    queues.sort((a, b) => a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.queueId - b.queueId);
+    return { group, queues, totalLag: queues.reduce((sum, q) => sum + q.lag, 0) };
+  }
+
+  /**
+   * The live members of a consumer group (GET_CONSUMER_LIST_BY_GROUP).
+   *
+   * @param group Consumer group.
+   * @returns Client ids.
+   * @throws {MQBrokerError} If the broker refuses.
+   */
+  async consumerIds(group: string): Promise<string[]> {
+    const response = await this.#client.invoke(
+      RequestCode.GET_CONSUMER_LIST_BY_GROUP,
+      consumerGroupRequestHeader.encode({ consumerGroup: group }),
+    );
+    const parsed = parseConsumerListBody(response.body);
+    if (!parsed.ok) throw new MQClientError(`Bad consumer list: ${parsed.error}`);
+    return [...parsed.value.consumerIdList];
+  }
+
+  /**
+   * Read one message by its offset message id (VIEW_MESSAGE_BY_ID).
+   *
+   * @param offsetMsgId The offset message id from a send result.
+   * @returns The message.
+   * @throws {TypeError} If the id is not an offset message id.
+   * @throws {MQBrokerError} If the broker has no such message.
+   */
+  async viewMessage(offsetMsgId: string): Promise<ReceivedMessage> {
+    const { commitLogOffset } = decodeOffsetMessageId(offsetMsgId);
+    const response = await this.#client.invoke(
+      RequestCode.VIEW_MESSAGE_BY_ID,
+      viewMessageRequestHeader.encode({ offset: commitLogOffset }),
+    );
+    let records;
+    try {
+      records = decodeRecords(response.body ?? new Uint8Array());
+    } catch (error) {
+      throw new MQClientError(`Bad message body for ${offsetMsgId}`, { cause: error });
+    }
+    if (records.length === 0) throw new MQClientError(`No message body for ${offsetMsgId}`);
+    return new ReceivedMessage(records[0], "");
+  }
+
+  /** Close the connection. Idempotent. */
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+
+  /** Same as {@linkcode Admin.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #offset(code: number, fields: Record<string, string>): Promise<number> {
+    const response = await this.#client.invoke(code, fields);
+    const decoded = offsetResponseHeader.decode(response.extFields);
+    if (!decoded.ok) throw new MQClientError(`Bad offset response: ${decoded.error}`);
+    return decoded.header.offset;
+  }
+}
+
+/**
+ * Create an admin client connected to a broker.
+ *
+ * @param options Endpoint and timeout.
+ * @returns A connected admin client; close it with `await using` or `close()`.
+ * @throws {TypeError} On an invalid endpoint.
+ * @throws {MQConnectionClosedError} If the broker cannot be reached.
+ */
+export async function createAdmin(options: AdminOptions): Promise<Admin> {
+  const admin = new Admin(options);
+  try {
+    await admin.start();
+  } catch (error) {
+    await admin.close();
+    throw error;
+  }
+  return admin;
+}

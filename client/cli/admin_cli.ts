@@ -1,0 +1,221 @@
+/**
+ * `deno task admin <command> [options]`: a small mqadmin for one broker.
+ *
+ * Commands: topicList, updateTopic, deleteTopic, topicStatus,
+ * consumerProgress, queryMsgById, sendMessage. Common option: `-n host:port`
+ * (default 127.0.0.1:10911). Exits 1 with a message on any error.
+ *
+ * @module
+ */
+
+import { createAdmin } from "../admin.ts";
+import { createProducer } from "../producer.ts";
+import { MQClientError } from "../errors.ts";
+
+/** Default broker address of the CLI. */
+export const DEFAULT_ENDPOINT = "127.0.0.1:10911";
+
+const USAGE = `Usage: deno task admin <command> [options]
+
+Commands:
+  topicList                              list topics with queue counts and perm
+  updateTopic -t TOPIC [-r 4] [-w 4] [-p 6]  create or update a topic
+  deleteTopic -t TOPIC                   delete a topic
+  topicStatus -t TOPIC                   min/max offset per queue
+  consumerProgress -g GROUP [-t TOPIC]   per queue: broker offset, consumer offset, lag
+  queryMsgById -i OFFSET_MSG_ID          show one message
+  sendMessage -t TOPIC -b BODY [--tags T] [--keys K]  send one message
+
+Options:
+  -n host:port   broker address (default ${DEFAULT_ENDPOINT})
+  -h, --help     this text`;
+
+/**
+ * Format rows as an aligned text table.
+ *
+ * @param header Column titles.
+ * @param rows Cell values.
+ * @returns The table, one line per row, columns separated by two spaces.
+ */
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly unknown[])[],
+): string {
+  const cells = [header, ...rows].map((r) => r.map((c) => String(c)));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+/**
+ * Parse `-x value` / `--name value` options.
+ *
+ * @param args Arguments after the command.
+ * @returns Option values by name (without dashes).
+ * @throws {TypeError} On an option without a value.
+ */
+export function parseOptions(args: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("-")) throw new TypeError(`Unexpected argument "${arg}"`);
+    const name = arg.replace(/^--?/, "");
+    if (name === "h" || name === "help") {
+      out.help = "true";
+      continue;
+    }
+    const value = args[i + 1];
+    if (value === undefined) throw new TypeError(`Option ${arg} needs a value`);
+    out[name] = value;
+    i++;
+  }
+  return out;
+}
+
+function required(options: Record<string, string>, name: string, what: string): string {
+  const value = options[name];
+  if (value === undefined) throw new TypeError(`Missing -${name} ${what}`);
+  return value;
+}
+
+function int(options: Record<string, string>, name: string, fallback: number): number {
+  const text = options[name];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value)) {
+    throw new TypeError(`Option -${name} must be an integer, got "${text}"`);
+  }
+  return value;
+}
+
+/**
+ * Run one CLI command.
+ *
+ * @param argv Command and options.
+ * @param print Output sink (one call per block of text).
+ * @returns The process exit code.
+ */
+export async function runAdminCli(
+  argv: readonly string[],
+  print: (text: string) => void = console.log,
+): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+    print(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  const options = parseOptions(rest);
+  if (options.help !== undefined) {
+    print(USAGE);
+    return 0;
+  }
+  const endpoint = options.n ?? DEFAULT_ENDPOINT;
+  switch (command) {
+    case "sendMessage": {
+      const topic = required(options, "t", "TOPIC");
+      const body = required(options, "b", "BODY");
+      await using producer = await createProducer({ endpoint });
+      const result = await producer.send({ topic, body, tags: options.tags, keys: options.keys });
+      print(formatTable(["Field", "Value"], [
+        ["status", result.status],
+        ["msgId", result.msgId],
+        ["offsetMsgId", result.offsetMsgId],
+        ["queue", `${result.queue.topic}/${result.queue.brokerName}/${result.queue.queueId}`],
+        ["queueOffset", result.queueOffset],
+      ]));
+      return 0;
+    }
+  }
+  await using admin = await createAdmin({ endpoint });
+  switch (command) {
+    case "topicList": {
+      const topics = await admin.listTopics();
+      print(formatTable(
+        ["Topic", "Read", "Write", "Perm"],
+        topics.map((t) => [t.topicName, t.readQueueNums, t.writeQueueNums, t.perm]),
+      ));
+      return 0;
+    }
+    case "updateTopic": {
+      const topic = required(options, "t", "TOPIC");
+      await admin.createTopic(topic, {
+        readQueueNums: int(options, "r", 4),
+        writeQueueNums: int(options, "w", 4),
+        perm: int(options, "p", 6),
+      });
+      print(`Topic ${topic} created or updated`);
+      return 0;
+    }
+    case "deleteTopic": {
+      const topic = required(options, "t", "TOPIC");
+      await admin.deleteTopic(topic);
+      print(`Topic ${topic} deleted`);
+      return 0;
+    }
+    case "topicStatus": {
+      const topic = required(options, "t", "TOPIC");
+      const status = await admin.topicStatus(topic);
+      print(formatTable(
+        ["Broker", "Queue", "MinOffset", "MaxOffset"],
+        status.map((s) => [s.queue.brokerName, s.queue.queueId, s.minOffset, s.maxOffset]),
+      ));
+      return 0;
+    }
+    case "consumerProgress": {
+      const group = required(options, "g", "GROUP");
+      const progress = await admin.consumerProgress(group, options.t);
+      print(formatTable(
+        ["Topic", "Queue", "BrokerOffset", "ConsumerOffset", "Lag"],
+        [
+          ...progress.queues.map((q) => [
+            q.topic,
+            q.queueId,
+            q.brokerOffset,
+            q.consumerOffset,
+            q.lag,
+          ]),
+          ["Total", "", "", "", progress.totalLag],
+        ],
+      ));
+      return 0;
+    }
+    case "queryMsgById": {
+      const id = required(options, "i", "OFFSET_MSG_ID");
+      const m = await admin.viewMessage(id);
+      print(formatTable(["Field", "Value"], [
+        ["topic", m.topic],
+        ["msgId", m.msgId],
+        ["offsetMsgId", m.offsetMsgId],
+        ["tags", m.tags ?? ""],
+        ["keys", m.keys.join(" ")],
+        ["queueId", m.queueId],
+        ["queueOffset", m.queueOffset],
+        ["commitLogOffset", m.commitLogOffset],
+        ["bornTimestamp", new Date(m.bornTimestamp).toISOString()],
+        ["storeTimestamp", new Date(m.storeTimestamp).toISOString()],
+        ["reconsumeTimes", m.reconsumeTimes],
+        ["properties", JSON.stringify(m.properties)],
+        ["body", m.text()],
+      ]));
+      return 0;
+    }
+    default:
+      throw new TypeError(`Unknown command "${command}"; run with --help for the list`);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exitCode = await runAdminCli(Deno.args);
+  } catch (error) {
+    const kind = error instanceof MQClientError || error instanceof TypeError ||
+        error instanceof RangeError
+      ? ""
+      : "unexpected ";
+    const message = error instanceof Error ? error.message : String(error);
+    const cause = error instanceof Error && error.cause instanceof Error
+      ? ` (${error.cause.message})`
+      : "";
+    console.error(`Error: ${kind}${message}${cause}`);
+    Deno.exitCode = 1;
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * Messages as the client sees them: what a producer sends, what a consumer
+ * receives, and the message queue that names where a message lives.
+ *
+ * @module
+ */
+
+import { decodeProperties, encodeProperties, MessageConst } from "./protocol/properties.ts";
+import type { MessageRecord } from "./protocol/message_record.ts";
+import { createOffsetMessageId } from "./protocol/message_id.ts";
+
+/** Largest message body, bytes (RocketMQ `maxMessageSize`, 4 MiB). */
+export const MESSAGE_BODY_BYTES_MAX = 4 * 1024 * 1024;
+/** Longest topic name, characters. */
+export const TOPIC_CHARS_MAX = 127;
+/** Longest group name, characters. */
+export const GROUP_CHARS_MAX = 120;
+/** Longest encoded properties string, bytes (stored as a signed 16-bit length). */
+export const PROPERTIES_BYTES_MAX = 32_767;
+
+const NAME_PATTERN = /^[A-Za-z0-9_%|-]+$/;
+const SYSTEM_PROPERTY_NAMES: ReadonlySet<string> = new Set(Object.values(MessageConst));
+
+/** A message queue: one queue of a topic on one broker. */
+export interface MessageQueue {
+  /** Topic name. */
+  readonly topic: string;
+  /** Broker name. */
+  readonly brokerName: string;
+  /** Queue id within the topic on that broker. */
+  readonly queueId: number;
+}
+
+/** A message to send. */
+export interface Message {
+  /** Topic name: `[A-Za-z0-9_%|-]`, at most 127 characters. */
+  readonly topic: string;
+  /** Body bytes, or a string sent as UTF-8. At most 4 MiB. */
+  readonly body: Uint8Array | string;
+  /** One tag, used for broker-side filtering. */
+  readonly tags?: string;
+  /** Business keys, indexed by the broker (an array, or one space-separated string). */
+  readonly keys?: readonly string[] | string;
+  /** User properties; names must not be RocketMQ system property names. */
+  readonly properties?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Check a topic or group name at a boundary.
+ *
+ * @param kind `topic` or `group`, for the message.
+ * @param name The name.
+ * @param action What the caller was doing, e.g. `send message`.
+ * @throws {TypeError} If the name is empty or has characters outside `[A-Za-z0-9_%|-]`.
+ * @throws {RangeError} If the name is too long.
+ */
+export function validateName(kind: "topic" | "group", name: string, action: string): void {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new TypeError(`Cannot ${action}: ${kind} name is empty`);
+  }
+  const max = kind === "topic" ? TOPIC_CHARS_MAX : GROUP_CHARS_MAX;
+  if (name.length > max) {
+    throw new RangeError(
+      `Cannot ${action}: ${kind} name is ${name.length} characters, limit is ${max}`,
+    );
+  }
+  if (!NAME_PATTERN.test(name)) {
+    throw new TypeError(
+      `Cannot ${action}: ${kind} name "${name}" has characters outside [A-Za-z0-9_%|-]`,
+    );
+  }
+}
+
+const textEncoder = new TextEncoder();
+
+/** A message validated and encoded for the wire. */
+export interface EncodedMessage {
+  /** Topic. */
+  readonly topic: string;
+  /** Body bytes. */
+  readonly body: Uint8Array;
+  /** Encoded properties string, including UNIQ_KEY. */
+  readonly properties: string;
+  /** The UNIQ_KEY assigned. */
+  readonly uniqueId: string;
+}
+
+/**
+ * Validate a message and encode its properties.
+ *
+ * @param message The message.
+ * @param uniqueId The UNIQ_KEY to set.
+ * @param bodyBytesMax Body size limit, bytes.
+ * @returns The encoded message.
+ * @throws {TypeError} On a bad topic, an empty body, or a reserved or malformed property.
+ * @throws {RangeError} On an oversize body, topic or properties.
+ */
+export function encodeMessage(
+  message: Message,
+  uniqueId: string,
+  bodyBytesMax: number = MESSAGE_BODY_BYTES_MAX,
+): EncodedMessage {
+  if (typeof message !== "object" || message === null) {
+    throw new TypeError("Cannot send message: message is not an object");
+  }
+  validateName("topic", message.topic, "send message");
+  const body = typeof message.body === "string" ? textEncoder.encode(message.body) : message.body;
+  if (!(body instanceof Uint8Array)) {
+    throw new TypeError("Cannot send message: body is not a Uint8Array or string");
+  }
+  if (body.length === 0) throw new TypeError("Cannot send message: body is empty");
+  if (body.length > bodyBytesMax) {
+    throw new RangeError(
+      `Cannot send message: body is ${body.length} bytes, limit is ${bodyBytesMax}`,
+    );
+  }
+  let properties = "";
+  if (message.properties !== undefined) {
+    for (const name of Object.keys(message.properties)) {
+      if (SYSTEM_PROPERTY_NAMES.has(name)) {
+        throw new TypeError(
+          `Cannot send message: property "${name}" is reserved for the system`,
+        );
+      }
+    }
+    properties = encodeProperties(message.properties);
+  }
+  const keys = typeof message.keys === "string" ? message.keys : message.keys?.join(" ");
+  const system: Record<string, string | undefined> = {
+    [MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX]: uniqueId,
+    [MessageConst.KEYS]: keys === "" ? undefined : keys,
+    [MessageConst.TAGS]: message.tags === "" ? undefined : message.tags,
+  };
+  properties += encodeProperties(system);
+  const propertiesBytes = textEncoder.encode(properties).length;
+  if (propertiesBytes > PROPERTIES_BYTES_MAX) {
+    throw new RangeError(
+      `Cannot send message: properties are ${propertiesBytes} bytes, limit is ${PROPERTIES_BYTES_MAX}`,
+    );
+  }
+  return { topic: message.topic, body, properties, uniqueId };
+}
+
+/**
+ * Encode a SEND_BATCH_MESSAGE body: per message TOTALSIZE, MAGICCODE (0),
+ * BODYCRC (0), FLAG, BODYLEN, BODY, PROPLEN (i16), PROPERTIES.
+ *
+ * @param messages Encoded messages.
+ * @returns The body.
+ */
+export function encodeBatchBody(messages: readonly EncodedMessage[]): Uint8Array {
+  const props = messages.map((m) => textEncoder.encode(m.properties));
+  let size = 0;
+  for (let i = 0; i < messages.length; i++) {
+    size += 20 + messages[i].body.length + 2 + props[i].length;
+  }
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const body = messages[i].body;
+    const total = 20 + body.length + 2 + props[i].length;
+    view.setInt32(at, total);
+    view.setInt32(at + 4, 0);
+    view.setInt32(at + 8, 0);
+    view.setInt32(at + 12, 0);
+    view.setInt32(at + 16, body.length);
+    out.set(body, at + 20);
+    view.setInt16(at + 20 + body.length, props[i].length);
+    out.set(props[i], at + 22 + body.length);
+    at += total;
+  }
+  return out;
+}
+
+/**
+ * A message received by a consumer or read by id.
+ *
+ * Properties are decoded on first access.
+ */
+export class ReceivedMessage {
+  /** Topic. */
+  readonly topic: string;
+  /** Body bytes (a view; copy to keep beyond the message's life if needed). */
+  readonly body: Uint8Array;
+  /** Broker name the message was read from. */
+  readonly brokerName: string;
+  /** Queue id. */
+  readonly queueId: number;
+  /** Queue offset within the queue. */
+  readonly queueOffset: number;
+  /** CommitLog offset (bytes). */
+  readonly commitLogOffset: number;
+  /** Epoch ms when the producer created the message. */
+  readonly bornTimestamp: number;
+  /** Epoch ms when the broker stored the message. */
+  readonly storeTimestamp: number;
+  /** Times the message was consumed and sent back. */
+  readonly reconsumeTimes: number;
+  /** The message's opaque int flag. */
+  readonly flag: number;
+  readonly #record: MessageRecord;
+  #properties: Map<string, string> | undefined;
+
+  /**
+   * Wrap a decoded record.
+   *
+   * @param record The decoded record.
+   * @param brokerName The broker it came from.
+   */
+  constructor(record: MessageRecord, brokerName: string) {
+    this.#record = record;
+    this.topic = record.topic;
+    this.body = record.body;
+    this.brokerName = brokerName;
+    this.queueId = record.queueId;
+    this.queueOffset = record.queueOffset;
+    this.commitLogOffset = record.commitLogOffset;
+    this.bornTimestamp = record.bornTimestamp;
+    this.storeTimestamp = record.storeTimestamp;
+    this.reconsumeTimes = record.reconsumeTimes;
+    this.flag = record.flag;
+  }
+
+  #props(): Map<string, string> {
+    return this.#properties ??= decodeProperties(this.#record.properties);
+  }
+
+  /** The unique message id (UNIQ_KEY), or the offset id when the message has none. */
+  get msgId(): string {
+    return this.#props().get(MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX) ?? this.offsetMsgId;
+  }
+
+  /** The offset message id (store host + CommitLog offset). */
+  get offsetMsgId(): string {
+    return createOffsetMessageId(this.#record.storeHost, this.#record.commitLogOffset);
+  }
+
+  /** The tag, if any. */
+  get tags(): string | undefined {
+    return this.#props().get(MessageConst.TAGS);
+  }
+
+  /** The business keys. */
+  get keys(): string[] {
+    const keys = this.#props().get(MessageConst.KEYS);
+    return keys === undefined ? [] : keys.split(" ").filter((k) => k.length > 0);
+  }
+
+  /** All properties, system ones included. */
+  get properties(): Record<string, string> {
+    return Object.fromEntries(this.#props());
+  }
+
+  /** The body decoded as UTF-8. */
+  text(): string {
+    return new TextDecoder().decode(this.body);
+  }
+}

@@ -1,0 +1,503 @@
+/**
+ * The producer: sends messages to a broker's queues with retries.
+ *
+ * @module
+ */
+
+import { BrokerClient } from "./broker_client.ts";
+import { MQBrokerError, MQClientError, MQConnectionClosedError } from "./errors.ts";
+import {
+  encodeBatchBody,
+  type EncodedMessage,
+  encodeMessage,
+  type Message,
+  MESSAGE_BODY_BYTES_MAX,
+  type MessageQueue,
+  validateName,
+} from "./message.ts";
+import { fetchTopicRoute, writeQueues } from "./topic_route.ts";
+import {
+  DEFAULT_TOPIC,
+  DEFAULT_TOPIC_QUEUE_NUMS,
+  sendMessageRequestHeaderV2,
+  sendMessageResponseHeader,
+  unregisterClientRequestHeader,
+} from "./protocol/headers.ts";
+import { encodeJsonBody, type HeartbeatData } from "./protocol/heartbeat.ts";
+import { UniqueIdGenerator } from "./protocol/message_id.ts";
+import { RequestCode } from "./protocol/request_code.ts";
+import { ResponseCode } from "./protocol/response_code.ts";
+import type { RemotingCommand } from "./protocol/remoting_command.ts";
+
+/** Default producer group. */
+export const PRODUCER_GROUP_DEFAULT = "DEFAULT_PRODUCER";
+/** Default total time budget of one send, retries included, ms. */
+export const SEND_TIMEOUT_MS_DEFAULT = 3_000;
+/** Default extra attempts after a retriable failure. */
+export const RETRY_TIMES_DEFAULT = 2;
+/** Default route cache lifetime, ms. */
+export const ROUTE_TTL_MS_DEFAULT = 30_000;
+/** Most messages in one batch. */
+export const BATCH_MESSAGES_MAX = 10_000;
+
+/**
+ * Response codes after which a send is retried on the next queue
+ * (RocketMQ `DefaultMQProducer.retryResponseCodes`).
+ */
+export const RETRIABLE_SEND_CODES: readonly number[] = Object.freeze([
+  ResponseCode.TOPIC_NOT_EXIST,
+  ResponseCode.SERVICE_NOT_AVAILABLE,
+  ResponseCode.SYSTEM_ERROR,
+  ResponseCode.SYSTEM_BUSY,
+  ResponseCode.NO_PERMISSION,
+  ResponseCode.NO_BUYER_ID,
+  ResponseCode.NOT_IN_CURRENT_UNIT,
+  ResponseCode.GO_AWAY,
+]);
+
+/** Options of {@linkcode createProducer}. */
+export interface ProducerOptions {
+  /** Broker address, `host:port`, e.g. `127.0.0.1:10911`. */
+  readonly endpoint: string;
+  /** Producer group. Default {@linkcode PRODUCER_GROUP_DEFAULT}. */
+  readonly group?: string;
+  /** Time budget of one send including retries, ms. Default {@linkcode SEND_TIMEOUT_MS_DEFAULT}. */
+  readonly sendTimeoutMs?: number;
+  /** Extra attempts after a retriable failure. Default {@linkcode RETRY_TIMES_DEFAULT}. */
+  readonly retryTimes?: number;
+  /** Largest body accepted, bytes. Default 4 MiB. */
+  readonly bodyBytesMax?: number;
+  /** Route cache lifetime, ms. Default {@linkcode ROUTE_TTL_MS_DEFAULT}. */
+  readonly routeTtlMs?: number;
+  /** Client id sent in heartbeats. Default: random per producer. */
+  readonly clientId?: string;
+}
+
+/** Per-send options. */
+export interface SendOptions {
+  /** Abandons the send; the promise rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** Overrides the producer's `sendTimeoutMs`. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * How a stored message fared: `SEND_OK`, or stored but not yet durable or
+ * replicated as configured.
+ */
+export type SendStatus =
+  | "SEND_OK"
+  | "FLUSH_DISK_TIMEOUT"
+  | "FLUSH_SLAVE_TIMEOUT"
+  | "SLAVE_NOT_AVAILABLE";
+
+/** The broker's acknowledgement of one message. */
+export interface SendResult {
+  /** Send status. */
+  readonly status: SendStatus;
+  /** The unique id (UNIQ_KEY) the producer assigned. */
+  readonly msgId: string;
+  /** The offset message id (store host + CommitLog offset). */
+  readonly offsetMsgId: string;
+  /** The queue the message went to. */
+  readonly queue: MessageQueue;
+  /** The message's queue offset. */
+  readonly queueOffset: number;
+}
+
+/** The broker's acknowledgement of a batch. */
+export interface SendBatchResult {
+  /** Send status. */
+  readonly status: SendStatus;
+  /** Unique ids, in message order. */
+  readonly msgIds: readonly string[];
+  /** Offset message ids, in message order. */
+  readonly offsetMsgIds: readonly string[];
+  /** The queue the batch went to. */
+  readonly queue: MessageQueue;
+  /** Queue offset of the first message; the others follow consecutively. */
+  readonly queueOffset: number;
+}
+
+const STORED_STATUS: ReadonlyMap<number, SendStatus> = new Map<number, SendStatus>([
+  [ResponseCode.SUCCESS, "SEND_OK"],
+  [ResponseCode.FLUSH_DISK_TIMEOUT, "FLUSH_DISK_TIMEOUT"],
+  [ResponseCode.FLUSH_SLAVE_TIMEOUT, "FLUSH_SLAVE_TIMEOUT"],
+  [ResponseCode.SLAVE_NOT_AVAILABLE, "SLAVE_NOT_AVAILABLE"],
+]);
+
+interface RouteEntry {
+  readonly queues: readonly MessageQueue[];
+  readonly expiresAt: number;
+  next: number;
+}
+
+/**
+ * Sends messages to one broker.
+ *
+ * Queue choice is round-robin over the topic's writable queues (from
+ * GET_ROUTEINFO_BY_TOPIC, cached for `routeTtlMs`). A send that fails with a
+ * retriable response code ({@linkcode RETRIABLE_SEND_CODES}) or a broken
+ * connection is retried on the next queue, up to `retryTimes` more times,
+ * within `sendTimeoutMs` in total. The producer sets each message's UNIQ_KEY.
+ * Sends may be issued concurrently; they are pipelined on one connection.
+ *
+ * @example
+ * ```ts ignore
+ * import { createProducer } from "./producer.ts";
+ * await using producer = await createProducer({ endpoint: "127.0.0.1:10911", group: "pg" });
+ * const result = await producer.send({ topic: "Orders", body: "hello", tags: "created" });
+ * console.log(result.msgId, result.queue.queueId, result.queueOffset);
+ * ```
+ */
+export class Producer implements AsyncDisposable {
+  /** Producer group. */
+  readonly group: string;
+  /** Client id used in heartbeats. */
+  readonly clientId: string;
+  readonly #client: BrokerClient;
+  readonly #ids = new UniqueIdGenerator();
+  readonly #sendTimeoutMs: number;
+  readonly #retryTimes: number;
+  readonly #bodyBytesMax: number;
+  readonly #routeTtlMs: number;
+  readonly #routes = new Map<string, RouteEntry>();
+  readonly #routeFetches = new Map<string, Promise<RouteEntry>>();
+  #closed = false;
+
+  /**
+   * Use {@linkcode createProducer}.
+   *
+   * @param options Producer options.
+   */
+  constructor(options: ProducerOptions) {
+    this.group = options.group ?? PRODUCER_GROUP_DEFAULT;
+    validateName("group", this.group, "create producer");
+    this.#sendTimeoutMs = positive(options.sendTimeoutMs, SEND_TIMEOUT_MS_DEFAULT, "sendTimeoutMs");
+    this.#retryTimes = options.retryTimes ?? RETRY_TIMES_DEFAULT;
+    if (!Number.isInteger(this.#retryTimes) || this.#retryTimes < 0) {
+      throw new RangeError(
+        `Cannot create producer: retryTimes must be a non-negative integer, got ${this.#retryTimes}`,
+      );
+    }
+    this.#bodyBytesMax = positive(options.bodyBytesMax, MESSAGE_BODY_BYTES_MAX, "bodyBytesMax");
+    this.#routeTtlMs = positive(options.routeTtlMs, ROUTE_TTL_MS_DEFAULT, "routeTtlMs");
+    this.clientId = options.clientId ?? `producer@${Deno.pid}@${crypto.randomUUID().slice(0, 8)}`;
+    this.#client = new BrokerClient({
+      endpoint: options.endpoint,
+      requestTimeoutMs: this.#sendTimeoutMs,
+      onReconnect: () => void this.#heartbeat().catch(() => {}),
+    });
+  }
+
+  /**
+   * Connect and register the producer group with a heartbeat.
+   *
+   * @param signal Aborts the connect.
+   * @throws {MQConnectionClosedError} If the broker cannot be reached.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    await this.#client.connection(signal);
+    await this.#heartbeat(signal);
+  }
+
+  /**
+   * Send one message and wait for the broker's acknowledgement.
+   *
+   * @param message The message.
+   * @param options Abort signal and timeout.
+   * @returns Where the message was stored.
+   * @throws {TypeError} On an invalid topic, body or property.
+   * @throws {RangeError} On an oversize body or properties.
+   * @throws {MQBrokerError} If the broker refuses it (after retries for retriable codes).
+   * @throws {MQTimeoutError} If the budget runs out.
+   */
+  async send(message: Message, options?: SendOptions): Promise<SendResult> {
+    const encoded = encodeMessage(message, this.#ids.next(), this.#bodyBytesMax);
+    const { response, queue } = await this.#sendWithRetry(
+      RequestCode.SEND_MESSAGE_V2,
+      encoded.topic,
+      encoded.properties,
+      encoded.body,
+      false,
+      options,
+    );
+    const header = this.#decodeResponse(response);
+    return {
+      status: STORED_STATUS.get(response.code)!,
+      msgId: encoded.uniqueId,
+      offsetMsgId: header.msgId,
+      queue: { ...queue, queueId: header.queueId },
+      queueOffset: header.queueOffset,
+    };
+  }
+
+  /**
+   * Send one message without waiting for an acknowledgement (fire and forget).
+   * Resolves once the message is queued on the connection.
+   *
+   * @param message The message.
+   * @returns The unique id assigned.
+   * @throws {TypeError} On an invalid message.
+   * @throws {RangeError} On an oversize message.
+   * @throws {MQConnectionClosedError} If the broker cannot be reached.
+   */
+  async sendOneway(message: Message): Promise<string> {
+    const encoded = encodeMessage(message, this.#ids.next(), this.#bodyBytesMax);
+    this.#checkOpen();
+    const route = await this.#route(encoded.topic);
+    const queue = this.#pick(route, encoded.topic);
+    await this.#client.oneway(
+      RequestCode.SEND_MESSAGE_V2,
+      this.#header(encoded.topic, queue.queueId, encoded.properties, false),
+      encoded.body,
+    );
+    return encoded.uniqueId;
+  }
+
+  /**
+   * Send messages of one topic as one batch (one request, consecutive queue offsets).
+   *
+   * @param messages The messages (same topic, at least one).
+   * @param options Abort signal and timeout.
+   * @returns Ids and the first queue offset.
+   * @throws {TypeError} If the batch is empty, mixes topics, or holds an invalid message.
+   * @throws {RangeError} If the batch body exceeds the size limit.
+   * @throws {MQBrokerError} If the broker refuses it.
+   */
+  async sendBatch(messages: readonly Message[], options?: SendOptions): Promise<SendBatchResult> {
+    if (!Array.isArray(messages) || messages.length === 0) {
+      throw new TypeError("Cannot send batch: it has no messages");
+    }
+    if (messages.length > BATCH_MESSAGES_MAX) {
+      throw new RangeError(
+        `Cannot send batch: it has ${messages.length} messages, limit is ${BATCH_MESSAGES_MAX}`,
+      );
+    }
+    const encoded: EncodedMessage[] = messages.map((m) =>
+      encodeMessage(m, this.#ids.next(), this.#bodyBytesMax)
+    );
+    const topic = encoded[0].topic;
+    if (encoded.some((m) => m.topic !== topic)) {
+      throw new TypeError("Cannot send batch: all messages must have the same topic");
+    }
+    const body = encodeBatchBody(encoded);
+    if (body.length > this.#bodyBytesMax) {
+      throw new RangeError(
+        `Cannot send batch: body is ${body.length} bytes, limit is ${this.#bodyBytesMax}`,
+      );
+    }
+    const { response, queue } = await this.#sendWithRetry(
+      RequestCode.SEND_BATCH_MESSAGE,
+      topic,
+      "",
+      body,
+      true,
+      options,
+    );
+    const header = this.#decodeResponse(response);
+    return {
+      status: STORED_STATUS.get(response.code)!,
+      msgIds: encoded.map((m) => m.uniqueId),
+      offsetMsgIds: header.msgId.split(","),
+      queue: { ...queue, queueId: header.queueId },
+      queueOffset: header.queueOffset,
+    };
+  }
+
+  /** Unregister from the broker and close the connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#client.request(
+        RequestCode.UNREGISTER_CLIENT,
+        unregisterClientRequestHeader.encode({
+          clientID: this.clientId,
+          producerGroup: this.group,
+        }),
+        undefined,
+        { timeoutMs: 1_000 },
+      );
+    } catch {
+      // Best effort: the broker also drops idle clients.
+    }
+    await this.#client.close();
+  }
+
+  /** Same as {@linkcode Producer.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new MQConnectionClosedError("Cannot send: producer is closed");
+  }
+
+  async #heartbeat(signal?: AbortSignal): Promise<void> {
+    const data: HeartbeatData = {
+      clientID: this.clientId,
+      producerDataSet: [{ groupName: this.group }],
+      consumerDataSet: [],
+    };
+    await this.#client.invoke(RequestCode.HEART_BEAT, {}, encodeJsonBody(data), { signal });
+  }
+
+  #header(
+    topic: string,
+    queueId: number,
+    properties: string,
+    batch: boolean,
+  ): Record<string, string> {
+    return sendMessageRequestHeaderV2.encode({
+      producerGroup: this.group,
+      topic,
+      defaultTopic: DEFAULT_TOPIC,
+      defaultTopicQueueNums: DEFAULT_TOPIC_QUEUE_NUMS,
+      queueId,
+      sysFlag: 0,
+      bornTimestamp: Date.now(),
+      flag: 0,
+      properties,
+      reconsumeTimes: 0,
+      unitMode: false,
+      batch,
+    });
+  }
+
+  #decodeResponse(
+    response: RemotingCommand,
+  ): { msgId: string; queueId: number; queueOffset: number } {
+    const decoded = sendMessageResponseHeader.decode(response.extFields);
+    if (!decoded.ok) throw new MQClientError(`Bad send response: ${decoded.error}`);
+    return decoded.header;
+  }
+
+  async #sendWithRetry(
+    code: number,
+    topic: string,
+    properties: string,
+    body: Uint8Array,
+    batch: boolean,
+    options: SendOptions | undefined,
+  ): Promise<{ response: RemotingCommand; queue: MessageQueue }> {
+    this.#checkOpen();
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    const budgetMs = options?.timeoutMs ?? this.#sendTimeoutMs;
+    const deadline = performance.now() + budgetMs;
+    const route = this.#routes.get(topic);
+    const fresh = route !== undefined && route.expiresAt > performance.now()
+      ? route
+      : await this.#route(topic, signal);
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= this.#retryTimes; attempt++) {
+      const remainingMs = Math.floor(deadline - performance.now());
+      if (remainingMs <= 0) break;
+      const queue = this.#pick(fresh, topic);
+      let response: RemotingCommand;
+      try {
+        response = await this.#client.request(
+          code,
+          this.#header(topic, queue.queueId, properties, batch),
+          body,
+          { timeoutMs: remainingMs, signal },
+        );
+      } catch (error) {
+        // A broken connection is worth another attempt (the next request reconnects).
+        if (error instanceof MQConnectionClosedError && !this.#closed) {
+          lastError = error;
+          continue;
+        }
+        throw error;
+      }
+      if (STORED_STATUS.has(response.code)) return { response, queue };
+      lastError = new MQBrokerError(response.code, response.remark, code);
+      if (!RETRIABLE_SEND_CODES.includes(response.code)) throw lastError;
+      if (response.code === ResponseCode.TOPIC_NOT_EXIST) this.#routes.delete(topic);
+    }
+    if (lastError !== undefined) throw lastError;
+    throw new MQClientError(`Cannot send to ${topic}: send timeout of ${budgetMs} ms used up`);
+  }
+
+  #pick(route: RouteEntry, topic: string): MessageQueue {
+    if (route.queues.length === 0) return { topic, brokerName: "", queueId: -1 };
+    const queue = route.queues[route.next % route.queues.length];
+    route.next = (route.next + 1) % 0x4000_0000;
+    return queue;
+  }
+
+  #route(topic: string, signal?: AbortSignal): Promise<RouteEntry> {
+    const cached = this.#routes.get(topic);
+    if (cached !== undefined && cached.expiresAt > performance.now()) {
+      return Promise.resolve(cached);
+    }
+    let fetching = this.#routeFetches.get(topic);
+    if (fetching === undefined) {
+      fetching = (async () => {
+        try {
+          const route = await fetchTopicRoute(this.#client, topic, signal);
+          const entry: RouteEntry = {
+            queues: writeQueues(route, topic),
+            expiresAt: performance.now() + this.#routeTtlMs,
+            next: cached?.next ?? Math.floor(Math.random() * 1024),
+          };
+          this.#routes.set(topic, entry);
+          return entry;
+        } catch (error) {
+          if (!(error instanceof MQBrokerError) || error.code !== ResponseCode.TOPIC_NOT_EXIST) {
+            throw error;
+          }
+          // No route: let the broker choose a queue (it may auto-create the topic). Retry the
+          // route lookup soon rather than caching the miss for the full TTL.
+          const entry: RouteEntry = {
+            queues: [],
+            expiresAt: performance.now() + 1_000,
+            next: 0,
+          };
+          this.#routes.set(topic, entry);
+          return entry;
+        } finally {
+          this.#routeFetches.delete(topic);
+        }
+      })();
+      this.#routeFetches.set(topic, fetching);
+    }
+    return fetching;
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  const out = value ?? fallback;
+  if (!Number.isFinite(out) || out <= 0) {
+    throw new RangeError(`Cannot create producer: ${name} must be positive, got ${out}`);
+  }
+  return out;
+}
+
+/**
+ * Create a producer and connect it to the broker.
+ *
+ * @param options Endpoint, group, timeouts and retries.
+ * @returns A started producer; close it with `await using` or `close()`.
+ * @throws {TypeError} On an invalid group or endpoint.
+ * @throws {RangeError} On an out-of-range option.
+ * @throws {MQConnectionClosedError} If the broker cannot be reached.
+ *
+ * @example
+ * ```ts ignore
+ * import { createProducer } from "./producer.ts";
+ * await using producer = await createProducer({ endpoint: "127.0.0.1:10911" });
+ * await producer.send({ topic: "T", body: new Uint8Array([1, 2, 3]) });
+ * ```
+ */
+export async function createProducer(options: ProducerOptions): Promise<Producer> {
+  const producer = new Producer(options);
+  try {
+    await producer.start();
+  } catch (error) {
+    await producer.close();
+    throw error;
+  }
+  return producer;
+}
