@@ -1,0 +1,212 @@
+/**
+ * The broker: composition root of the server, controllers, domain services
+ * and the store.
+ *
+ * @module
+ */
+
+import { UniqueIdGenerator } from "../client/protocol/message_id.ts";
+import type { HostAddress, MessageStore } from "../store/mod.ts";
+import { AdminController } from "./api/admin_controller.ts";
+import type { BrokerContext, Channel } from "./api/broker_context.ts";
+import { ClientController } from "./api/client_controller.ts";
+import { OffsetController } from "./api/offset_controller.ts";
+import { PullController } from "./api/pull_controller.ts";
+import { QueryMessageController } from "./api/query_message_controller.ts";
+import { SendController } from "./api/send_controller.ts";
+import { type BrokerConfig, parseIpv4, validateBrokerConfig } from "./config.ts";
+import { ClientRegistry } from "./domain/client_registry.ts";
+import type { CancelTimer, Clock } from "./domain/clock.ts";
+import { PullHoldService } from "./domain/pull_hold.ts";
+import { TopicTable } from "./domain/topic_table.ts";
+import { createMessageStore } from "./infra/store_factory.ts";
+import { SystemClock } from "./infra/system_clock.ts";
+import { RemotingServer } from "./server/remoting_server.ts";
+import { type LogSink, RequestRouter } from "./server/request_router.ts";
+
+/** How often clients whose heartbeats stopped are looked for, ms. */
+export const CLIENT_EXPIRY_SCAN_INTERVAL_MS = 10_000;
+
+/** Options of {@linkcode Broker.start}. */
+export interface BrokerStartOptions {
+  /** The broker config (see `loadBrokerConfig` and `BROKER_CONFIG_DEFAULTS`). */
+  readonly config: BrokerConfig;
+  /**
+   * An already opened store to run on. The caller keeps ownership: the broker
+   * neither opens nor closes it. When omitted the broker builds the production
+   * store in `config.dataDir`, opens it, and closes it in `close()`.
+   */
+  readonly store?: MessageStore;
+  /** Clock for timers (long polling, client expiry). Default: the system clock. */
+  readonly clock?: Clock;
+  /** Structured log sink (errors, refused connections). Default: discard. */
+  readonly log?: LogSink;
+}
+
+/**
+ * A single-node RocketMQ-protocol broker.
+ *
+ * Owns the TCP server (main thread), the topic table, client registry and
+ * long-polling service, and — unless one was injected — the store. Lifecycle:
+ * `start()` listens, opens the store, loads topics, then accepts; `close()`
+ * stops accepting, answers held pulls, waits for in-flight requests (bounded
+ * by `shutdownTimeoutMs`), closes connections, then closes an owned store.
+ */
+export class Broker implements AsyncDisposable {
+  readonly #server: RemotingServer;
+  readonly #store: MessageStore;
+  readonly #ownsStore: boolean;
+  readonly #ctx: BrokerContext;
+  readonly #unsubscribe: () => void;
+  readonly #cancelExpiryScan: { cancel: CancelTimer };
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    server: RemotingServer,
+    store: MessageStore,
+    ownsStore: boolean,
+    ctx: BrokerContext,
+    unsubscribe: () => void,
+    cancelExpiryScan: { cancel: CancelTimer },
+  ) {
+    this.#server = server;
+    this.#store = store;
+    this.#ownsStore = ownsStore;
+    this.#ctx = ctx;
+    this.#unsubscribe = unsubscribe;
+    this.#cancelExpiryScan = cancelExpiryScan;
+  }
+
+  /**
+   * Start a broker: listen, open the store, load topics, accept connections.
+   *
+   * @param options Config, and optionally a store, clock and log sink.
+   * @returns The running broker.
+   * @throws {RangeError} / {TypeError} On an invalid config.
+   * @throws Listen and store-open errors (the listener is closed again).
+   */
+  static async start(options: BrokerStartOptions): Promise<Broker> {
+    const { config } = options;
+    validateBrokerConfig(config);
+    const clock = options.clock ?? new SystemClock();
+    const log = options.log ?? (() => {});
+    const router = new RequestRouter(log);
+    let clientController: ClientController | undefined;
+    const server = new RemotingServer(config.listen, config.port, config, {
+      dispatch: (request, channel) => router.dispatch(request, channel),
+      connectionClosed: (channel) => clientController?.channelClosed(channel),
+    }, log);
+    const ownsStore = options.store === undefined;
+    let store: MessageStore | undefined = options.store;
+    try {
+      const storeHost: HostAddress = { ip: advertisedIp(config), port: server.port };
+      if (store === undefined) {
+        store = createMessageStore(config, storeHost);
+        await store.open();
+      }
+      const topics = new TopicTable(store, () => clock.nowMs());
+      await topics.load(config.autoCreateTopicEnable ? 8 : undefined);
+      let opaque = 0;
+      const ctx: BrokerContext = {
+        config,
+        store,
+        topics,
+        clients: new ClientRegistry<Channel>(),
+        pullHold: new PullHoldService(clock, config.heldPullsMax),
+        clock,
+        uniqueIds: new UniqueIdGenerator({ ip: storeHost.ip }),
+        storeHost,
+        brokerAddress: `${ipText(storeHost.ip)}:${storeHost.port}`,
+        nextOpaque: () => (opaque = (opaque + 1) | 0),
+      };
+      clientController = new ClientController(ctx);
+      router.register(new SendController(ctx).handlers());
+      router.register(new PullController(ctx).handlers());
+      router.register(new OffsetController(ctx).handlers());
+      router.register(clientController.handlers());
+      router.register(new AdminController(ctx).handlers());
+      router.register(new QueryMessageController(ctx).handlers());
+      const unsubscribe = store.onArrival((arrival) =>
+        ctx.pullHold.notifyArrival(
+          arrival.topic,
+          arrival.queueId,
+          arrival.maxOffset,
+          arrival.tagsCode,
+        )
+      );
+      const expiry = { cancel: (() => {}) as CancelTimer };
+      const controller = clientController;
+      const scan = (): void => {
+        controller.expireClients();
+        expiry.cancel = clock.schedule(scan, CLIENT_EXPIRY_SCAN_INTERVAL_MS);
+      };
+      expiry.cancel = clock.schedule(scan, CLIENT_EXPIRY_SCAN_INTERVAL_MS);
+      server.serve();
+      return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry);
+    } catch (error) {
+      await server.close(0);
+      if (ownsStore && store !== undefined) await store.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** The port the broker listens on (the real one when started with port 0). */
+  get port(): number {
+    return this.#server.port;
+  }
+
+  /** The advertised `ip:port` (routes, message ids). */
+  get address(): string {
+    return this.#ctx.brokerAddress;
+  }
+
+  /** The config the broker runs with. */
+  get config(): BrokerConfig {
+    return this.#ctx.config;
+  }
+
+  /** The store the broker runs on. */
+  get store(): MessageStore {
+    return this.#store;
+  }
+
+  /** Open client connections. */
+  get connectionCount(): number {
+    return this.#server.connectionCount;
+  }
+
+  /**
+   * Graceful shutdown; idempotent.
+   *
+   * @returns Resolves when connections are closed and an owned store is closed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#cancelExpiryScan.cancel();
+    this.#unsubscribe();
+    // Held pulls answer now (PULL_NOT_FOUND) so in-flight work can drain.
+    this.#ctx.pullHold.close();
+    await this.#server.close(this.#ctx.config.shutdownTimeoutMs);
+    if (this.#ownsStore) await this.#store.close();
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function advertisedIp(config: BrokerConfig): Uint8Array {
+  if (config.brokerIp !== "") return parseIpv4(config.brokerIp)!;
+  const listen = parseIpv4(config.listen);
+  if (listen === undefined || listen.every((b) => b === 0)) return new Uint8Array([127, 0, 0, 1]);
+  return listen;
+}
+
+function ipText(ip: Uint8Array): string {
+  return Array.from(ip).join(".");
+}

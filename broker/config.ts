@@ -1,0 +1,475 @@
+/**
+ * Broker configuration: the options table, defaults, and the loader that
+ * merges a JSON config file, environment variables and command-line flags.
+ *
+ * Precedence, lowest first: built-in defaults, the JSON config file
+ * (`--config` / `RMQ_CONFIG`), environment variables, flags. Every option has
+ * a flag (`--data-dir`); some have an environment variable (`RMQ_DATA_DIR`).
+ * The JSON file uses the option keys (`{"dataDir": "/var/rmq", "port": 10911}`).
+ *
+ * This module does no I/O itself: the caller hands in the arguments, an
+ * environment lookup and a file reader, so it is testable and runs anywhere.
+ *
+ * @module
+ */
+
+/** Flush policy of the store (`sync`: ack after fdatasync). */
+export type BrokerFlushMode = "sync" | "async";
+
+/** Which MessageStore the broker builds: `auto` = WorkerMessageStore when available, else LocalMessageStore. */
+export type BrokerStoreKind = "auto" | "worker" | "local";
+
+/** Everything configurable about a broker. Defaults in {@linkcode BROKER_CONFIG_DEFAULTS}. */
+export interface BrokerConfig {
+  /** Address to listen on. */
+  readonly listen: string;
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** Root directory of the store. */
+  readonly dataDir: string;
+  /** Store flush policy. */
+  readonly flush: BrokerFlushMode;
+  /** Store implementation. */
+  readonly store: BrokerStoreKind;
+  /** Broker name in routes and message queues. */
+  readonly brokerName: string;
+  /** Cluster name (added to messages as property `CLUSTER`). */
+  readonly clusterName: string;
+  /** IPv4 address advertised in routes and message ids; empty means the listen address (or 127.0.0.1 for 0.0.0.0). */
+  readonly brokerIp: string;
+  /** Create unknown topics on first send. */
+  readonly autoCreateTopicEnable: boolean;
+  /** Queue count of auto-created topics (capped by the producer's request). */
+  readonly defaultTopicQueueNums: number;
+  /** Most read or write queues one topic may have. */
+  readonly topicQueueNumsMax: number;
+  /** Largest frame accepted, bytes. */
+  readonly frameBytesMax: number;
+  /** Largest message body (and whole batch body), bytes. */
+  readonly messageBytesMax: number;
+  /** Most open client connections; more are closed on accept. */
+  readonly connectionsMax: number;
+  /** Most requests one connection may have in flight; reading pauses at the limit. */
+  readonly inFlightRequestsPerConnectionMax: number;
+  /** Most response bytes queued for one connection before it is closed as too slow. */
+  readonly outputBytesPerConnectionMax: number;
+  /** Longest a pull may be held for long polling, ms (caps the request's suspendTimeoutMillis). */
+  readonly pullSuspendMaxMs: number;
+  /** Most pulls held for long polling at once; beyond it pulls answer PULL_NOT_FOUND at once. */
+  readonly heldPullsMax: number;
+  /** Most messages one pull returns. */
+  readonly pullMessagesMax: number;
+  /** Clients silent for longer than this are dropped from their groups, ms. */
+  readonly channelExpiredTimeoutMs: number;
+  /** Longest a graceful shutdown waits for in-flight requests, ms. */
+  readonly shutdownTimeoutMs: number;
+  /** CommitLog segment size, bytes. */
+  readonly commitLogSegmentBytes: number;
+  /** ConsumeQueue segment size, 20-byte units. */
+  readonly consumeQueueSegmentUnits: number;
+}
+
+/** How an option's text is parsed. */
+export type OptionKind = "string" | "int" | "bool" | "flush" | "store";
+
+/** One row of the options table. */
+export interface BrokerOption {
+  /** Key in {@linkcode BrokerConfig} and in the JSON config file. */
+  readonly key: keyof BrokerConfig;
+  /** Command-line flag. */
+  readonly flag: string;
+  /** Environment variable, if any. */
+  readonly env?: string;
+  /** Value kind. */
+  readonly kind: OptionKind;
+  /** One-line description. */
+  readonly description: string;
+}
+
+/** Built-in defaults of every option. */
+export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
+  {
+    listen: "127.0.0.1",
+    port: 10911,
+    dataDir: "./data",
+    flush: "sync",
+    store: "auto",
+    brokerName: "broker-a",
+    clusterName: "DefaultCluster",
+    brokerIp: "",
+    autoCreateTopicEnable: false,
+    defaultTopicQueueNums: 4,
+    topicQueueNumsMax: 1024,
+    frameBytesMax: 16 * 1024 * 1024,
+    messageBytesMax: 4 * 1024 * 1024,
+    connectionsMax: 1024,
+    inFlightRequestsPerConnectionMax: 4096,
+    outputBytesPerConnectionMax: 256 * 1024 * 1024,
+    pullSuspendMaxMs: 60_000,
+    heldPullsMax: 100_000,
+    pullMessagesMax: 1024,
+    channelExpiredTimeoutMs: 120_000,
+    shutdownTimeoutMs: 10_000,
+    commitLogSegmentBytes: 1024 * 1024 * 1024,
+    consumeQueueSegmentUnits: 300_000,
+  } satisfies BrokerConfig,
+);
+
+/** The options table: every option with its flag, environment variable and description. */
+export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
+  [
+    {
+      key: "listen",
+      flag: "--listen",
+      env: "RMQ_LISTEN",
+      kind: "string",
+      description: "address to listen on",
+    },
+    {
+      key: "port",
+      flag: "--port",
+      env: "RMQ_PORT",
+      kind: "int",
+      description: "TCP port (0 = any free port)",
+    },
+    {
+      key: "dataDir",
+      flag: "--data-dir",
+      env: "RMQ_DATA_DIR",
+      kind: "string",
+      description: "store root directory",
+    },
+    {
+      key: "flush",
+      flag: "--flush",
+      env: "RMQ_FLUSH",
+      kind: "flush",
+      description: "flush policy: sync (ack after fdatasync) or async",
+    },
+    {
+      key: "store",
+      flag: "--store",
+      kind: "store",
+      description: "store implementation: auto (worker when available), worker or local",
+    },
+    {
+      key: "brokerName",
+      flag: "--broker-name",
+      kind: "string",
+      description: "broker name in routes",
+    },
+    {
+      key: "clusterName",
+      flag: "--cluster-name",
+      kind: "string",
+      description: "cluster name (message property CLUSTER)",
+    },
+    {
+      key: "brokerIp",
+      flag: "--broker-ip",
+      kind: "string",
+      description: "IPv4 advertised in routes and message ids (default: listen address)",
+    },
+    {
+      key: "autoCreateTopicEnable",
+      flag: "--auto-create-topic",
+      env: "RMQ_AUTO_CREATE_TOPIC",
+      kind: "bool",
+      description: "create unknown topics on first send",
+    },
+    {
+      key: "defaultTopicQueueNums",
+      flag: "--default-topic-queue-nums",
+      kind: "int",
+      description: "queues of an auto-created topic",
+    },
+    {
+      key: "topicQueueNumsMax",
+      flag: "--topic-queue-nums-max",
+      kind: "int",
+      description: "most queues per topic",
+    },
+    {
+      key: "frameBytesMax",
+      flag: "--frame-bytes-max",
+      kind: "int",
+      description: "largest frame accepted, bytes",
+    },
+    {
+      key: "messageBytesMax",
+      flag: "--message-bytes-max",
+      kind: "int",
+      description: "largest message or batch body, bytes",
+    },
+    {
+      key: "connectionsMax",
+      flag: "--connections-max",
+      kind: "int",
+      description: "most open client connections",
+    },
+    {
+      key: "inFlightRequestsPerConnectionMax",
+      flag: "--in-flight-requests-per-connection-max",
+      kind: "int",
+      description: "most requests in flight per connection",
+    },
+    {
+      key: "outputBytesPerConnectionMax",
+      flag: "--output-bytes-per-connection-max",
+      kind: "int",
+      description: "most queued response bytes per connection",
+    },
+    {
+      key: "pullSuspendMaxMs",
+      flag: "--pull-suspend-max-ms",
+      kind: "int",
+      description: "longest long-polling hold, ms",
+    },
+    {
+      key: "heldPullsMax",
+      flag: "--held-pulls-max",
+      kind: "int",
+      description: "most pulls held at once",
+    },
+    {
+      key: "pullMessagesMax",
+      flag: "--pull-messages-max",
+      kind: "int",
+      description: "most messages per pull",
+    },
+    {
+      key: "channelExpiredTimeoutMs",
+      flag: "--channel-expired-timeout-ms",
+      kind: "int",
+      description: "drop clients silent this long, ms",
+    },
+    {
+      key: "shutdownTimeoutMs",
+      flag: "--shutdown-timeout-ms",
+      kind: "int",
+      description: "longest graceful shutdown wait, ms",
+    },
+    {
+      key: "commitLogSegmentBytes",
+      flag: "--commit-log-segment-bytes",
+      kind: "int",
+      description: "CommitLog segment size, bytes",
+    },
+    {
+      key: "consumeQueueSegmentUnits",
+      flag: "--consume-queue-segment-units",
+      kind: "int",
+      description: "ConsumeQueue segment size, units",
+    },
+  ] satisfies BrokerOption[],
+);
+
+/** Outcome of {@linkcode loadBrokerConfig}: a config, or a request for the help text. */
+export type LoadBrokerConfigResult =
+  | { readonly status: "OK"; readonly config: BrokerConfig }
+  | { readonly status: "HELP"; readonly text: string };
+
+/** Inputs of {@linkcode loadBrokerConfig}. */
+export interface BrokerConfigSources {
+  /** Command-line arguments (without the program name). */
+  readonly args?: readonly string[];
+  /** Environment lookup, e.g. `(name) => Deno.env.get(name)`. */
+  readonly env?: (name: string) => string | undefined;
+  /** Reads the JSON config file, e.g. `Deno.readTextFileSync`. */
+  readonly readTextFile?: (path: string) => string;
+}
+
+const CONFIG_FLAG = "--config";
+const CONFIG_ENV = "RMQ_CONFIG";
+
+/**
+ * Merge defaults, the JSON config file, the environment and flags into a config.
+ *
+ * Flags take `--name value` or `--name=value`; boolean flags may omit the value
+ * (`--auto-create-topic`). `--help` / `-h` returns the help text instead.
+ *
+ * @param sources Arguments, environment lookup and file reader.
+ * @returns The validated config, or the help text.
+ * @throws {TypeError} On an unknown flag, a bad value, an unreadable or invalid config file.
+ * @throws {RangeError} On a value outside its allowed range.
+ */
+export function loadBrokerConfig(sources: BrokerConfigSources = {}): LoadBrokerConfigResult {
+  const args = sources.args ?? [];
+  const env = sources.env ?? (() => undefined);
+  const flagValues = new Map<string, string>();
+  let configPath = env(CONFIG_ENV);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--help" || arg === "-h") return { status: "HELP", text: brokerHelpText() };
+    if (!arg.startsWith("--")) throw new TypeError(`Cannot parse arguments: unexpected "${arg}"`);
+    const eq = arg.indexOf("=");
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const option = BROKER_OPTIONS.find((o) => o.flag === flag);
+    if (flag !== CONFIG_FLAG && option === undefined) {
+      throw new TypeError(`Cannot parse arguments: unknown flag "${flag}" (see --help)`);
+    }
+    let value: string;
+    if (eq !== -1) {
+      value = arg.slice(eq + 1);
+    } else if (option?.kind === "bool" && (i + 1 >= args.length || args[i + 1].startsWith("--"))) {
+      value = "true";
+    } else {
+      if (i + 1 >= args.length) {
+        throw new TypeError(`Cannot parse arguments: ${flag} needs a value`);
+      }
+      value = args[++i];
+    }
+    if (flag === CONFIG_FLAG) configPath = value;
+    else flagValues.set(flag, value);
+  }
+
+  const merged: Record<string, unknown> = { ...BROKER_CONFIG_DEFAULTS };
+  if (configPath !== undefined && configPath !== "") {
+    if (sources.readTextFile === undefined) {
+      throw new TypeError(`Cannot read config file "${configPath}": no file reader given`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(sources.readTextFile(configPath));
+    } catch (error) {
+      throw new TypeError(`Cannot read config file "${configPath}": ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      throw new TypeError(`Cannot read config file "${configPath}": not a JSON object`);
+    }
+    for (const [key, value] of Object.entries(parsed)) {
+      const option = BROKER_OPTIONS.find((o) => o.key === key);
+      if (option === undefined) {
+        throw new TypeError(`Cannot read config file "${configPath}": unknown option "${key}"`);
+      }
+      merged[key] = parseValue(
+        option,
+        typeof value === "string" ? value : JSON.stringify(value),
+        configPath,
+      );
+    }
+  }
+  for (const option of BROKER_OPTIONS) {
+    const text = option.env === undefined ? undefined : env(option.env);
+    if (text !== undefined && text !== "") {
+      merged[option.key] = parseValue(option, text, option.env!);
+    }
+  }
+  for (const option of BROKER_OPTIONS) {
+    const text = flagValues.get(option.flag);
+    if (text !== undefined) merged[option.key] = parseValue(option, text, option.flag);
+  }
+  const config = merged as unknown as BrokerConfig;
+  validateBrokerConfig(config);
+  return { status: "OK", config: Object.freeze(config) };
+}
+
+function parseValue(option: BrokerOption, text: string, source: string): string | number | boolean {
+  switch (option.kind) {
+    case "string":
+      return text;
+    case "int": {
+      const value = /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+      if (!Number.isSafeInteger(value)) {
+        throw new TypeError(`Cannot parse ${source}: "${text}" is not an integer`);
+      }
+      return value;
+    }
+    case "bool": {
+      const lower = text.trim().toLowerCase();
+      if (lower === "true" || lower === "1" || lower === "yes") return true;
+      if (lower === "false" || lower === "0" || lower === "no") return false;
+      throw new TypeError(`Cannot parse ${source}: "${text}" is not a boolean`);
+    }
+    case "flush": {
+      if (text === "sync" || text === "async") return text;
+      throw new TypeError(`Cannot parse ${source}: "${text}" is not "sync" or "async"`);
+    }
+    case "store": {
+      if (text === "auto" || text === "worker" || text === "local") return text;
+      throw new TypeError(`Cannot parse ${source}: "${text}" is not "auto", "worker" or "local"`);
+    }
+  }
+}
+
+/**
+ * Check a config's ranges and the relations between its limits.
+ *
+ * @param config The config to check.
+ * @throws {RangeError} On a value outside its range.
+ * @throws {TypeError} On a malformed address.
+ */
+export function validateBrokerConfig(config: BrokerConfig): void {
+  const range = (key: keyof BrokerConfig, min: number, max: number): void => {
+    const value = config[key] as number;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new RangeError(`Invalid broker config: ${key} is ${value}, allowed ${min}..${max}`);
+    }
+  };
+  range("port", 0, 65535);
+  range("defaultTopicQueueNums", 1, config.topicQueueNumsMax);
+  range("topicQueueNumsMax", 1, 65535);
+  range("frameBytesMax", 1024, 2 ** 31 - 1);
+  range("messageBytesMax", 1, config.frameBytesMax - 1024);
+  range("connectionsMax", 1, 1_000_000);
+  range("inFlightRequestsPerConnectionMax", 1, 1_000_000);
+  range("outputBytesPerConnectionMax", config.frameBytesMax, Number.MAX_SAFE_INTEGER);
+  range("pullSuspendMaxMs", 0, 3_600_000);
+  range("heldPullsMax", 0, 10_000_000);
+  range("pullMessagesMax", 1, 65536);
+  range("channelExpiredTimeoutMs", 1000, Number.MAX_SAFE_INTEGER);
+  range("shutdownTimeoutMs", 0, 3_600_000);
+  range("commitLogSegmentBytes", 4096, 2 ** 40);
+  range("consumeQueueSegmentUnits", 1, 2 ** 31 - 1);
+  if (config.brokerName === "" || config.clusterName === "") {
+    throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
+  }
+  if (config.brokerIp !== "" && parseIpv4(config.brokerIp) === undefined) {
+    throw new TypeError(
+      `Invalid broker config: brokerIp "${config.brokerIp}" is not an IPv4 address`,
+    );
+  }
+}
+
+/**
+ * Parse a dotted IPv4 address.
+ *
+ * @param text e.g. `"127.0.0.1"`.
+ * @returns The 4 address bytes, or undefined if `text` is not an IPv4 address.
+ */
+export function parseIpv4(text: string): Uint8Array | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4) return undefined;
+  const bytes = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    if (!/^\d{1,3}$/.test(parts[i])) return undefined;
+    const n = Number(parts[i]);
+    if (n > 255) return undefined;
+    bytes[i] = n;
+  }
+  return bytes;
+}
+
+/**
+ * The `--help` text: usage and every option with its flag, environment variable and default.
+ *
+ * @returns Multi-line help text.
+ */
+export function brokerHelpText(): string {
+  const lines = [
+    "Usage: deno run --allow-net --allow-read --allow-write --allow-env broker/main.ts [options]",
+    "",
+    "Options (precedence: defaults < --config file < environment < flags):",
+    `  ${CONFIG_FLAG} <file>  (env ${CONFIG_ENV})  JSON file with option keys, e.g. {"port": 10911}`,
+  ];
+  for (const option of BROKER_OPTIONS) {
+    const value = BROKER_CONFIG_DEFAULTS[option.key];
+    const shown = value === "" ? '""' : String(value);
+    const env = option.env === undefined ? "" : `  (env ${option.env})`;
+    lines.push(`  ${option.flag} <${option.kind}>${env}  ${option.description}; default ${shown}`);
+  }
+  lines.push("  --help  print this text");
+  return lines.join("\n");
+}
