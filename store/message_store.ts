@@ -117,7 +117,9 @@ export interface MessageFilter {
 export interface GetMessageRequest {
   /** Consumer group (for statistics only). */
   readonly group: string;
+  /** Topic of the queue to read. */
   readonly topic: string;
+  /** Queue id within the topic. */
   readonly queueId: number;
   /** First QueueOffset to read. */
   readonly queueOffset: number;
@@ -143,6 +145,7 @@ export type GetStatus =
 
 /** Outcome of `getMessage`. */
 export interface GetMessageResult {
+  /** What the read found (RocketMQ's GetMessageStatus). */
   readonly status: GetStatus;
   /** The records found (empty unless `FOUND`). */
   readonly messages: readonly StoredMessage[];
@@ -156,7 +159,9 @@ export interface GetMessageResult {
 
 /** Raised to the broker when dispatch makes new messages of a queue visible. */
 export interface MessageArrival {
+  /** Topic whose queue grew. */
   readonly topic: string;
+  /** Queue id within the topic. */
   readonly queueId: number;
   /** The queue's new max offset (one past the newest dispatched unit). */
   readonly maxOffset: number;
@@ -166,8 +171,11 @@ export interface MessageArrival {
 
 /** A consumer group's committed position on one queue. */
 export interface ConsumerOffsetEntry {
+  /** Consumer group. */
   readonly group: string;
+  /** Topic. */
   readonly topic: string;
+  /** Queue id within the topic. */
   readonly queueId: number;
   /** Next QueueOffset the group will consume. */
   readonly offset: number;
@@ -175,6 +183,7 @@ export interface ConsumerOffsetEntry {
 
 /** Progress counters, for metrics and admin. */
 export interface StoreStats {
+  /** Oldest CommitLog offset still on disk. */
   readonly commitLogMinOffset: number;
   /** One past the last appended byte. */
   readonly commitLogMaxOffset: number;
@@ -182,7 +191,9 @@ export interface StoreStats {
   readonly commitLogFlushedOffset: number;
   /** Everything below this offset has been dispatched to ConsumeQueues and the index. */
   readonly dispatchedOffset: number;
+  /** Messages appended since open. */
   readonly putMessageCount: number;
+  /** getMessage calls served since open. */
   readonly getMessageCount: number;
   /** Fraction of the data disk in use, 0..1. */
   readonly diskUsedRatio: number;

@@ -1,0 +1,147 @@
+/**
+ * The set of ConsumeQueues of a store, found under `consumequeue/{topic}/{queueId}/`.
+ *
+ * One instance per role and thread: the writer (dispatch) opens queues
+ * writable and creates them on first dispatch; a reader (main thread) opens
+ * them read-only on first access and follows the writer through
+ * `observeArrival`.
+ *
+ * @module
+ */
+
+import { ConsumeQueue, consumeQueuePath } from "./consume_queue.ts";
+import type { StoreFileSystem } from "./segment.ts";
+
+/** Every ConsumeQueue of a store, by topic and queue id. */
+export class ConsumeQueueStore {
+  /** Units per segment file. */
+  readonly unitsPerSegment: number;
+  /** Whether queues are opened for writing. */
+  readonly writable: boolean;
+  #fs: StoreFileSystem;
+  #queues: Map<string, Map<number, ConsumeQueue>> = new Map();
+
+  /**
+   * Build the set (no I/O until `loadAll` or a lookup).
+   *
+   * @param fs The store's file system.
+   * @param unitsPerSegment Units per ConsumeQueue segment.
+   * @param writable Writer (dispatch) or reader role.
+   */
+  constructor(fs: StoreFileSystem, unitsPerSegment: number, writable: boolean) {
+    this.#fs = fs;
+    this.unitsPerSegment = unitsPerSegment;
+    this.writable = writable;
+  }
+
+  #open(topic: string, queueId: number): ConsumeQueue {
+    const queue = new ConsumeQueue(
+      this.#fs.segments(consumeQueuePath(topic, queueId)),
+      topic,
+      queueId,
+      this.unitsPerSegment,
+      this.writable,
+    );
+    let queues = this.#queues.get(topic);
+    if (queues === undefined) {
+      queues = new Map();
+      this.#queues.set(topic, queues);
+    }
+    queues.set(queueId, queue);
+    return queue;
+  }
+
+  /**
+   * Open and load every queue on disk. Queues whose files are inconsistent
+   * (a missing segment) are destroyed and reported, so recovery can rebuild
+   * them from the CommitLog.
+   *
+   * @returns `{topic, queueId, reason}` of each destroyed queue.
+   */
+  loadAll(): { topic: string; queueId: number; reason: string }[] {
+    const broken: { topic: string; queueId: number; reason: string }[] = [];
+    for (const topic of this.#fs.listDirectories("consumequeue")) {
+      for (const name of this.#fs.listDirectories(`consumequeue/${topic}`)) {
+        const queueId = Number(name);
+        if (!Number.isSafeInteger(queueId) || String(queueId) !== name) continue;
+        const queue = this.#open(topic, queueId);
+        const loaded = queue.load();
+        if (loaded.status === "BROKEN") {
+          broken.push({ topic, queueId, reason: loaded.reason });
+          if (this.writable) queue.destroy();
+        }
+      }
+    }
+    return broken;
+  }
+
+  /**
+   * A queue if it exists (a reader opens and loads it from disk on first access).
+   *
+   * @param topic Topic.
+   * @param queueId Queue id.
+   * @returns The queue, or undefined.
+   */
+  get(topic: string, queueId: number): ConsumeQueue | undefined {
+    const found = this.#queues.get(topic)?.get(queueId);
+    if (found !== undefined || this.writable) return found;
+    if (this.#fs.segments(consumeQueuePath(topic, queueId)).list().length === 0) return undefined;
+    const queue = this.#open(topic, queueId);
+    queue.load();
+    return queue;
+  }
+
+  /**
+   * The queue, created empty if new (writer only).
+   *
+   * @param topic Topic.
+   * @param queueId Queue id.
+   * @returns The queue.
+   */
+  findOrCreate(topic: string, queueId: number): ConsumeQueue {
+    const found = this.#queues.get(topic)?.get(queueId);
+    if (found !== undefined) return found;
+    const queue = this.#open(topic, queueId);
+    queue.load();
+    return queue;
+  }
+
+  /**
+   * Every open queue.
+   *
+   * @returns The queues.
+   */
+  all(): ConsumeQueue[] {
+    const out: ConsumeQueue[] = [];
+    for (const queues of this.#queues.values()) out.push(...queues.values());
+    return out;
+  }
+
+  /**
+   * Close and (writer) delete every queue of a topic.
+   *
+   * @param topic Topic.
+   */
+  deleteTopic(topic: string): void {
+    const queues = this.#queues.get(topic);
+    if (queues !== undefined) { for (const queue of queues.values()) queue.close(); }
+    this.#queues.delete(topic);
+    if (this.writable) this.#fs.removeDirectory(`consumequeue/${topic}`);
+  }
+
+  /** Commit every queue's pending units. */
+  commitAll(): void {
+    for (const queue of this.all()) queue.commit();
+  }
+
+  /** Flush every queue. */
+  flushAll(): void {
+    for (const queue of this.all()) queue.flush();
+  }
+
+  /** Close every queue. */
+  close(): void {
+    for (const queue of this.all()) queue.close();
+    this.#queues.clear();
+  }
+}

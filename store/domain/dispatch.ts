@@ -1,0 +1,254 @@
+/**
+ * Dispatch: turn committed CommitLog records into ConsumeQueue units (and
+ * feed optional sinks such as the index), RocketMQ's `ReputMessageService`.
+ *
+ * Lives in the dispatch worker (reading the CommitLog through its own
+ * `CommitLogReader`), or on the calling thread in `LocalMessageStore`.
+ *
+ * @module
+ */
+
+import {
+  checkRecord,
+  decodeRecord,
+  MessageSysFlag,
+  transactionType,
+} from "../../client/protocol/message_record.ts";
+import { getProperty, MessageConst, tagsHashCode } from "../../client/protocol/properties.ts";
+import type { CommitLogRead } from "./commit_log.ts";
+import type { ConsumeQueueStore } from "./consume_queue_store.ts";
+
+/** What dispatch knows about one record. */
+export interface DispatchRequest {
+  /** Topic. */
+  readonly topic: string;
+  /** Queue id. */
+  readonly queueId: number;
+  /** Record start in the CommitLog. */
+  readonly commitLogOffset: number;
+  /** Record size, bytes. */
+  readonly size: number;
+  /** `tagsHashCode(TAGS)`, 0 without a tag. */
+  readonly tagsCode: number;
+  /** STORETIMESTAMP, epoch ms. */
+  readonly storeTimestamp: number;
+  /** QUEUEOFFSET as stored (0 for prepared/rollback). */
+  readonly queueOffset: number;
+  /** `KEYS` property (space-separated), if any. */
+  readonly keys: string | undefined;
+  /** `UNIQ_KEY` property, if any. */
+  readonly uniqKey: string | undefined;
+  /** SYSFLAG. */
+  readonly sysFlag: number;
+  /** PREPARED_TRANSACTION_OFFSET. */
+  readonly preparedTransactionOffset: number;
+  /** Encoded properties string. */
+  readonly properties: string;
+}
+
+/** An extra consumer of dispatched records (the index file, later). */
+export interface DispatchSink {
+  /**
+   * Called for every valid record, in CommitLog order, after the ConsumeQueue unit.
+   *
+   * @param request The record's dispatch facts.
+   */
+  dispatch(request: DispatchRequest): void;
+}
+
+/** A queue whose max offset moved during a dispatch round. */
+export interface DispatchArrival {
+  /** Topic. */
+  readonly topic: string;
+  /** Queue id. */
+  readonly queueId: number;
+  /** New max offset (one past the newest unit). */
+  readonly maxOffset: number;
+  /** Tag hash of the newest unit. */
+  readonly tagsCode: number;
+}
+
+/** Outcome of one dispatch round. */
+export interface DispatchRound {
+  /** Dispatched offset after the round. */
+  readonly dispatchedOffset: number;
+  /** Records handled (including skipped duplicates and non-CQ transaction types). */
+  readonly recordCount: number;
+  /** One entry per queue that grew, with its final max offset. */
+  readonly arrivals: DispatchArrival[];
+  /** Corrupt regions skipped (should never happen on committed data). */
+  readonly errors: string[];
+}
+
+/** Options of a dispatcher. */
+export interface DispatcherOptions {
+  /** Extra sinks, run in order after the ConsumeQueue. */
+  readonly sinks?: readonly DispatchSink[];
+  /** Verify body CRCs while dispatching (default false: the writer produced these bytes). */
+  readonly checkCrc?: boolean;
+  /** Read window, bytes (default 1 MiB; grows for larger records). */
+  readonly windowBytes?: number;
+}
+
+/**
+ * Decode dispatch facts from a checked record.
+ *
+ * @param bytes Buffer holding the record.
+ * @param at Record start.
+ * @param size Record size.
+ * @returns The request.
+ */
+export function toDispatchRequest(bytes: Uint8Array, at: number, size: number): DispatchRequest {
+  const record = decodeRecord(bytes, at);
+  return {
+    topic: record.topic,
+    queueId: record.queueId,
+    commitLogOffset: record.commitLogOffset,
+    size,
+    tagsCode: tagsHashCode(getProperty(record.properties, MessageConst.TAGS)),
+    storeTimestamp: record.storeTimestamp,
+    queueOffset: record.queueOffset,
+    keys: getProperty(record.properties, MessageConst.KEYS),
+    uniqKey: getProperty(record.properties, MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX),
+    sysFlag: record.sysFlag,
+    preparedTransactionOffset: record.preparedTransactionOffset,
+    properties: record.properties,
+  };
+}
+
+/**
+ * Reads records from `dispatchedOffset` up to a confirmed (committed) offset
+ * and appends ConsumeQueue units for NOT and COMMIT transaction types.
+ *
+ * Invariant: `dispatchedOffset` is always a record boundary (or a segment base).
+ */
+export class Dispatcher {
+  #reader: CommitLogRead;
+  #queues: ConsumeQueueStore;
+  #sinks: readonly DispatchSink[];
+  #checkCrc: boolean;
+  #window: Uint8Array;
+  #dispatchedOffset: number;
+
+  /**
+   * Build a dispatcher.
+   *
+   * @param reader CommitLog reads (this thread's handles).
+   * @param queues The writable ConsumeQueue set.
+   * @param fromOffset Where to start (a record boundary).
+   * @param options Sinks, CRC checking, window size.
+   */
+  constructor(
+    reader: CommitLogRead,
+    queues: ConsumeQueueStore,
+    fromOffset: number,
+    options: DispatcherOptions = {},
+  ) {
+    this.#reader = reader;
+    this.#queues = queues;
+    this.#sinks = options.sinks ?? [];
+    this.#checkCrc = options.checkCrc ?? false;
+    this.#window = new Uint8Array(
+      Math.min(options.windowBytes ?? 1024 * 1024, reader.segmentBytes),
+    );
+    this.#dispatchedOffset = fromOffset;
+  }
+
+  /** Everything below this offset has been dispatched. */
+  get dispatchedOffset(): number {
+    return this.#dispatchedOffset;
+  }
+
+  /**
+   * Dispatch every record below `confirmedOffset`, then commit the touched
+   * queues so readers on other threads see the units before the arrivals are
+   * announced.
+   *
+   * @param confirmedOffset The writer's committed offset.
+   * @returns The round's outcome.
+   */
+  dispatchUpTo(confirmedOffset: number): DispatchRound {
+    const touched = new Map<string, DispatchArrival>();
+    const errors: string[] = [];
+    let recordCount = 0;
+    const segmentBytes = this.#reader.segmentBytes;
+    while (this.#dispatchedOffset < confirmedOffset) {
+      const pos = this.#dispatchedOffset;
+      const segmentEnd = pos - (pos % segmentBytes) + segmentBytes;
+      const want = Math.min(this.#window.length, confirmedOffset - pos, segmentEnd - pos);
+      const n = this.#reader.readAt(pos, this.#window.subarray(0, want));
+      if (n === 0) {
+        // The segment is gone (retention ran ahead of dispatch): move to the next one.
+        errors.push(`no CommitLog data at ${pos}`);
+        this.#dispatchedOffset = segmentEnd;
+        continue;
+      }
+      let at = 0;
+      let progressed = false;
+      while (at < n) {
+        const check = checkRecord(this.#window, at, n, this.#checkCrc);
+        if (check.status === "OK") {
+          this.#dispatchOne(at, check.size, touched);
+          recordCount++;
+          at += check.size;
+          progressed = true;
+          continue;
+        }
+        if (check.status === "BLANK") {
+          this.#dispatchedOffset = segmentEnd;
+          at = -1;
+          break;
+        }
+        break;
+      }
+      if (at === -1) continue;
+      this.#dispatchedOffset = pos + at;
+      if (progressed) continue;
+      // Nothing fit: the record is larger than the window, or the bytes are bad.
+      const view = new DataView(this.#window.buffer, this.#window.byteOffset);
+      const claimed = n >= 4 ? view.getInt32(0) : 0;
+      if (claimed > this.#window.length && pos + claimed <= Math.min(confirmedOffset, segmentEnd)) {
+        this.#window = new Uint8Array(claimed);
+        continue;
+      }
+      if (n < want || pos + claimed > confirmedOffset) break; // not all bytes visible yet
+      errors.push(`corrupt CommitLog data at ${pos}; skipped to ${segmentEnd}`);
+      this.#dispatchedOffset = segmentEnd;
+    }
+    for (const arrival of touched.values()) {
+      this.#queues.get(arrival.topic, arrival.queueId)?.commit();
+    }
+    return {
+      dispatchedOffset: this.#dispatchedOffset,
+      recordCount,
+      arrivals: [...touched.values()],
+      errors,
+    };
+  }
+
+  #dispatchOne(at: number, size: number, touched: Map<string, DispatchArrival>): void {
+    const request = toDispatchRequest(this.#window, at, size);
+    const txType = transactionType(request.sysFlag);
+    if (
+      txType === MessageSysFlag.TRANSACTION_NOT_TYPE ||
+      txType === MessageSysFlag.TRANSACTION_COMMIT_TYPE
+    ) {
+      const queue = this.#queues.findOrCreate(request.topic, request.queueId);
+      const appended = queue.append(
+        request.queueOffset,
+        request.commitLogOffset,
+        size,
+        request.tagsCode,
+      );
+      if (appended.status === "APPENDED") {
+        touched.set(`${request.queueId}@${request.topic}`, {
+          topic: request.topic,
+          queueId: request.queueId,
+          maxOffset: appended.maxOffset,
+          tagsCode: request.tagsCode,
+        });
+      }
+    }
+    for (const sink of this.#sinks) sink.dispatch(request);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Validation and encoding of `MessageToPut` into CommitLog records, shared
+ * by every MessageStore implementation (the caller encodes; the CommitLog
+ * writer patches offsets and store time).
+ *
+ * @module
+ */
+
+import { encodeRecord, recordSize } from "../../client/protocol/message_record.ts";
+import type { HostAddress, MessageToPut, PutMessageResult, StoreLimits } from "../message_store.ts";
+
+const encoder = new TextEncoder();
+
+/** A put refusal: a non-OK `PutMessageResult`. */
+export type PutRefusal = Extract<PutMessageResult, { remark: string }>;
+
+/** A message that passed validation, with its encoded byte parts. */
+export interface PreparedMessage {
+  /** The message as given. */
+  readonly message: MessageToPut;
+  /** UTF-8 topic. */
+  readonly topicBytes: Uint8Array;
+  /** UTF-8 properties string. */
+  readonly propertiesBytes: Uint8Array;
+  /** TOTALSIZE of its record. */
+  readonly size: number;
+}
+
+function illegal(remark: string): PutRefusal {
+  return { status: "MESSAGE_ILLEGAL", remark };
+}
+
+function isRetryOrDlq(topic: string): boolean {
+  return topic.startsWith("%RETRY%") || topic.startsWith("%DLQ%");
+}
+
+/**
+ * Check one message against the limits and size its record.
+ *
+ * @param message The message.
+ * @param limits Store limits.
+ * @param storeHost Store address (its length sizes the record).
+ * @param recordBytesMax Largest record the CommitLog accepts.
+ * @returns The prepared message, or a refusal (MESSAGE_ILLEGAL / PROPERTIES_SIZE_EXCEEDED).
+ */
+export function prepareMessage(
+  message: MessageToPut,
+  limits: StoreLimits,
+  storeHost: HostAddress,
+  recordBytesMax: number,
+): PreparedMessage | PutRefusal {
+  if (typeof message.topic !== "string" || message.topic.length === 0) {
+    return illegal("topic is empty");
+  }
+  const topicBytes = encoder.encode(message.topic);
+  const topicMax = isRetryOrDlq(message.topic) ? limits.retryTopicBytesMax : limits.topicBytesMax;
+  if (topicBytes.length > topicMax) {
+    return illegal(`topic is ${topicBytes.length} bytes, limit is ${topicMax}`);
+  }
+  if (!Number.isInteger(message.queueId) || message.queueId < 0 || message.queueId > 0x7fffffff) {
+    return illegal(`queueId ${message.queueId} is not an integer >= 0`);
+  }
+  if (!(message.body instanceof Uint8Array)) return illegal("body is not a Uint8Array");
+  if (message.body.length > limits.messageBytesMax) {
+    return illegal(`body is ${message.body.length} bytes, limit is ${limits.messageBytesMax}`);
+  }
+  const propertiesBytes = encoder.encode(message.properties ?? "");
+  if (propertiesBytes.length > limits.propertiesBytesMax) {
+    return {
+      status: "PROPERTIES_SIZE_EXCEEDED",
+      remark:
+        `properties are ${propertiesBytes.length} bytes, limit is ${limits.propertiesBytesMax}`,
+    };
+  }
+  const bornIp = message.bornHost?.ip;
+  if (!(bornIp instanceof Uint8Array) || (bornIp.length !== 4 && bornIp.length !== 16)) {
+    return illegal("bornHost ip must be 4 or 16 bytes");
+  }
+  const size = recordSize(
+    message.body.length,
+    topicBytes.length,
+    propertiesBytes.length,
+    bornIp.length,
+    storeHost.ip.length,
+  );
+  if (size > recordBytesMax) {
+    return illegal(`record is ${size} bytes, limit is ${recordBytesMax}`);
+  }
+  return { message, topicBytes, propertiesBytes, size };
+}
+
+/**
+ * Validate a batch: 1..`batchMessagesMax` messages of one topic and queue
+ * whose records fit together in one segment.
+ *
+ * @param messages The batch.
+ * @param limits Store limits.
+ * @param storeHost Store address.
+ * @param recordBytesMax Largest contiguous append the CommitLog accepts.
+ * @returns Prepared messages, or a refusal.
+ */
+export function prepareBatch(
+  messages: readonly MessageToPut[],
+  limits: StoreLimits,
+  storeHost: HostAddress,
+  recordBytesMax: number,
+): PreparedMessage[] | PutRefusal {
+  if (messages.length === 0) return illegal("batch is empty");
+  if (messages.length > limits.batchMessagesMax) {
+    return illegal(`batch has ${messages.length} messages, limit is ${limits.batchMessagesMax}`);
+  }
+  const out: PreparedMessage[] = [];
+  let total = 0;
+  for (const message of messages) {
+    const prepared = prepareMessage(message, limits, storeHost, recordBytesMax);
+    if ("status" in prepared) return prepared;
+    if (message.topic !== messages[0].topic || message.queueId !== messages[0].queueId) {
+      return illegal("batch mixes topics or queues");
+    }
+    total += prepared.size;
+    out.push(prepared);
+  }
+  if (total > recordBytesMax) return illegal(`batch is ${total} bytes, limit is ${recordBytesMax}`);
+  return out;
+}
+
+/**
+ * Encode prepared messages back to back (QUEUEOFFSET, PHYSICALOFFSET and
+ * STORETIMESTAMP are placeholders for the CommitLog to patch).
+ *
+ * @param prepared Validated messages.
+ * @param storeHost STOREHOST to write.
+ * @returns The records, concatenated.
+ */
+export function encodeMessages(
+  prepared: readonly PreparedMessage[],
+  storeHost: HostAddress,
+): Uint8Array {
+  let total = 0;
+  for (const p of prepared) total += p.size;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of prepared) {
+    const m = p.message;
+    at += encodeRecord(
+      {
+        queueId: m.queueId,
+        flag: m.flag | 0,
+        queueOffset: 0,
+        commitLogOffset: 0,
+        sysFlag: m.sysFlag | 0,
+        bornTimestamp: m.bornTimestamp,
+        bornHost: m.bornHost,
+        storeTimestamp: 0,
+        storeHost,
+        reconsumeTimes: m.reconsumeTimes | 0,
+        preparedTransactionOffset: m.preparedTransactionOffset,
+        body: m.body,
+        topicBytes: p.topicBytes,
+        propertiesBytes: p.propertiesBytes,
+      },
+      out,
+      at,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,226 @@
+/**
+ * The read side of the store: `getMessage` over a ConsumeQueue set and
+ * CommitLog reads, RocketMQ's `DefaultMessageStore.getMessage` statuses.
+ *
+ * Lives on the thread that serves pulls (the main thread, with a reader
+ * `ConsumeQueueStore` and a `CommitLogReader`; or the calling thread of
+ * `LocalMessageStore` with the writers). Contiguous records of a queue are
+ * read with one positional read per contiguous run.
+ *
+ * @module
+ */
+
+import { checkRecord, getInt64, RecordPos } from "../../client/protocol/message_record.ts";
+import { getProperty, MessageConst, tagsHashCode } from "../../client/protocol/properties.ts";
+import type {
+  GetMessageRequest,
+  GetMessageResult,
+  StoredMessage,
+  StoreLimits,
+} from "../message_store.ts";
+import { assert } from "./assert.ts";
+import type { CommitLogRead } from "./commit_log.ts";
+import { type ConsumeQueueUnit, DUMMY_UNIT_SIZE } from "./consume_queue.ts";
+import type { ConsumeQueueStore } from "./consume_queue_store.ts";
+import { recordPhysicalOffset, recordStoreTimestamp } from "./record_view.ts";
+import { decodeRecord } from "../../client/protocol/message_record.ts";
+
+/** Units scanned per `getMessage` at least (RocketMQ `maxFilterMessageSize` / 20). */
+const SCAN_UNITS_MIN = 800;
+/** Bytes read to find a record's STORETIMESTAMP (fixed fields, IPv6 born host). */
+const HEADER_BYTES = 96;
+
+/** Bounds of the readable CommitLog, supplied by the caller's role. */
+export interface CommitLogBounds {
+  /** Oldest retained offset. */
+  minOffset(): number;
+  /** One past the newest readable (committed) byte. */
+  maxOffset(): number;
+}
+
+/** Reads messages for consumers and admin. */
+export class MessageReader {
+  #commitLog: CommitLogRead;
+  #bounds: CommitLogBounds;
+  #queues: ConsumeQueueStore;
+  #limits: StoreLimits;
+
+  /**
+   * Build a reader.
+   *
+   * @param commitLog CommitLog reads.
+   * @param bounds Readable CommitLog range.
+   * @param queues ConsumeQueues (reader or writer role).
+   * @param limits Store limits (`getMessagesMax`, `getBytesMax`).
+   */
+  constructor(
+    commitLog: CommitLogRead,
+    bounds: CommitLogBounds,
+    queues: ConsumeQueueStore,
+    limits: StoreLimits,
+  ) {
+    this.#commitLog = commitLog;
+    this.#bounds = bounds;
+    this.#queues = queues;
+    this.#limits = limits;
+  }
+
+  /**
+   * Read messages of one queue (see the MessageStore port).
+   *
+   * @param request The request.
+   * @returns Status, messages, next offset and the queue's range.
+   */
+  getMessage(request: GetMessageRequest): GetMessageResult {
+    const queue = this.#queues.get(request.topic, request.queueId);
+    const minOffset = queue?.minOffset ?? 0;
+    const maxOffset = queue?.maxOffset ?? 0;
+    const offset = request.queueOffset;
+    const result = (
+      status: GetMessageResult["status"],
+      nextBeginOffset: number,
+      messages: StoredMessage[] = [],
+    ): GetMessageResult => ({ status, messages, nextBeginOffset, minOffset, maxOffset });
+    if (queue === undefined || maxOffset === 0) return result("NO_MESSAGE_IN_QUEUE", 0);
+    if (offset < minOffset) return result("OFFSET_TOO_SMALL", minOffset);
+    if (offset === maxOffset) return result("OFFSET_OVERFLOW_ONE", offset);
+    if (offset > maxOffset) return result("OFFSET_OVERFLOW_BADLY", maxOffset);
+
+    const maxCount = Math.max(1, Math.min(request.maxCount, this.#limits.getMessagesMax));
+    const maxBytes = Math.min(
+      request.maxBytes ?? this.#limits.getBytesMax,
+      this.#limits.getBytesMax,
+    );
+    const units = queue.readUnits(offset, Math.max(SCAN_UNITS_MIN, maxCount));
+    if (units.length === 0) return result("OFFSET_FOUND_NULL", offset);
+
+    const commitLogMin = this.#bounds.minOffset();
+    const selected: ConsumeQueueUnit[] = [];
+    let next = offset;
+    let bytes = 0;
+    let removed = false;
+    for (const unit of units) {
+      if (selected.length >= maxCount) break;
+      if (unit.size === DUMMY_UNIT_SIZE) {
+        next = unit.queueOffset + 1;
+        continue;
+      }
+      if (selected.length > 0 && bytes + unit.size > maxBytes) break;
+      if (unit.commitLogOffset < commitLogMin) {
+        removed = true;
+        next = unit.queueOffset + 1;
+        continue;
+      }
+      next = unit.queueOffset + 1;
+      if (request.filter !== undefined && !request.filter.matchesTagsCode(unit.tagsCode)) continue;
+      selected.push(unit);
+      bytes += unit.size;
+    }
+
+    const messages: StoredMessage[] = [];
+    let i = 0;
+    while (i < selected.length) {
+      // One read per run of records that sit back to back in the CommitLog.
+      let j = i + 1;
+      let runBytes = selected[i].size;
+      while (
+        j < selected.length &&
+        selected[j].commitLogOffset === selected[j - 1].commitLogOffset + selected[j - 1].size
+      ) {
+        runBytes += selected[j].size;
+        j++;
+      }
+      const run = new Uint8Array(runBytes);
+      const n = this.#commitLog.readAt(selected[i].commitLogOffset, run);
+      let at = 0;
+      for (let k = i; k < j; k++) {
+        const unit = selected[k];
+        if (at + unit.size > n) {
+          removed = true;
+          break;
+        }
+        const check = checkRecord(run, at, at + unit.size, false);
+        assert(
+          check.status === "OK" && check.size === unit.size &&
+            recordPhysicalOffset(run, at) === unit.commitLogOffset,
+          () =>
+            `ConsumeQueue unit ${unit.queueOffset} of ${request.topic}/${request.queueId} does not point at a record`,
+        );
+        const record = run.subarray(at, at + unit.size);
+        at += unit.size;
+        if (
+          request.filter?.matchesMessage !== undefined && !request.filter.matchesMessage(record)
+        ) {
+          continue;
+        }
+        messages.push({
+          queueOffset: unit.queueOffset,
+          commitLogOffset: unit.commitLogOffset,
+          tagsCode: unit.tagsCode,
+          record,
+        });
+      }
+      i = j;
+    }
+    if (messages.length > 0) return result("FOUND", next, messages);
+    if (removed) return result("MESSAGE_WAS_REMOVING", next);
+    return result("NO_MATCHED_MESSAGE", next);
+  }
+
+  /**
+   * Read one record by CommitLog offset.
+   *
+   * @param commitLogOffset Where the record starts.
+   * @returns The record, or undefined if none starts there or it was deleted.
+   */
+  lookMessageByOffset(commitLogOffset: number): StoredMessage | undefined {
+    if (
+      !Number.isSafeInteger(commitLogOffset) || commitLogOffset < this.#bounds.minOffset() ||
+      commitLogOffset >= this.#bounds.maxOffset()
+    ) {
+      return undefined;
+    }
+    const header = new Uint8Array(8);
+    if (this.#commitLog.readAt(commitLogOffset, header) < 8) return undefined;
+    const size = new DataView(header.buffer).getInt32(0);
+    if (size <= 8 || commitLogOffset + size > this.#bounds.maxOffset()) return undefined;
+    const record = new Uint8Array(size);
+    if (this.#commitLog.readAt(commitLogOffset, record) !== size) return undefined;
+    const check = checkRecord(record, 0, size, false);
+    if (check.status !== "OK" || recordPhysicalOffset(record) !== commitLogOffset) return undefined;
+    const decoded = decodeRecord(record);
+    return {
+      queueOffset: getInt64(new DataView(record.buffer), RecordPos.QUEUE_OFFSET),
+      commitLogOffset,
+      tagsCode: tagsHashCode(getProperty(decoded.properties, MessageConst.TAGS)),
+      record,
+    };
+  }
+
+  /**
+   * STORETIMESTAMP of the record at an offset.
+   *
+   * @param commitLogOffset Record start.
+   * @param size Record size.
+   * @returns Epoch ms, or undefined if unreadable.
+   */
+  storeTimestampAt(commitLogOffset: number, size: number): number | undefined {
+    const header = new Uint8Array(Math.min(size, HEADER_BYTES));
+    if (this.#commitLog.readAt(commitLogOffset, header) !== header.length) return undefined;
+    return recordStoreTimestamp(header);
+  }
+
+  /**
+   * QueueOffset of the first message stored at or after a time.
+   *
+   * @param topic Topic.
+   * @param queueId Queue id.
+   * @param timestampMs Epoch ms.
+   * @returns The offset (max offset if every message is older; 0 for an unknown queue).
+   */
+  getOffsetInQueueByTime(topic: string, queueId: number, timestampMs: number): number {
+    const queue = this.#queues.get(topic, queueId);
+    if (queue === undefined) return 0;
+    return queue.getOffsetByTime(timestampMs, (o, s) => this.storeTimestampAt(o, s));
+  }
+}
