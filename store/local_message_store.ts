@@ -32,6 +32,8 @@ import {
 import { MessageReader } from "./domain/message_reader.ts";
 import { QueueOffsetTable } from "./domain/queue_offset_table.ts";
 import { recoverStore, type StoreRecovery } from "./domain/recovery.ts";
+import { IndexService } from "./domain/index_service.ts";
+import { lookupMessagesByKey } from "./domain/message_lookup.ts";
 import { type Clock, type StoreFileSystem, systemClock } from "./domain/segment.ts";
 import { type ConfigFiles, FsConfigFiles, fsDiskUsedRatio } from "./infra/fs_config_files.ts";
 import { FsStoreFileSystem } from "./infra/fs_segment.ts";
@@ -81,6 +83,7 @@ export class LocalMessageStore implements MessageStore {
   #commitLog: CommitLog | undefined;
   #queues: ConsumeQueueStore | undefined;
   #dispatcher: Dispatcher | undefined;
+  #index: IndexService | undefined;
   #reader: MessageReader | undefined;
   #state: State = "new";
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -156,9 +159,28 @@ export class LocalMessageStore implements MessageStore {
     }
     this.#commitLog = commitLog;
     this.#queues = queues;
-    this.#dispatcher = new Dispatcher(commitLog, queues, this.#recovery.dispatchedOffset, {
-      sinks: this.#sinks,
-    });
+    let sinks = this.#sinks;
+    let dispatchFrom = this.#recovery.dispatchedOffset;
+    if (this.#config.messageIndexEnable) {
+      const index = new IndexService(this.#fs, {
+        writable: true,
+        slotCount: this.#config.indexSlotsPerFile,
+        entryCount: this.#config.indexEntriesPerFile,
+        clock: this.#clock,
+      });
+      index.load(this.#recovery.dispatchedOffset);
+      this.#index = index;
+      sinks = [...sinks, index];
+      // Records the index missed (lost or discarded files) are dispatched again; units already
+      // in the ConsumeQueues are skipped, so the replay only fills the index.
+      dispatchFrom = Math.max(
+        commitLog.minOffset,
+        Math.min(dispatchFrom, index.redispatchFromOffset),
+      );
+    }
+    this.#dispatcher = new Dispatcher(commitLog, queues, dispatchFrom, { sinks });
+    this.#dispatcher.dispatchUpTo(commitLog.committedOffset);
+    this.#index?.commit();
     this.#reader = new MessageReader(
       commitLog,
       {
@@ -210,12 +232,13 @@ export class LocalMessageStore implements MessageStore {
     const commitLog = this.#commitLog!;
     const queues = this.#queues!;
     queues.flushAll();
+    const indexMsgTimestamp = this.#index?.flush();
     const flushed = commitLog.flushedOffset;
     const now = commitLog.lastStoreTimestamp;
     writeCheckpoint(this.#fs, {
       physicMsgTimestamp: now,
       logicsMsgTimestamp: now,
-      indexMsgTimestamp: now,
+      indexMsgTimestamp: indexMsgTimestamp ?? now,
       masterFlushedOffset: 0,
       confirmPhyOffset: 0,
       commitLogFlushedOffset: flushed,
@@ -250,6 +273,7 @@ export class LocalMessageStore implements MessageStore {
       await this.#persistOffsets();
       if (this.#failed === undefined) this.#fs.removeFile(ABORT_PATH);
     } finally {
+      this.#index?.close();
       this.#queues!.close();
       this.#commitLog!.close();
     }
@@ -346,6 +370,7 @@ export class LocalMessageStore implements MessageStore {
       : commitLog.appendBatch(records, prepared.length);
     commitLog.commit();
     const round = this.#dispatcher!.dispatchUpTo(commitLog.committedOffset);
+    this.#index?.commit();
     for (const arrival of round.arrivals) {
       for (const listener of this.#listeners) {
         try {
@@ -447,23 +472,36 @@ export class LocalMessageStore implements MessageStore {
   }
 
   /**
-   * Lookup by key. The index file is not built yet: this always answers `[]`.
+   * Messages whose `KEYS` element or `UNIQ_KEY` equals `key`, newest first, found through
+   * the index file and re-checked against each record.
    *
-   * @param _topic Topic.
-   * @param _key Key.
-   * @param _maxCount Most results.
-   * @param _beginTimestampMs Window start.
-   * @param _endTimestampMs Window end.
-   * @returns An empty list.
+   * @param topic Topic.
+   * @param key Key or unique id.
+   * @param maxCount Most results.
+   * @param beginTimestampMs Window start (store time).
+   * @param endTimestampMs Window end (store time).
+   * @returns The records found; empty when the index is disabled or the store is not open.
    */
-  queryMessageByKey(
-    _topic: string,
-    _key: string,
-    _maxCount: number,
-    _beginTimestampMs: number,
-    _endTimestampMs: number,
+  async queryMessageByKey(
+    topic: string,
+    key: string,
+    maxCount: number,
+    beginTimestampMs: number,
+    endTimestampMs: number,
   ): Promise<StoredMessage[]> {
-    return Promise.resolve([]);
+    const index = this.#index;
+    const reader = this.#reader;
+    if (this.#state !== "open" || index === undefined || reader === undefined) return [];
+    const found = await lookupMessagesByKey(
+      index,
+      (offset) => Promise.resolve(reader.lookMessageByOffset(offset)),
+      topic,
+      key,
+      maxCount,
+      beginTimestampMs,
+      endTimestampMs,
+    );
+    return found.messages;
   }
 
   /**
@@ -586,6 +624,7 @@ export class LocalMessageStore implements MessageStore {
     );
     if (deleted.length > 0) {
       for (const queue of this.#queues!.all()) queue.deleteExpired(commitLog.minOffset);
+      this.#index?.deleteExpired(commitLog.minOffset);
     }
     return deleted.length;
   }

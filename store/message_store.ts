@@ -319,6 +319,10 @@ export interface MessageStoreConfig {
   readonly checkCrcOnRecover: boolean;
   /** Build the key/unique-id index during dispatch. Default true. */
   readonly messageIndexEnable: boolean;
+  /** Hash slots per index file (RocketMQ `maxHashSlotNum`). Default 5,000,000. */
+  readonly indexSlotsPerFile: number;
+  /** Entries per index file, entry 0 included (RocketMQ `maxIndexNum`). Default 20,000,000. */
+  readonly indexEntriesPerFile: number;
   /** Request ring size between main thread and store worker, bytes. Default 8 MiB. */
   readonly putRingBytes: number;
   /** Address written as STOREHOST in every record. */
@@ -364,6 +368,8 @@ export function defaultStoreConfig(
     diskSpaceWarningLevelRatio: 0.90,
     checkCrcOnRecover: true,
     messageIndexEnable: true,
+    indexSlotsPerFile: 5_000_000,
+    indexEntriesPerFile: 20_000_000,
     putRingBytes: 8 * 1024 * 1024,
     storeHost: { ip: new Uint8Array([127, 0, 0, 1]), port: 10911 },
     limits: DEFAULT_STORE_LIMITS,

@@ -90,4 +90,41 @@ export {
   MemorySegmentDirectory,
 } from "./infra/memory_segment.ts";
 export { type ConfigFiles, FsConfigFiles, fsDiskUsedRatio } from "./infra/fs_config_files.ts";
-export { WorkerMessageStore, type WorkerMessageStoreOptions } from "./infra/worker_message_store.ts";
+export {
+  WorkerMessageStore,
+  type WorkerMessageStoreOptions,
+} from "./infra/worker_message_store.ts";
+export {
+  checkIndexGeometry,
+  checkIndexHeader,
+  decodeIndexHeader,
+  encodeIndexHeader,
+  INDEX_COUNT_MAX,
+  INDEX_ENTRY_BYTES,
+  INDEX_ENTRY_COUNT_DEFAULT,
+  INDEX_HEADER_BYTES,
+  INDEX_SLOT_BYTES,
+  INDEX_SLOT_COUNT_DEFAULT,
+  INDEX_TIME_PRECISION_MS,
+  IndexFile,
+  indexFileBytes,
+  type IndexFileGeometry,
+  type IndexFileLoad,
+  type IndexHeader,
+  indexKeyHash,
+} from "./domain/index_file.ts";
+export {
+  INDEX_DIR,
+  indexKey,
+  type IndexQueryResult,
+  IndexService,
+  type IndexServiceLoad,
+  type IndexServiceOptions,
+  KEY_SEPARATOR,
+  messageIndexKeys,
+} from "./domain/index_service.ts";
+export {
+  lookupMessagesByKey,
+  type MessageLookupResult,
+  recordHasKey,
+} from "./domain/message_lookup.ts";
