@@ -14,6 +14,10 @@ import { OffsetController } from "./api/offset_controller.ts";
 import { PullController } from "./api/pull_controller.ts";
 import { QueryMessageController } from "./api/query_message_controller.ts";
 import { SendController } from "./api/send_controller.ts";
+import { EndTransactionController } from "./api/end_transaction_controller.ts";
+import { ChannelTransactionCheckSender } from "./api/transaction_check_sender.ts";
+import { TransactionCheckService } from "./domain/transaction/transaction_check_service.ts";
+import { TransactionService } from "./domain/transaction/transaction_service.ts";
 import { type BrokerConfig, parseIpv4, validateBrokerConfig } from "./config.ts";
 import { ClientRegistry } from "./domain/client_registry.ts";
 import type { CancelTimer, Clock } from "./domain/clock.ts";
@@ -26,6 +30,11 @@ import { type LogSink, RequestRouter } from "./server/request_router.ts";
 
 /** How often clients whose heartbeats stopped are looked for, ms. */
 export const CLIENT_EXPIRY_SCAN_INTERVAL_MS = 10_000;
+
+/** A background service the broker starts after its controllers and stops before its store. */
+interface BrokerService {
+  close(): Promise<void> | void;
+}
 
 /** Options of {@linkcode Broker.start}. */
 export interface BrokerStartOptions {
@@ -59,6 +68,7 @@ export class Broker implements AsyncDisposable {
   readonly #ctx: BrokerContext;
   readonly #unsubscribe: () => void;
   readonly #cancelExpiryScan: { cancel: CancelTimer };
+  readonly #services: readonly BrokerService[];
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -68,6 +78,7 @@ export class Broker implements AsyncDisposable {
     ctx: BrokerContext,
     unsubscribe: () => void,
     cancelExpiryScan: { cancel: CancelTimer },
+    services: readonly BrokerService[],
   ) {
     this.#server = server;
     this.#store = store;
@@ -75,6 +86,7 @@ export class Broker implements AsyncDisposable {
     this.#ctx = ctx;
     this.#unsubscribe = unsubscribe;
     this.#cancelExpiryScan = cancelExpiryScan;
+    this.#services = services;
   }
 
   /**
@@ -98,6 +110,7 @@ export class Broker implements AsyncDisposable {
     }, log);
     const ownsStore = options.store === undefined;
     let store: MessageStore | undefined = options.store;
+    const services: BrokerService[] = [];
     try {
       const storeHost: HostAddress = { ip: advertisedIp(config), port: server.port };
       if (store === undefined) {
@@ -126,6 +139,27 @@ export class Broker implements AsyncDisposable {
       router.register(clientController.handlers());
       router.register(new AdminController(ctx).handlers());
       router.register(new QueryMessageController(ctx).handlers());
+
+      const transactions = new TransactionService({ store, clock, storeHost });
+      await transactions.open();
+      router.register(new EndTransactionController(transactions, log).handlers());
+      const transactionCheck = new TransactionCheckService({
+        store,
+        clock,
+        storeHost,
+        sender: new ChannelTransactionCheckSender(
+          (group) => ctx.clients.producerChannels(group),
+          ctx.nextOpaque,
+        ),
+        config: {
+          transactionTimeoutMs: config.transactionTimeoutMs,
+          transactionCheckIntervalMs: config.transactionCheckIntervalMs,
+          transactionCheckMax: config.transactionCheckMax,
+        },
+        log,
+      });
+      services.push(transactionCheck);
+
       const unsubscribe = store.onArrival((arrival) =>
         ctx.pullHold.notifyArrival(
           arrival.topic,
@@ -141,9 +175,11 @@ export class Broker implements AsyncDisposable {
         expiry.cancel = clock.schedule(scan, CLIENT_EXPIRY_SCAN_INTERVAL_MS);
       };
       expiry.cancel = clock.schedule(scan, CLIENT_EXPIRY_SCAN_INTERVAL_MS);
+      transactionCheck.start();
       server.serve();
-      return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry);
+      return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services);
     } catch (error) {
+      for (const service of services.toReversed()) await service.close();
       await server.close(0);
       if (ownsStore && store !== undefined) await store.close().catch(() => {});
       throw error;
@@ -187,6 +223,8 @@ export class Broker implements AsyncDisposable {
 
   async #close(): Promise<void> {
     this.#cancelExpiryScan.cancel();
+    // Services may still put messages (check-backs, due timers): stop them while the store is open.
+    for (const service of this.#services.toReversed()) await service.close();
     this.#unsubscribe();
     // Held pulls answer now (PULL_NOT_FOUND) so in-flight work can drain.
     this.#ctx.pullHold.close();

@@ -67,6 +67,12 @@ export interface BrokerConfig {
   readonly commitLogSegmentBytes: number;
   /** ConsumeQueue segment size, 20-byte units. */
   readonly consumeQueueSegmentUnits: number;
+  /** Age after which an unresolved transactional half message is checked, ms. */
+  readonly transactionTimeoutMs: number;
+  /** Time between transaction check rounds, ms. */
+  readonly transactionCheckIntervalMs: number;
+  /** Checks of one half message before it is discarded. */
+  readonly transactionCheckMax: number;
 }
 
 /** How an option's text is parsed. */
@@ -112,6 +118,9 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     shutdownTimeoutMs: 10_000,
     commitLogSegmentBytes: 1024 * 1024 * 1024,
     consumeQueueSegmentUnits: 300_000,
+    transactionTimeoutMs: 6_000,
+    transactionCheckIntervalMs: 30_000,
+    transactionCheckMax: 15,
   } satisfies BrokerConfig,
 );
 
@@ -260,6 +269,24 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       flag: "--consume-queue-segment-units",
       kind: "int",
       description: "ConsumeQueue segment size, units",
+    },
+    {
+      key: "transactionTimeoutMs",
+      flag: "--transaction-timeout-ms",
+      kind: "int",
+      description: "check unresolved transactional messages older than this, ms",
+    },
+    {
+      key: "transactionCheckIntervalMs",
+      flag: "--transaction-check-interval-ms",
+      kind: "int",
+      description: "time between transaction check rounds, ms",
+    },
+    {
+      key: "transactionCheckMax",
+      flag: "--transaction-check-max",
+      kind: "int",
+      description: "checks of a transactional message before it is discarded",
     },
   ] satisfies BrokerOption[],
 );
@@ -423,6 +450,9 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("shutdownTimeoutMs", 0, 3_600_000);
   range("commitLogSegmentBytes", 4096, 2 ** 40);
   range("consumeQueueSegmentUnits", 1, 2 ** 31 - 1);
+  range("transactionTimeoutMs", 1, Number.MAX_SAFE_INTEGER);
+  range("transactionCheckIntervalMs", 1, Number.MAX_SAFE_INTEGER);
+  range("transactionCheckMax", 1, 1_000_000);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

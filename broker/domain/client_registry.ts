@@ -239,6 +239,17 @@ export class ClientRegistry<C extends ClientChannel> {
   }
 
   /**
+   * The connections of a producer group's members (CHECK_TRANSACTION_STATE targets).
+   *
+   * @param group Producer group.
+   * @returns The channels; empty for an unknown group.
+   */
+  producerChannels(group: string): C[] {
+    const members = this.#producers.get(group);
+    return members === undefined ? [] : [...members.values()].map((m) => m.channel);
+  }
+
+  /**
    * A consumer group's subscription to a topic.
    *
    * @param group Consumer group.

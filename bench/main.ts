@@ -1,0 +1,56 @@
+/**
+ * `deno task bench`: runs every benchmark, each in its own process so that one
+ * case's memory and threads cannot skew the next. Every benchmark prints one
+ * JSON line per case to stdout; this runner passes them through unchanged.
+ *
+ * Usage: `deno task bench [--only store,e2e,timer,txn] [--quick]`
+ * `--quick` asks each benchmark for its small configuration (for smoke runs);
+ * figures in BENCHMARKS.md come from full runs.
+ *
+ * @module
+ */
+
+/** The benchmarks, in the order they run. */
+const BENCHES = [
+  { name: "store", file: "store_bench.ts", quick: ["--quick"] },
+  { name: "e2e", file: "e2e_bench.ts", quick: ["--messages=20000", "--latency-sends=500"] },
+  { name: "timer", file: "timer_bench.ts", quick: ["--timers=100000"] },
+  { name: "txn", file: "txn_bench.ts", quick: ["--messages=2000"] },
+] as const;
+
+const args = Deno.args;
+const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const quick = args.includes("--quick");
+const unknown = only?.filter((name) => !BENCHES.some((b) => b.name === name)) ?? [];
+if (unknown.length > 0) {
+  console.error(`Unknown benchmark(s): ${unknown.join(", ")}; known: ${BENCHES.map((b) => b.name).join(", ")}`);
+  Deno.exit(2);
+}
+
+let failures = 0;
+for (const bench of BENCHES) {
+  if (only !== undefined && !only.includes(bench.name)) continue;
+  const script = new URL(`./${bench.file}`, import.meta.url).pathname;
+  console.error(`# ${bench.name}: ${bench.file}${quick ? " (quick)" : ""}`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net=127.0.0.1",
+      "--allow-run",
+      "--allow-env",
+      "--allow-sys",
+      script,
+      ...(quick ? bench.quick : []),
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const status = await child.status;
+  if (!status.success) {
+    failures++;
+    console.error(`# ${bench.name} failed with exit code ${status.code}`);
+  }
+}
+Deno.exit(failures === 0 ? 0 : 1);
