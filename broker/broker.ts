@@ -6,7 +6,14 @@
  */
 
 import { UniqueIdGenerator } from "../client/protocol/message_id.ts";
-import type { HostAddress, MessageStore } from "../store/mod.ts";
+import {
+  FsStoreFileSystem,
+  type HostAddress,
+  type MessageStore,
+  TIMER_LOG_PATH,
+  TimerLog,
+  TimerWheel,
+} from "../store/mod.ts";
 import { AdminController } from "./api/admin_controller.ts";
 import type { BrokerContext, Channel } from "./api/broker_context.ts";
 import { ClientController } from "./api/client_controller.ts";
@@ -18,6 +25,7 @@ import { EndTransactionController } from "./api/end_transaction_controller.ts";
 import { ChannelTransactionCheckSender } from "./api/transaction_check_sender.ts";
 import { TransactionCheckService } from "./domain/transaction/transaction_check_service.ts";
 import { TransactionService } from "./domain/transaction/transaction_service.ts";
+import { TimerMessageService } from "./domain/timer/timer_service.ts";
 import { type BrokerConfig, parseIpv4, validateBrokerConfig } from "./config.ts";
 import { ClientRegistry } from "./domain/client_registry.ts";
 import type { CancelTimer, Clock } from "./domain/clock.ts";
@@ -159,6 +167,16 @@ export class Broker implements AsyncDisposable {
         log,
       });
       services.push(transactionCheck);
+
+      // Delay and timer messages: the wheel and its log live in the store's directory.
+      const timerFs = new FsStoreFileSystem(config.dataDir);
+      const timerWheel = new TimerWheel(new TimerLog(timerFs.segments(TIMER_LOG_PATH)), timerFs, {
+        precisionMs: config.timerPrecisionMs,
+        slotCount: config.timerSlotCount,
+      });
+      const timers = new TimerMessageService(store, timerWheel, clock, { log });
+      services.push(timers);
+      await timers.start();
 
       const unsubscribe = store.onArrival((arrival) =>
         ctx.pullHold.notifyArrival(

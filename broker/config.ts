@@ -13,6 +13,8 @@
  * @module
  */
 
+import { TIMER_SLOT_COUNT_MAX } from "../store/mod.ts";
+
 /** Flush policy of the store (`sync`: ack after fdatasync). */
 export type BrokerFlushMode = "sync" | "async";
 
@@ -73,6 +75,12 @@ export interface BrokerConfig {
   readonly transactionCheckIntervalMs: number;
   /** Checks of one half message before it is discarded. */
   readonly transactionCheckMax: number;
+  /** Timer wheel precision: a timed message is delivered at most this long after it is due, ms. */
+  readonly timerPrecisionMs: number;
+  /** Slots of the timer wheel; the wheel spans `timerSlotCount * timerPrecisionMs` (farther timers roll). */
+  readonly timerSlotCount: number;
+  /** Longest accepted delay, ms; 0 means no limit. */
+  readonly timerMaxDelayMs: number;
 }
 
 /** How an option's text is parsed. */
@@ -121,6 +129,9 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     transactionTimeoutMs: 6_000,
     transactionCheckIntervalMs: 30_000,
     transactionCheckMax: 15,
+    timerPrecisionMs: 100,
+    timerSlotCount: 131_072,
+    timerMaxDelayMs: 0,
   } satisfies BrokerConfig,
 );
 
@@ -288,6 +299,24 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "checks of a transactional message before it is discarded",
     },
+    {
+      key: "timerPrecisionMs",
+      flag: "--timer-precision-ms",
+      kind: "int",
+      description: "timer wheel precision: longest wait after a message is due, ms",
+    },
+    {
+      key: "timerSlotCount",
+      flag: "--timer-slot-count",
+      kind: "int",
+      description: "timer wheel slots (window = slots x precision; farther timers roll)",
+    },
+    {
+      key: "timerMaxDelayMs",
+      flag: "--timer-max-delay-ms",
+      kind: "int",
+      description: "longest accepted delay, ms (0 = no limit)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -453,6 +482,9 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("transactionTimeoutMs", 1, Number.MAX_SAFE_INTEGER);
   range("transactionCheckIntervalMs", 1, Number.MAX_SAFE_INTEGER);
   range("transactionCheckMax", 1, 1_000_000);
+  range("timerPrecisionMs", 1, 60_000);
+  range("timerSlotCount", 64, TIMER_SLOT_COUNT_MAX);
+  range("timerMaxDelayMs", 0, Number.MAX_SAFE_INTEGER);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

@@ -128,3 +128,22 @@ export {
   type MessageLookupResult,
   recordHasKey,
 } from "./domain/message_lookup.ts";
+export {
+  TIMER_LOG_ENTRY_BYTES,
+  TIMER_LOG_PATH,
+  TIMER_LOG_SEGMENT_BYTES_DEFAULT,
+  TimerLog,
+  type TimerLogAppend,
+  type TimerLogEntry,
+  TimerLogFlag,
+} from "./domain/timer/timer_log.ts";
+export {
+  TIMER_PRECISION_MS_DEFAULT,
+  TIMER_SLOT_COUNT_DEFAULT,
+  TIMER_SLOT_COUNT_MAX,
+  type TimerInsert,
+  timerSnapshotPath,
+  TimerWheel,
+  type TimerWheelLoad,
+  type TimerWheelOptions,
+} from "./domain/timer/timer_wheel.ts";

@@ -21,6 +21,7 @@ import {
   isWriteable,
   type TopicConfig,
 } from "../domain/topic_config.ts";
+import { prepareBatchForStore, prepareForStore } from "../domain/put_hooks.ts";
 import {
   type BrokerContext,
   type BrokerResponse,
@@ -47,11 +48,13 @@ const utf8 = new TextDecoder();
 export class SendController {
   readonly #ctx: BrokerContext;
   readonly #clusterPair: string;
+  readonly #timerMaxDelayMs: number | undefined;
 
   /** @param ctx The broker's object graph. */
   constructor(ctx: BrokerContext) {
     this.#ctx = ctx;
     this.#clusterPair = MessageConst.CLUSTER + NAME_VALUE + ctx.config.clusterName + PAIR_END;
+    this.#timerMaxDelayMs = ctx.config.timerMaxDelayMs > 0 ? ctx.config.timerMaxDelayMs : undefined;
   }
 
   /**
@@ -136,7 +139,13 @@ export class SendController {
       reconsumeTimes: header.reconsumeTimes ?? 0,
       preparedTransactionOffset: 0,
     };
-    const result = await this.#ctx.store.putMessage(message);
+    const prepared = prepareForStore(message, header.producerGroup, this.#ctx.clock.nowMs(), {
+      timerMaxDelayMs: this.#timerMaxDelayMs,
+    });
+    if (prepared.kind === "illegal") {
+      throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, prepared.remark);
+    }
+    const result = await this.#ctx.store.putMessage(prepared.value);
     return this.#respond(request, result, queueId, uniqKey);
   }
 
@@ -196,7 +205,13 @@ export class SendController {
       });
       at += totalSize;
     }
-    const result = await this.#ctx.store.putMessages(messages);
+    const prepared = prepareBatchForStore(messages, this.#ctx.clock.nowMs(), {
+      timerMaxDelayMs: this.#timerMaxDelayMs,
+    });
+    if (prepared.kind === "illegal") {
+      throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, prepared.remark);
+    }
+    const result = await this.#ctx.store.putMessages(prepared.value);
     return this.#respond(request, result, queueId, uniqKeys.join(","));
   }
 

@@ -10,6 +10,7 @@ import { decodeRecord, type MessageRecord } from "../../../client/protocol/messa
 import { getProperty, MessageConst } from "../../../client/protocol/properties.ts";
 import type { HostAddress, MessageStore, PutMessageResult, PutStatus } from "../../../store/mod.ts";
 import type { Clock } from "../clock.ts";
+import { transformTimerMessage } from "../timer/timer_transform.ts";
 import {
   createOpMessage,
   HALF_QUEUE_ID,
@@ -255,7 +256,12 @@ export class TransactionService {
   }
 
   async #commit(record: MessageRecord, info: HalfMessageInfo): Promise<EndTransactionResult> {
-    const put = await this.#store.putMessage(toCommittedMessage(record, info));
+    // A committed message that asks for a delay is scheduled like any other (spec §2.9 step 4).
+    const committed = toCommittedMessage(record, info);
+    const timer = transformTimerMessage(committed, this.#clock.nowMs());
+    const put = await this.#store.putMessage(
+      timer.kind === "scheduled" ? timer.message : committed,
+    );
     if (!stored(put)) return { status: "PUT_FAILED", putStatus: put.status, remark: put.remark };
     // From here the message is visible: remember the outcome even if the op record fails,
     // so a check in this process never commits it again.

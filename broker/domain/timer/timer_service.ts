@@ -1,0 +1,589 @@
+/**
+ * `TimerMessageService`: moves timer messages from the timer queue into the
+ * timer wheel, and delivers them to their real topic when due.
+ *
+ * Source of truth: the `rmq_sys_wheel_timer` queue in the CommitLog. A timer
+ * message is acknowledged to the producer once the store has it there, so it
+ * is as durable as any message. The wheel and its TimerLog are an index over
+ * that queue, rebuilt on restart from the last checkpoint.
+ *
+ * Pipeline (one serialized loop on the broker's main thread, so enqueue and
+ * dequeue never interleave inside one step):
+ *
+ * - Enqueue: on an arrival in the timer queue (and at start) read new timer
+ *   messages from the enqueue offset with `getMessage` and link each into the
+ *   wheel by its `TIMER_OUT_MS`.
+ * - Dequeue: while the wheel's next tick is due (its last millisecond has
+ *   come, so nothing goes out early), walk its slot, load each message with
+ *   `lookMessageByOffset`, put the restored message to its real topic
+ *   (the messages of one destination queue go in one `putMessages`) and consume the
+ *   entry. A ROLL entry (due beyond the window) puts the timer message back
+ *   into the timer queue instead. A refused put (store busy, disk full)
+ *   leaves the rest of the slot linked and is retried after `retryDelayMs`;
+ *   nothing is dropped for it.
+ * - Checkpoint (every `checkpointIntervalMs` while something changed, and on
+ *   close): `store.flush()` (deliveries are durable before they count as
+ *   done), TimerLog flush + wheel snapshot, then
+ *   `store.persistConfig("timerCheckpoint", …)` with the enqueue offset, the
+ *   next tick, the log length and the snapshot sequence.
+ *
+ * Restart: load the snapshot the checkpoint names and cut the TimerLog to its
+ * length, re-read the timer queue from the checkpointed enqueue offset
+ * (re-linking is idempotent because everything after the checkpoint was cut),
+ * then deliver everything due and keep the rest. Delivery is at-least-once: a
+ * crash between a delivery and the next checkpoint delivers that message
+ * again after the restart (consumers deduplicate by `UNIQ_KEY`).
+ *
+ * Timing: the service wakes at each due tick through the injected clock, so a
+ * message goes out at most one precision step (plus scheduling and put time)
+ * after it is due.
+ *
+ * @module
+ */
+
+import { decodeRecord } from "../../../client/protocol/message_record.ts";
+import type { MessageStore, MessageToPut, PutMessageResult } from "../../../store/mod.ts";
+import type { CancelTimer, Clock } from "../clock.ts";
+import {
+  recordProperties,
+  restoreTimerMessage,
+  rollTimerMessage,
+  TIMER_QUEUE_ID,
+  TIMER_TOPIC,
+  timerOutMs,
+} from "./timer_transform.ts";
+
+/** Name of the checkpoint document (`store.persistConfig`). */
+export const TIMER_CHECKPOINT_CONFIG = "timerCheckpoint";
+/** Consumer group name the service reads the timer queue as (statistics only). */
+export const TIMER_GROUP = "CID_RMQ_SYS_TIMER";
+
+/** Tunables of the service. */
+export interface TimerMessageServiceOptions {
+  /** Checkpoint at most this often while state changes, ms. Default 1000. */
+  readonly checkpointIntervalMs?: number;
+  /** After a refused put, wait this long before retrying the slot, ms. Default 1000. */
+  readonly retryDelayMs?: number;
+  /** Timer messages read per `getMessage`. Default 256. */
+  readonly enqueueBatchMessages?: number;
+  /** Entries walked and delivered per step (and most messages per `putMessages`). Default 256. */
+  readonly deliverBatchMessages?: number;
+  /** Structured events (errors, lost messages, rebuilds). Default: discard. */
+  readonly log?: (event: Readonly<Record<string, unknown>>) => void;
+}
+
+/** A linked timer entry, as the wheel returns it. */
+export interface TimerSlotEntry {
+  /** TimerLog position of the entry. */
+  readonly pos: number;
+  /** CommitLog offset of the timer message. */
+  readonly commitLogOffset: number;
+  /** True for a ROLL entry (due beyond the window). */
+  readonly roll: boolean;
+}
+
+/**
+ * The port the service needs from the store's timer wheel (implemented by
+ * `TimerWheel` in `store/domain/timer/timer_wheel.ts`; see it for semantics).
+ */
+export interface TimerWheelPort {
+  /** Tick length, ms. */
+  readonly precisionMs: number;
+  /** Number of slots. */
+  readonly slotCount: number;
+  /** Next tick to process. */
+  readonly nextTick: number;
+  /** Entries linked and not yet consumed. */
+  readonly pendingCount: number;
+  /** floor(ms / precisionMs). */
+  tickOf(ms: number): number;
+  /** The last millisecond a tick covers (when it may be processed). */
+  slotDueMs(tick: number): number;
+  /** Start empty at a tick, with an empty log. */
+  reset(nextTick: number): void;
+  /** Link a timer. */
+  insert(deliverMs: number, commitLogOffset: number, size: number): unknown;
+  /** Up to `maxEntries` entries of a tick's slot, head first. */
+  readSlot(tick: number, maxEntries: number): readonly TimerSlotEntry[];
+  /** Mark the slot's head entry as done. */
+  consume(tick: number, entry: TimerSlotEntry): void;
+  /** Finish `nextTick`; returns entries dropped because their log segment was gone. */
+  finishTick(): number;
+  /** Move `nextTick` forward when nothing is pending. */
+  skipTo(tick: number): void;
+  /** Flush the log and write snapshot `seq`; returns the log length it covers. */
+  saveSnapshot(seq: number): number;
+  /** Restore snapshot `seq` and cut the log to it. */
+  load(
+    seq: number,
+    nextTick: number,
+  ): { readonly status: "OK" } | { readonly status: "BROKEN"; readonly reason: string };
+  /** Delete log segments every entry of which sits in a tick before `processedTick`. */
+  deleteProcessedLog(processedTick: number): number;
+  /** Flush and close the log. */
+  close(): void;
+}
+
+/** Counters, for metrics, admin and tests. */
+export interface TimerServiceStats {
+  /** Timer messages linked into the wheel (rolls included). */
+  readonly enqueued: number;
+  /** Messages delivered to their real topic. */
+  readonly delivered: number;
+  /** ROLL entries put back into the timer queue. */
+  readonly rolled: number;
+  /** Entries whose message was gone from the CommitLog or named no real topic. */
+  readonly lost: number;
+  /** Deliveries the store refused for good (MESSAGE_ILLEGAL, PROPERTIES_SIZE_EXCEEDED). */
+  readonly refused: number;
+  /** Refused puts that will be retried. */
+  readonly retries: number;
+  /** Timers linked and not yet delivered. */
+  readonly pending: number;
+  /** Next QueueOffset of the timer queue to read. */
+  readonly enqueueOffset: number;
+  /** Every due time before this has been processed, epoch ms. */
+  readonly deliveredUntilMs: number;
+  /** Checkpoints written. */
+  readonly checkpoints: number;
+}
+
+/** The checkpoint document, as JSON. */
+interface TimerCheckpoint {
+  readonly version: 1;
+  readonly seq: number;
+  readonly enqueueOffset: number;
+  readonly nextTick: number;
+  readonly logLength: number;
+  readonly precisionMs: number;
+  readonly slotCount: number;
+}
+
+type State = "new" | "running" | "closing" | "closed";
+
+const PERMANENT_REFUSALS = new Set(["MESSAGE_ILLEGAL", "PROPERTIES_SIZE_EXCEEDED"]);
+
+function isWritten(result: PutMessageResult): boolean {
+  return result.status === "PUT_OK" || result.status === "FLUSH_DISK_TIMEOUT";
+}
+
+type Outcome = "written" | "refused";
+
+interface Item {
+  readonly entry: TimerSlotEntry;
+  readonly message: MessageToPut | undefined;
+}
+
+/**
+ * Delivers timer and delay-level messages when due. Lives on the broker's
+ * main thread; depends on the MessageStore port, the TimerWheelPort
+ * (the store's `TimerWheel`) and the Clock port. See the module doc for the pipeline and guarantees.
+ */
+export class TimerMessageService implements AsyncDisposable {
+  readonly #store: MessageStore;
+  readonly #wheel: TimerWheelPort;
+  readonly #clock: Clock;
+  readonly #checkpointIntervalMs: number;
+  readonly #retryDelayMs: number;
+  readonly #enqueueBatch: number;
+  readonly #deliverBatch: number;
+  readonly #log: (event: Readonly<Record<string, unknown>>) => void;
+  #state: State = "new";
+  #unsubscribe: () => void = () => {};
+  #cancelWake: CancelTimer | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #enqueueOffset = 0;
+  #seq = 0;
+  #dirty = false;
+  #lastCheckpointMs = 0;
+  #blockedUntilMs = 0;
+  /** While rebuilding without a usable snapshot: messages below this offset due before `#skipBeforeMs` were delivered. */
+  #skipBelowOffset = 0;
+  #skipBeforeMs = 0;
+  #enqueued = 0;
+  #delivered = 0;
+  #rolled = 0;
+  #lost = 0;
+  #refused = 0;
+  #retries = 0;
+  #checkpoints = 0;
+
+  /**
+   * Build the service (no I/O until `start`).
+   *
+   * @param store The message store (opened).
+   * @param wheel A TimerWheel over the TimerLog in the store's data dir; the service loads and closes it.
+   * @param clock Wall time and timers.
+   * @param options Tunables.
+   * @throws {RangeError} On a non-positive interval or batch size.
+   */
+  constructor(
+    store: MessageStore,
+    wheel: TimerWheelPort,
+    clock: Clock,
+    options: TimerMessageServiceOptions = {},
+  ) {
+    this.#store = store;
+    this.#wheel = wheel;
+    this.#clock = clock;
+    this.#checkpointIntervalMs = positive(
+      "checkpointIntervalMs",
+      options.checkpointIntervalMs ?? 1000,
+    );
+    this.#retryDelayMs = positive("retryDelayMs", options.retryDelayMs ?? 1000);
+    this.#enqueueBatch = positive("enqueueBatchMessages", options.enqueueBatchMessages ?? 256);
+    this.#deliverBatch = positive("deliverBatchMessages", options.deliverBatchMessages ?? 256);
+    this.#log = options.log ?? (() => {});
+  }
+
+  /**
+   * Load the checkpoint (or start fresh), subscribe to timer-queue arrivals,
+   * then catch up: deliver what is due, keep the rest scheduled.
+   *
+   * @throws {Error} If already started, or on an I/O failure loading the wheel.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== "new") throw new Error(`Cannot start timer service: it is ${this.#state}`);
+    const now = this.#clock.nowMs();
+    const checkpoint = parseCheckpoint(await this.#store.loadConfig(TIMER_CHECKPOINT_CONFIG));
+    const minOffset = this.#store.getMinOffsetInQueue(TIMER_TOPIC, TIMER_QUEUE_ID);
+    if (checkpoint === undefined) {
+      this.#wheel.reset(this.#wheel.tickOf(now));
+      this.#enqueueOffset = minOffset;
+    } else {
+      const loaded = this.#wheel.load(checkpoint.seq, checkpoint.nextTick);
+      this.#seq = checkpoint.seq;
+      if (loaded.status === "OK") {
+        this.#enqueueOffset = checkpoint.enqueueOffset;
+      } else {
+        // Rebuild from the whole retained timer queue, skipping what the checkpoint says went out.
+        this.#log({ event: "timer_wheel_rebuild", reason: loaded.reason });
+        this.#wheel.reset(this.#wheel.tickOf(now));
+        this.#enqueueOffset = minOffset;
+        this.#skipBelowOffset = checkpoint.enqueueOffset;
+        this.#skipBeforeMs = (checkpoint.nextTick - 1) * checkpoint.precisionMs;
+        this.#dirty = true;
+      }
+    }
+    this.#lastCheckpointMs = now;
+    this.#state = "running";
+    this.#unsubscribe = this.#store.onArrival((arrival) => {
+      if (arrival.topic === TIMER_TOPIC) this.#kick();
+    });
+    this.#kick();
+    await this.whenIdle();
+  }
+
+  /**
+   * Stop: wait for the current step, checkpoint, close the wheel. Idempotent.
+   *
+   * @returns Resolves when the checkpoint is written.
+   */
+  async close(): Promise<void> {
+    if (this.#state === "closed" || this.#state === "closing") return await this.whenIdle();
+    const wasRunning = this.#state === "running";
+    this.#state = "closing";
+    this.#unsubscribe();
+    this.#cancelWake?.();
+    this.#cancelWake = undefined;
+    try {
+      await this.whenIdle();
+      if (wasRunning) await this.#checkpoint();
+    } finally {
+      this.#wheel.close();
+      this.#state = "closed";
+    }
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Resolves once no step is running (for tests and orderly shutdown).
+   *
+   * @returns Resolves when idle.
+   */
+  async whenIdle(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
+  /** Counters. */
+  stats(): TimerServiceStats {
+    return {
+      enqueued: this.#enqueued,
+      delivered: this.#delivered,
+      rolled: this.#rolled,
+      lost: this.#lost,
+      refused: this.#refused,
+      retries: this.#retries,
+      pending: this.#wheel.pendingCount,
+      enqueueOffset: this.#enqueueOffset,
+      deliveredUntilMs: this.#wheel.nextTick * this.#wheel.precisionMs,
+      checkpoints: this.#checkpoints,
+    };
+  }
+
+  #kick(): void {
+    if (this.#state !== "running") return;
+    this.#again = true;
+    this.#running ??= this.#loop();
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      while (this.#again && this.#state === "running") {
+        this.#again = false;
+        await this.#step();
+      }
+    } catch (error) {
+      // An I/O failure of the store or the wheel: try again later rather than stop delivering.
+      this.#log({ event: "timer_error", error: String(error) });
+      this.#blockedUntilMs = this.#clock.nowMs() + this.#retryDelayMs;
+    } finally {
+      this.#running = undefined;
+      this.#arm();
+    }
+  }
+
+  async #step(): Promise<void> {
+    let more = true;
+    while (more && this.#state === "running") {
+      more = await this.#enqueueBatchOnce();
+      await this.#processDue();
+    }
+    if (this.#dirty && this.#clock.nowMs() - this.#lastCheckpointMs >= this.#checkpointIntervalMs) {
+      await this.#checkpoint();
+    }
+  }
+
+  /** Schedule the next wake: the next due tick, a retry, or a pending checkpoint. */
+  #arm(): void {
+    this.#cancelWake?.();
+    this.#cancelWake = undefined;
+    if (this.#state !== "running") return;
+    const now = this.#clock.nowMs();
+    let at = Infinity;
+    if (this.#wheel.pendingCount > 0) {
+      at = Math.max(this.#wheel.slotDueMs(this.#wheel.nextTick), this.#blockedUntilMs);
+    }
+    if (this.#dirty) at = Math.min(at, this.#lastCheckpointMs + this.#checkpointIntervalMs);
+    if (at === Infinity) return;
+    this.#cancelWake = this.#clock.schedule(() => {
+      this.#cancelWake = undefined;
+      this.#kick();
+    }, Math.max(0, at - now));
+  }
+
+  /** Read one batch of the timer queue into the wheel; true if there may be more. */
+  async #enqueueBatchOnce(): Promise<boolean> {
+    const result = await this.#store.getMessage({
+      group: TIMER_GROUP,
+      topic: TIMER_TOPIC,
+      queueId: TIMER_QUEUE_ID,
+      queueOffset: this.#enqueueOffset,
+      maxCount: this.#enqueueBatch,
+    });
+    if (result.status === "FOUND") {
+      for (const stored of result.messages) {
+        // A timer record without a readable due time is delivered at once.
+        const deliverMs = timerOutMs(recordProperties(stored.record)) ?? 0;
+        if (stored.queueOffset < this.#skipBelowOffset && deliverMs < this.#skipBeforeMs) continue;
+        this.#wheel.insert(deliverMs, stored.commitLogOffset, stored.record.length);
+        this.#enqueued++;
+      }
+      this.#enqueueOffset = result.nextBeginOffset;
+      this.#dirty = true;
+      return true;
+    }
+    if (result.nextBeginOffset !== this.#enqueueOffset) {
+      // Retention moved the queue's start, or the store lost a tail after a crash.
+      if (result.status !== "NO_MATCHED_MESSAGE") {
+        this.#log({
+          event: "timer_enqueue_offset_reset",
+          status: result.status,
+          from: this.#enqueueOffset,
+        });
+      }
+      this.#enqueueOffset = result.nextBeginOffset;
+      this.#dirty = true;
+      return result.status === "NO_MATCHED_MESSAGE" || result.status === "OFFSET_TOO_SMALL";
+    }
+    return false;
+  }
+
+  /** Process every due tick; stops early (and blocks until a retry time) when a put is refused. */
+  async #processDue(): Promise<void> {
+    const wheel = this.#wheel;
+    let now = this.#clock.nowMs();
+    if (now < this.#blockedUntilMs) return;
+    while (wheel.slotDueMs(wheel.nextTick) <= now && this.#state === "running") {
+      if (wheel.pendingCount === 0) {
+        wheel.skipTo(Math.floor((now + 1) / wheel.precisionMs));
+        this.#dirty = true;
+        return;
+      }
+      if (!await this.#processTick(wheel.nextTick)) {
+        this.#retries++;
+        this.#blockedUntilMs = this.#clock.nowMs() + this.#retryDelayMs;
+        return;
+      }
+      const dropped = wheel.finishTick();
+      if (dropped > 0) {
+        this.#lost += dropped;
+        this.#log({ event: "timer_entries_lost", tick: wheel.nextTick - 1, count: dropped });
+      }
+      this.#dirty = true;
+      now = this.#clock.nowMs();
+    }
+  }
+
+  /** Deliver a tick's slot; false if a put was refused (the rest stays linked). */
+  async #processTick(tick: number): Promise<boolean> {
+    for (;;) {
+      const entries = this.#wheel.readSlot(tick, this.#deliverBatch);
+      if (entries.length === 0) return true;
+      const now = this.#clock.nowMs();
+      const items: Item[] = [];
+      for (const entry of entries) {
+        const stored = await this.#store.lookMessageByOffset(entry.commitLogOffset);
+        if (stored === undefined) {
+          items.push({ entry, message: undefined });
+          continue;
+        }
+        const record = decodeRecord(stored.record);
+        items.push({
+          entry,
+          message: entry.roll ? rollTimerMessage(record) : restoreTimerMessage(record, now),
+        });
+      }
+      // One put per destination queue; then consume in list order up to the
+      // first entry not written (entries delivered past it go out again on
+      // the retry: at-least-once, and only after a refused put).
+      const groups = new Map<string, Item[]>();
+      for (const item of items) {
+        if (item.message === undefined) continue;
+        const key = `${item.message.queueId}\u0000${item.message.topic}`;
+        const group = groups.get(key);
+        if (group === undefined) groups.set(key, [item]);
+        else group.push(item);
+      }
+      const outcome = new Map<Item, Outcome>();
+      for (const group of groups.values()) {
+        if (!await this.#deliver(group, outcome)) break;
+      }
+      for (const item of items) {
+        const result = item.message === undefined ? "lost" : outcome.get(item);
+        if (result === undefined) return false;
+        this.#wheel.consume(tick, item.entry);
+        if (result === "lost") {
+          this.#lost++;
+          this.#log({ event: "timer_message_lost", commitLogOffset: item.entry.commitLogOffset });
+        } else if (result === "refused") {
+          this.#refused++;
+        } else if (item.entry.roll) {
+          this.#rolled++;
+        } else {
+          this.#delivered++;
+        }
+      }
+    }
+  }
+
+  /**
+   * Put messages of one destination queue; record each one's outcome.
+   *
+   * @returns False when the store refused a put that may succeed later (stop this round).
+   */
+  async #deliver(group: Item[], outcome: Map<Item, Outcome>): Promise<boolean> {
+    const messages = group.map((item) => item.message!);
+    const result = messages.length === 1
+      ? await this.#store.putMessage(messages[0])
+      : await this.#store.putMessages(messages);
+    if (isWritten(result)) {
+      for (const item of group) outcome.set(item, "written");
+      return true;
+    }
+    if (!PERMANENT_REFUSALS.has(result.status)) {
+      this.#log({
+        event: "timer_put_refused",
+        status: result.status,
+        remark: "remark" in result ? result.remark : "",
+      });
+      return false;
+    }
+    // A permanent refusal may concern one message of the batch: put them one by one.
+    for (const item of group) {
+      const single = messages.length === 1 ? result : await this.#store.putMessage(item.message!);
+      if (isWritten(single)) {
+        outcome.set(item, "written");
+      } else if (PERMANENT_REFUSALS.has(single.status)) {
+        outcome.set(item, "refused");
+        this.#log({
+          event: "timer_delivery_refused",
+          status: single.status,
+          remark: "remark" in single ? single.remark : "",
+          topic: item.message!.topic,
+        });
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  async #checkpoint(): Promise<void> {
+    // Deliveries and rolls must be on disk before the checkpoint counts them as done.
+    await this.#store.flush();
+    const seq = this.#seq + 1;
+    const logLength = this.#wheel.saveSnapshot(seq);
+    const checkpoint: TimerCheckpoint = {
+      version: 1,
+      seq,
+      enqueueOffset: this.#enqueueOffset,
+      nextTick: this.#wheel.nextTick,
+      logLength,
+      precisionMs: this.#wheel.precisionMs,
+      slotCount: this.#wheel.slotCount,
+    };
+    await this.#store.persistConfig(TIMER_CHECKPOINT_CONFIG, JSON.stringify(checkpoint));
+    this.#seq = seq;
+    this.#dirty = false;
+    this.#lastCheckpointMs = this.#clock.nowMs();
+    this.#checkpoints++;
+    this.#skipBelowOffset = Math.min(this.#skipBelowOffset, this.#enqueueOffset);
+    this.#wheel.deleteProcessedLog(checkpoint.nextTick);
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(
+      `Cannot build timer service: ${name} is ${value}, expected an integer >= 1`,
+    );
+  }
+  return value;
+}
+
+function parseCheckpoint(text: string | undefined): TimerCheckpoint | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as Partial<TimerCheckpoint>;
+    const fields = [
+      value.seq,
+      value.enqueueOffset,
+      value.nextTick,
+      value.logLength,
+      value.precisionMs,
+      value.slotCount,
+    ];
+    if (
+      value.version !== 1 || !fields.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)
+    ) return undefined;
+    return value as TimerCheckpoint;
+  } catch {
+    return undefined;
+  }
+}
