@@ -31,6 +31,60 @@
  * }
  * ```
  *
+ * @example Retry a failed message, and read the dead letters
+ * ```ts ignore
+ * import { createAdmin, createConsumer } from "@rmq/broker";
+ *
+ * const endpoint = "127.0.0.1:10911";
+ * await using consumer = await createConsumer({ endpoint, group: "billing", topic: "Orders" });
+ * for await (const message of consumer.messages()) {
+ *   try {
+ *     await charge(message.text()); // your processing
+ *   } catch {
+ *     // Redelivered later through %RETRY%billing with reconsumeTimes + 1 (delay level 1 = 1 s);
+ *     // after maxReconsumeTimes (default 16) it goes to %DLQ%billing instead.
+ *     await consumer.reconsumeLater(message, { delayLevel: 1 });
+ *   }
+ * }
+ *
+ * await using admin = await createAdmin({ endpoint });
+ * for (const dead of await admin.listDlqMessages("billing", { max: 10 })) {
+ *   console.log(dead.queueOffset, dead.properties.DLQ_ORIGIN_TOPIC, dead.text());
+ *   await admin.resendDlqMessage("billing", dead.queueOffset); // back to Orders
+ * }
+ * declare function charge(order: string): Promise<void>;
+ * ```
+ *
+ * @example FIFO: one message group, one queue, strict order
+ * ```ts ignore
+ * import { createConsumer, createProducer } from "@rmq/broker";
+ *
+ * const endpoint = "127.0.0.1:10911";
+ * await using producer = await createProducer({ endpoint });
+ * for (const step of ["created", "paid", "shipped"]) {
+ *   await producer.send({ topic: "OrderEvents", body: step, messageGroup: "order-42" });
+ * }
+ * // Orderly: each queue is locked to one group member and delivered strictly in order;
+ * // reconsumeLater() retries the message in place after retrySuspendMs.
+ * await using consumer = await createConsumer({
+ *   endpoint,
+ *   group: "fulfilment",
+ *   topic: "OrderEvents",
+ *   orderly: true,
+ *   subscription: { type: "SQL92", expression: "TAGS IS NULL OR TAGS <> 'test'" },
+ * });
+ * for await (const message of consumer.messages()) console.log(message.messageGroup, message.text());
+ * ```
+ *
+ * @example Delayed and scheduled messages
+ * ```ts ignore
+ * import { createProducer } from "@rmq/broker";
+ * await using producer = await createProducer({ endpoint: "127.0.0.1:10911" });
+ * await producer.send({ topic: "Reminders", body: "in 90 s", delayMs: 90_000 });
+ * await producer.send({ topic: "Reminders", body: "at noon", deliverAt: new Date("2030-01-01T12:00:00Z") });
+ * await producer.send({ topic: "Reminders", body: "level 3 = 10 s", delayLevel: 3 });
+ * ```
+ *
  * @example Validation happens before anything is sent
  * ```ts
  * import { MQClientError, MESSAGE_BODY_BYTES_MAX } from "./mod.ts";
@@ -47,20 +101,27 @@ export {
   type ConsumerProgress,
   createAdmin,
   type CreateTopicOptions,
+  type ListDlqOptions,
   type QueueProgress,
   type QueueStatus,
+  type ResendDlqOptions,
+  type ResendResult,
 } from "./client/admin.ts";
 export {
   type Consumer,
   type ConsumerOptions,
   createConsumer,
   type MessagesOptions,
+  type ReconsumeOptions,
+  type SubscriptionExpression,
 } from "./client/consumer.ts";
 export {
   createProducer,
   type Producer,
   type ProducerOptions,
+  type QueueSelector,
   RETRIABLE_SEND_CODES,
+  selectQueueByGroup,
   type SendBatchResult,
   type SendOptions,
   type SendResult,

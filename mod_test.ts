@@ -14,6 +14,7 @@ Deno.test("mod.ts exports exactly the public client API", () => {
     "createAdmin",
     "createConsumer",
     "createProducer",
+    "selectQueueByGroup",
   ]);
 });
 

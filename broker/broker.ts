@@ -21,6 +21,10 @@ import { OffsetController } from "./api/offset_controller.ts";
 import { PullController } from "./api/pull_controller.ts";
 import { QueryMessageController } from "./api/query_message_controller.ts";
 import { SendController } from "./api/send_controller.ts";
+import { LockController } from "./api/lock_controller.ts";
+import { SendBackController } from "./api/send_back_controller.ts";
+import { RebalanceLockManager } from "./domain/rebalance_lock_manager.ts";
+import { createTimerAwarePut, SendBackService } from "./domain/retry/send_back.ts";
 import { EndTransactionController } from "./api/end_transaction_controller.ts";
 import { ChannelTransactionCheckSender } from "./api/transaction_check_sender.ts";
 import { TransactionCheckService } from "./domain/transaction/transaction_check_service.ts";
@@ -147,6 +151,26 @@ export class Broker implements AsyncDisposable {
       router.register(clientController.handlers());
       router.register(new AdminController(ctx).handlers());
       router.register(new QueryMessageController(ctx).handlers());
+
+      // FIFO: broker-side queue locks for orderly consumers.
+      const locks = new RebalanceLockManager({
+        nowMs: () => clock.nowMs(),
+        lockExpiryMs: config.rebalanceLockExpiryMs,
+      });
+      router.register(new LockController(locks).handlers());
+
+      // Retry and dead letters: send-back goes through the timer for its back-off.
+      const sendBackStore = store;
+      router.register(
+        new SendBackController(
+          new SendBackService({
+            store: sendBackStore,
+            put: createTimerAwarePut((m) => sendBackStore.putMessage(m), () => clock.nowMs()),
+            topics,
+            retryMaxTimesDefault: config.retryMaxTimes,
+          }),
+        ).handlers(),
+      );
 
       const transactions = new TransactionService({ store, clock, storeHost });
       await transactions.open();

@@ -81,6 +81,10 @@ export interface BrokerConfig {
   readonly timerSlotCount: number;
   /** Longest accepted delay, ms; 0 means no limit. */
   readonly timerMaxDelayMs: number;
+  /** An orderly consumer's queue lock expires this long after its last renewal, ms. */
+  readonly rebalanceLockExpiryMs: number;
+  /** Deliveries of a failed message before it goes to the group's DLQ (a consumer may ask for another). */
+  readonly retryMaxTimes: number;
 }
 
 /** How an option's text is parsed. */
@@ -132,6 +136,8 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     timerPrecisionMs: 100,
     timerSlotCount: 131_072,
     timerMaxDelayMs: 0,
+    rebalanceLockExpiryMs: 60_000,
+    retryMaxTimes: 16,
   } satisfies BrokerConfig,
 );
 
@@ -317,6 +323,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "longest accepted delay, ms (0 = no limit)",
     },
+    {
+      key: "rebalanceLockExpiryMs",
+      flag: "--rebalance-lock-expiry-ms",
+      kind: "int",
+      description: "an orderly consumer's queue lock expires this long after its renewal, ms",
+    },
+    {
+      key: "retryMaxTimes",
+      flag: "--retry-max-times",
+      kind: "int",
+      description: "redeliveries of a failed message before it goes to the DLQ",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -485,6 +503,8 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("timerPrecisionMs", 1, 60_000);
   range("timerSlotCount", 64, TIMER_SLOT_COUNT_MAX);
   range("timerMaxDelayMs", 0, Number.MAX_SAFE_INTEGER);
+  range("rebalanceLockExpiryMs", 1, Number.MAX_SAFE_INTEGER);
+  range("retryMaxTimes", 0, 1_000_000);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

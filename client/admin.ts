@@ -5,17 +5,28 @@
  */
 
 import { BrokerClient } from "./broker_client.ts";
-import { MQClientError } from "./errors.ts";
-import { type MessageQueue, ReceivedMessage, validateName } from "./message.ts";
+import { MQBrokerError, MQClientError } from "./errors.ts";
+import {
+  DLQ_TOPIC_PREFIX,
+  type MessageQueue,
+  ReceivedMessage,
+  RETRY_TOPIC_PREFIX,
+  validateName,
+} from "./message.ts";
 import { fetchTopicRoute, readQueues } from "./topic_route.ts";
 import {
   consumerGroupRequestHeader,
   createTopicRequestHeader,
   DEFAULT_TOPIC,
+  DEFAULT_TOPIC_QUEUE_NUMS,
   offsetResponseHeader,
   PermName,
+  pullMessageRequestHeader,
+  pullMessageResponseHeader,
   queryConsumerOffsetRequestHeader,
   queueRequestHeader,
+  sendMessageRequestHeaderV2,
+  sendMessageResponseHeader,
   topicRequestHeader,
   viewMessageRequestHeader,
 } from "./protocol/headers.ts";
@@ -27,6 +38,7 @@ import {
 } from "./protocol/heartbeat.ts";
 import { decodeOffsetMessageId } from "./protocol/message_id.ts";
 import { decodeRecords } from "./protocol/message_record.ts";
+import { encodeProperties, MessageConst } from "./protocol/properties.ts";
 import { RequestCode } from "./protocol/request_code.ts";
 import { ResponseCode } from "./protocol/response_code.ts";
 
@@ -34,6 +46,45 @@ import { ResponseCode } from "./protocol/response_code.ts";
 export const TOPIC_QUEUE_NUMS_DEFAULT = 4;
 /** Most queues a topic may have here. */
 export const TOPIC_QUEUE_NUMS_MAX = 1024;
+
+/** Most messages {@linkcode Admin.listDlqMessages} returns by default. */
+export const DLQ_LIST_MAX_DEFAULT = 32;
+/** Consumer group named in the admin's own pulls (they never commit an offset). */
+export const TOOLS_CONSUMER_GROUP = "TOOLS_CONSUMER";
+/** Producer group of messages the admin re-sends. */
+export const TOOLS_PRODUCER_GROUP = "TOOLS_PRODUCER";
+
+/** Options of {@linkcode Admin.listDlqMessages}. */
+export interface ListDlqOptions {
+  /** Most messages to return. Default {@linkcode DLQ_LIST_MAX_DEFAULT}. */
+  readonly max?: number;
+  /** First queue offset to read. Default: the queue's min offset. */
+  readonly fromOffset?: number;
+}
+
+/** Options of {@linkcode Admin.resendDlqMessage}. */
+export interface ResendDlqOptions {
+  /**
+   * `origin` (default): send to the message's original topic, for every group
+   * subscribed to it; `retry`: send to `%RETRY%<group>` (created with one
+   * queue if missing), for this group only, with reconsume times reset to 0.
+   */
+  readonly target?: "origin" | "retry";
+}
+
+/** Where a re-sent dead letter was stored. */
+export interface ResendResult {
+  /** The topic it was sent to. */
+  readonly topic: string;
+  /** Queue id. */
+  readonly queueId: number;
+  /** Queue offset. */
+  readonly queueOffset: number;
+  /** The message's unique id (unchanged). */
+  readonly msgId: string;
+  /** The new copy's offset message id. */
+  readonly offsetMsgId: string;
+}
 
 /** Options of {@linkcode createAdmin}. */
 export interface AdminOptions {
@@ -336,6 +387,209 @@ export class Admin implements AsyncDisposable {
     }
     if (records.length === 0) throw new MQClientError(`No message body for ${offsetMsgId}`);
     return new ReceivedMessage(records[0], "");
+  }
+
+  /**
+   * Read messages of a group's dead-letter topic `%DLQ%<group>` (queue 0) by
+   * offset, without changing any consumer offset. Each message's `topic` is
+   * the DLQ; its original topic and message id are the properties
+   * `DLQ_ORIGIN_TOPIC` and `DLQ_ORIGIN_MESSAGE_ID`.
+   *
+   * @param group Consumer group.
+   * @param options How many, and from which offset.
+   * @returns The messages in queue order; empty when the group has no DLQ.
+   * @throws {TypeError} On an invalid group.
+   * @throws {RangeError} On a bad `max` or `fromOffset`.
+   * @throws {MQBrokerError} If the broker refuses.
+   */
+  async listDlqMessages(group: string, options: ListDlqOptions = {}): Promise<ReceivedMessage[]> {
+    validateName("group", group, "list dead letters");
+    const max = options.max ?? DLQ_LIST_MAX_DEFAULT;
+    if (!Number.isInteger(max) || max <= 0) {
+      throw new RangeError(`Cannot list dead letters: max must be a positive integer, got ${max}`);
+    }
+    const topic = DLQ_TOPIC_PREFIX + group;
+    let offset: number;
+    if (options.fromOffset !== undefined) {
+      if (!Number.isSafeInteger(options.fromOffset) || options.fromOffset < 0) {
+        throw new RangeError(
+          `Cannot list dead letters: fromOffset must be a non-negative integer, got ${options.fromOffset}`,
+        );
+      }
+      offset = options.fromOffset;
+    } else {
+      const min = await this.#client.request(
+        RequestCode.GET_MIN_OFFSET,
+        queueRequestHeader.encode({ topic, queueId: 0 }),
+      );
+      if (min.code === ResponseCode.TOPIC_NOT_EXIST) return [];
+      if (min.code !== ResponseCode.SUCCESS) return this.#pullDlq(topic, 0, max);
+      const decoded = offsetResponseHeader.decode(min.extFields);
+      offset = decoded.ok ? decoded.header.offset : 0;
+    }
+    return await this.#pullDlq(topic, offset, max);
+  }
+
+  /**
+   * Send a dead letter back for consumption: to its original topic (default)
+   * or to `%RETRY%<group>`. The copy keeps body, tags, keys and msgId; the DLQ
+   * entry stays where it is.
+   *
+   * @param group Consumer group whose DLQ holds the message.
+   * @param which The message's queue offset in `%DLQ%<group>`, or its offset message id.
+   * @param options Target topic.
+   * @returns Where the copy was stored.
+   * @throws {TypeError} On an invalid group or id.
+   * @throws {MQClientError} If no such dead letter exists.
+   * @throws {MQBrokerError} If the broker refuses.
+   */
+  async resendDlqMessage(
+    group: string,
+    which: number | string,
+    options: ResendDlqOptions = {},
+  ): Promise<ResendResult> {
+    validateName("group", group, "resend dead letter");
+    const dlq = DLQ_TOPIC_PREFIX + group;
+    let message: ReceivedMessage | undefined;
+    if (typeof which === "number") {
+      if (!Number.isSafeInteger(which) || which < 0) {
+        throw new RangeError(
+          `Cannot resend dead letter: offset must be a non-negative integer, got ${which}`,
+        );
+      }
+      message = (await this.#pullDlq(dlq, which, 1)).find((m) => m.queueOffset === which);
+    } else {
+      message = await this.viewMessage(which);
+      if (message.storeTopic !== dlq) {
+        throw new MQClientError(
+          `Cannot resend dead letter: ${which} is a message of ${message.storeTopic}, not ${dlq}`,
+        );
+      }
+    }
+    if (message === undefined) {
+      throw new MQClientError(
+        `Cannot resend dead letter: ${dlq} has no message at offset ${which}`,
+      );
+    }
+    const properties = message.properties;
+    const origin = properties[MessageConst.DLQ_ORIGIN_TOPIC] ??
+      properties[MessageConst.RETRY_TOPIC];
+    if (origin === undefined || origin === "") {
+      throw new MQClientError(`Cannot resend dead letter: ${which} has no DLQ_ORIGIN_TOPIC`);
+    }
+    const toRetry = options.target === "retry";
+    for (
+      const name of [
+        MessageConst.DLQ_ORIGIN_TOPIC,
+        MessageConst.DLQ_ORIGIN_MESSAGE_ID,
+        MessageConst.DELAY_TIME_LEVEL,
+        MessageConst.RECONSUME_TIME,
+        MessageConst.MAX_RECONSUME_TIMES,
+        MessageConst.WAIT_STORE_MSG_OK,
+        MessageConst.CLUSTER,
+      ]
+    ) {
+      delete properties[name];
+    }
+    if (toRetry) properties[MessageConst.RETRY_TOPIC] = origin;
+    else delete properties[MessageConst.RETRY_TOPIC];
+    const topic = toRetry ? RETRY_TOPIC_PREFIX + group : origin;
+    const send = () =>
+      this.#client.invoke(
+        RequestCode.SEND_MESSAGE_V2,
+        sendMessageRequestHeaderV2.encode({
+          producerGroup: TOOLS_PRODUCER_GROUP,
+          topic,
+          defaultTopic: DEFAULT_TOPIC,
+          defaultTopicQueueNums: DEFAULT_TOPIC_QUEUE_NUMS,
+          queueId: -1,
+          sysFlag: 0,
+          bornTimestamp: message.bornTimestamp,
+          flag: message.flag,
+          properties: encodeProperties(properties),
+          reconsumeTimes: 0,
+          unitMode: false,
+          batch: false,
+        }),
+        message.body,
+      );
+    let response;
+    try {
+      response = await send();
+    } catch (error) {
+      // The retry topic exists only after the group's first retry: create it as the broker would.
+      if (
+        !toRetry || !(error instanceof MQBrokerError) || error.code !== ResponseCode.TOPIC_NOT_EXIST
+      ) {
+        throw error;
+      }
+      await this.createTopic(topic, { readQueueNums: 1, writeQueueNums: 1 });
+      response = await send();
+    }
+    const header = sendMessageResponseHeader.decode(response.extFields);
+    if (!header.ok) throw new MQClientError(`Bad send response: ${header.error}`);
+    return {
+      topic,
+      queueId: header.header.queueId,
+      queueOffset: header.header.queueOffset,
+      msgId: message.msgId,
+      offsetMsgId: header.header.msgId,
+    };
+  }
+
+  async #pullDlq(topic: string, fromOffset: number, max: number): Promise<ReceivedMessage[]> {
+    const out: ReceivedMessage[] = [];
+    let offset = fromOffset;
+    while (out.length < max) {
+      const response = await this.#client.request(
+        RequestCode.PULL_MESSAGE,
+        pullMessageRequestHeader.encode({
+          consumerGroup: TOOLS_CONSUMER_GROUP,
+          topic,
+          queueId: 0,
+          queueOffset: offset,
+          maxMsgNums: Math.min(max - out.length, 32),
+          sysFlag: 0,
+          commitOffset: 0,
+          suspendTimeoutMillis: 0,
+          subVersion: 0,
+        }),
+      );
+      if (response.code === ResponseCode.TOPIC_NOT_EXIST) return out;
+      if (response.code !== ResponseCode.SUCCESS) {
+        const moved = pullMessageResponseHeader.decode(response.extFields);
+        // Offset below the queue's minimum: continue from where the broker says data starts.
+        if (
+          response.code === ResponseCode.PULL_OFFSET_MOVED && moved.ok &&
+          moved.header.nextBeginOffset > offset
+        ) {
+          offset = moved.header.nextBeginOffset;
+          continue;
+        }
+        if (
+          response.code === ResponseCode.PULL_NOT_FOUND ||
+          response.code === ResponseCode.PULL_OFFSET_MOVED ||
+          response.code === ResponseCode.PULL_RETRY_IMMEDIATELY
+        ) {
+          return out;
+        }
+        throw new MQBrokerError(response.code, response.remark, RequestCode.PULL_MESSAGE);
+      }
+      const header = pullMessageResponseHeader.decode(response.extFields);
+      if (!header.ok) throw new MQClientError(`Bad pull response: ${header.error}`);
+      let records;
+      try {
+        records = decodeRecords(response.body ?? new Uint8Array());
+      } catch (error) {
+        throw new MQClientError(`Bad pull body from ${topic}`, { cause: error });
+      }
+      for (const record of records) {
+        if (out.length < max) out.push(new ReceivedMessage(record, ""));
+      }
+      if (header.header.nextBeginOffset <= offset || records.length === 0) return out;
+      offset = header.header.nextBeginOffset;
+    }
+    return out;
   }
 
   /** Close the connection. Idempotent. */

@@ -5,7 +5,12 @@
  * @module
  */
 
-import { decodeProperties, encodeProperties, MessageConst } from "./protocol/properties.ts";
+import {
+  decodeProperties,
+  encodeProperties,
+  getProperty,
+  MessageConst,
+} from "./protocol/properties.ts";
 import type { MessageRecord } from "./protocol/message_record.ts";
 import { createOffsetMessageId } from "./protocol/message_id.ts";
 
@@ -43,6 +48,100 @@ export interface Message {
   readonly keys?: readonly string[] | string;
   /** User properties; names must not be RocketMQ system property names. */
   readonly properties?: Readonly<Record<string, string>>;
+  /**
+   * Deliver at this time (a `Date` or epoch ms; property `TIMER_DELIVER_MS`).
+   * Must not be in the past. At most one of `deliverAt`, `delayMs`, `delayLevel`.
+   */
+  readonly deliverAt?: Date | number;
+  /** Deliver this many ms after the broker stores it (property `TIMER_DELAY_MS`); a positive integer. */
+  readonly delayMs?: number;
+  /** RocketMQ 4 delay level 1..18 (1 s ... 2 h; property `DELAY`). */
+  readonly delayLevel?: number;
+  /**
+   * FIFO message group (property `__SHARDINGKEY`): messages of one group go to
+   * one queue, in send order. Cannot be combined with a delivery time.
+   */
+  readonly messageGroup?: string;
+}
+
+/** Highest RocketMQ 4 delay level (2 h). */
+export const DELAY_LEVEL_MAX = 18;
+/** Longest message group, characters. */
+export const MESSAGE_GROUP_CHARS_MAX = 128;
+
+/** Prefix of a consumer group's retry topic. */
+export const RETRY_TOPIC_PREFIX = "%RETRY%";
+/** Prefix of a consumer group's dead-letter topic. */
+export const DLQ_TOPIC_PREFIX = "%DLQ%";
+
+/**
+ * The system properties a message's type options (`deliverAt`, `delayMs`,
+ * `delayLevel`, `messageGroup`) translate to.
+ *
+ * @param message The message.
+ * @param nowMs Epoch ms now, to reject past delivery times.
+ * @returns Property names to values (empty for a normal message).
+ * @throws {TypeError} If more than one delivery option is set, or a group is combined with one.
+ * @throws {RangeError} On a past, NaN or out-of-range time, delay, level or group.
+ */
+export function messageTypeProperties(message: Message, nowMs: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  const set = ["deliverAt", "delayMs", "delayLevel"].filter((k) =>
+    (message as unknown as Record<string, unknown>)[k] !== undefined
+  );
+  if (set.length > 1) {
+    throw new TypeError(`Cannot send message: set only one of ${set.join(", ")}`);
+  }
+  if (message.deliverAt !== undefined) {
+    const at = message.deliverAt instanceof Date ? message.deliverAt.getTime() : message.deliverAt;
+    if (typeof at !== "number" || !Number.isSafeInteger(at)) {
+      throw new RangeError(`Cannot send message: deliverAt is not a valid time, got ${String(at)}`);
+    }
+    if (at < nowMs) {
+      throw new RangeError(
+        `Cannot send message: deliverAt ${new Date(at).toISOString()} is in the past`,
+      );
+    }
+    out[MessageConst.TIMER_DELIVER_MS] = String(at);
+  }
+  if (message.delayMs !== undefined) {
+    const delay = message.delayMs;
+    if (typeof delay !== "number" || !Number.isSafeInteger(delay) || delay <= 0) {
+      throw new RangeError(
+        `Cannot send message: delayMs must be a positive integer, got ${String(delay)}`,
+      );
+    }
+    out[MessageConst.TIMER_DELAY_MS] = String(delay);
+  }
+  if (message.delayLevel !== undefined) {
+    const level = message.delayLevel;
+    if (!Number.isInteger(level) || level < 1 || level > DELAY_LEVEL_MAX) {
+      throw new RangeError(
+        `Cannot send message: delayLevel must be an integer from 1 to ${DELAY_LEVEL_MAX}, got ${level}`,
+      );
+    }
+    out[MessageConst.DELAY_TIME_LEVEL] = String(level);
+  }
+  if (message.messageGroup !== undefined) {
+    const group = message.messageGroup;
+    if (typeof group !== "string" || group.length === 0) {
+      throw new TypeError("Cannot send message: messageGroup is empty");
+    }
+    if (group.length > MESSAGE_GROUP_CHARS_MAX) {
+      throw new RangeError(
+        `Cannot send message: messageGroup is ${group.length} characters, limit is ${MESSAGE_GROUP_CHARS_MAX}`,
+      );
+    }
+    if (set.length > 0) {
+      throw new TypeError(
+        `Cannot send message: messageGroup cannot be combined with ${
+          set[0]
+        } (a delayed message would break the group's order)`,
+      );
+    }
+    out[MessageConst.SHARDING_KEY] = group;
+  }
+  return out;
 }
 
 /**
@@ -92,8 +191,10 @@ export interface EncodedMessage {
  * @param uniqueId The UNIQ_KEY to set.
  * @param bodyBytesMax Body size limit, bytes.
  * @returns The encoded message.
- * @throws {TypeError} On a bad topic, an empty body, or a reserved or malformed property.
- * @throws {RangeError} On an oversize body, topic or properties.
+ * @throws {TypeError} On a bad topic, an empty body, a reserved or malformed
+ *   property, or conflicting delivery options.
+ * @throws {RangeError} On an oversize body, topic or properties, or a bad
+ *   delivery time, delay, level or message group.
  */
 export function encodeMessage(
   message: Message,
@@ -130,6 +231,7 @@ export function encodeMessage(
     [MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX]: uniqueId,
     [MessageConst.KEYS]: keys === "" ? undefined : keys,
     [MessageConst.TAGS]: message.tags === "" ? undefined : message.tags,
+    ...messageTypeProperties(message, Date.now()),
   };
   properties += encodeProperties(system);
   const propertiesBytes = textEncoder.encode(properties).length;
@@ -173,14 +275,24 @@ export function encodeBatchBody(messages: readonly EncodedMessage[]): Uint8Array
   return out;
 }
 
+/** Options of the {@linkcode ReceivedMessage} constructor. */
+export interface ReceivedMessageOptions {
+  /** Override the record's reconsume times (local retries of an orderly consumer). */
+  readonly reconsumeTimes?: number;
+}
+
 /**
  * A message received by a consumer or read by id.
  *
- * Properties are decoded on first access.
+ * A message read from a retry topic (`%RETRY%<group>`) reports its original
+ * topic (property `RETRY_TOPIC`) as `topic`; `storeTopic` names the topic it
+ * was read from. Properties are decoded on first access.
  */
 export class ReceivedMessage {
-  /** Topic. */
+  /** Topic: the original topic for a message redelivered through a retry topic. */
   readonly topic: string;
+  /** The topic the message was read from (`%RETRY%<group>` for a redelivery). */
+  readonly storeTopic: string;
   /** Body bytes (a view; copy to keep beyond the message's life if needed). */
   readonly body: Uint8Array;
   /** Broker name the message was read from. */
@@ -195,7 +307,7 @@ export class ReceivedMessage {
   readonly bornTimestamp: number;
   /** Epoch ms when the broker stored the message. */
   readonly storeTimestamp: number;
-  /** Times the message was consumed and sent back. */
+  /** Times the message was consumed and given back before this delivery (0 on the first). */
   readonly reconsumeTimes: number;
   /** The message's opaque int flag. */
   readonly flag: number;
@@ -207,10 +319,14 @@ export class ReceivedMessage {
    *
    * @param record The decoded record.
    * @param brokerName The broker it came from.
+   * @param options Overrides (reconsume times).
    */
-  constructor(record: MessageRecord, brokerName: string) {
+  constructor(record: MessageRecord, brokerName: string, options?: ReceivedMessageOptions) {
     this.#record = record;
-    this.topic = record.topic;
+    this.storeTopic = record.topic;
+    this.topic = record.topic.startsWith(RETRY_TOPIC_PREFIX)
+      ? getProperty(record.properties, MessageConst.RETRY_TOPIC) ?? record.topic
+      : record.topic;
     this.body = record.body;
     this.brokerName = brokerName;
     this.queueId = record.queueId;
@@ -218,8 +334,13 @@ export class ReceivedMessage {
     this.commitLogOffset = record.commitLogOffset;
     this.bornTimestamp = record.bornTimestamp;
     this.storeTimestamp = record.storeTimestamp;
-    this.reconsumeTimes = record.reconsumeTimes;
+    this.reconsumeTimes = options?.reconsumeTimes ?? record.reconsumeTimes;
     this.flag = record.flag;
+  }
+
+  /** The FIFO message group (`__SHARDINGKEY`), if any. */
+  get messageGroup(): string | undefined {
+    return this.#props().get(MessageConst.SHARDING_KEY);
   }
 
   #props(): Map<string, string> {

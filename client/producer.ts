@@ -28,6 +28,7 @@ import { UniqueIdGenerator } from "./protocol/message_id.ts";
 import { RequestCode } from "./protocol/request_code.ts";
 import { ResponseCode } from "./protocol/response_code.ts";
 import type { RemotingCommand } from "./protocol/remoting_command.ts";
+import { javaStringHashCode } from "./protocol/properties.ts";
 
 /** Default producer group. */
 export const PRODUCER_GROUP_DEFAULT = "DEFAULT_PRODUCER";
@@ -71,6 +72,47 @@ export interface ProducerOptions {
   readonly routeTtlMs?: number;
   /** Client id sent in heartbeats. Default: random per producer. */
   readonly clientId?: string;
+  /**
+   * Chooses the queue of a message that has a `messageGroup` (FIFO). Default
+   * {@linkcode selectQueueByGroup}. Must return one of `queues`.
+   */
+  readonly queueSelector?: QueueSelector;
+}
+
+/** Chooses a queue for a FIFO message from the topic's writable queues (sorted by broker, then id). */
+export type QueueSelector = (queues: readonly MessageQueue[], message: Message) => MessageQueue;
+
+/**
+ * The default FIFO queue choice: Java `String.hashCode` of the message group
+ * (UTF-16 code units, `h = 31 * h + c` in 32-bit arithmetic), taken modulo the
+ * queue count as a non-negative remainder, over the writable queues sorted by
+ * broker name then queue id. Stable as long as the topic's queue count does
+ * not change.
+ *
+ * @param queues The topic's writable queues, sorted.
+ * @param message A message with a `messageGroup`.
+ * @returns The queue for the message's group.
+ * @throws {TypeError} If there are no queues or the message has no group.
+ *
+ * @example
+ * ```ts
+ * import { selectQueueByGroup } from "./producer.ts";
+ * const queues = [0, 1, 2, 3].map((queueId) => ({ topic: "T", brokerName: "b", queueId }));
+ * const a = selectQueueByGroup(queues, { topic: "T", body: "x", messageGroup: "order-42" });
+ * const b = selectQueueByGroup(queues, { topic: "T", body: "y", messageGroup: "order-42" });
+ * console.assert(a === b);
+ * ```
+ */
+export function selectQueueByGroup(
+  queues: readonly MessageQueue[],
+  message: Message,
+): MessageQueue {
+  if (queues.length === 0) throw new TypeError("Cannot select a queue: the topic has no queues");
+  if (message.messageGroup === undefined) {
+    throw new TypeError("Cannot select a queue: the message has no messageGroup");
+  }
+  const n = queues.length;
+  return queues[((javaStringHashCode(message.messageGroup) % n) + n) % n];
 }
 
 /** Per-send options. */
@@ -163,6 +205,7 @@ export class Producer implements AsyncDisposable {
   readonly #routeTtlMs: number;
   readonly #routes = new Map<string, RouteEntry>();
   readonly #routeFetches = new Map<string, Promise<RouteEntry>>();
+  readonly #queueSelector: QueueSelector;
   #closed = false;
 
   /**
@@ -182,6 +225,7 @@ export class Producer implements AsyncDisposable {
     }
     this.#bodyBytesMax = positive(options.bodyBytesMax, MESSAGE_BODY_BYTES_MAX, "bodyBytesMax");
     this.#routeTtlMs = positive(options.routeTtlMs, ROUTE_TTL_MS_DEFAULT, "routeTtlMs");
+    this.#queueSelector = options.queueSelector ?? selectQueueByGroup;
     this.clientId = options.clientId ?? `producer@${Deno.pid}@${crypto.randomUUID().slice(0, 8)}`;
     this.#client = new BrokerClient({
       endpoint: options.endpoint,
@@ -211,6 +255,12 @@ export class Producer implements AsyncDisposable {
    * @throws {RangeError} On an oversize body or properties.
    * @throws {MQBrokerError} If the broker refuses it (after retries for retriable codes).
    * @throws {MQTimeoutError} If the budget runs out.
+   * @throws {MQClientError} If a FIFO message's topic has no writable queues.
+   *
+   * A message with a `messageGroup` is a FIFO message: it goes to the queue the
+   * `queueSelector` picks (by default {@linkcode selectQueueByGroup}), and a
+   * failed attempt is retried on that same queue only, never on another (that
+   * would break the group's order); after `retryTimes` it fails.
    */
   async send(message: Message, options?: SendOptions): Promise<SendResult> {
     const encoded = encodeMessage(message, this.#ids.next(), this.#bodyBytesMax);
@@ -221,6 +271,7 @@ export class Producer implements AsyncDisposable {
       encoded.body,
       false,
       options,
+      message.messageGroup === undefined ? undefined : message,
     );
     const header = this.#decodeResponse(response);
     return {
@@ -246,7 +297,9 @@ export class Producer implements AsyncDisposable {
     const encoded = encodeMessage(message, this.#ids.next(), this.#bodyBytesMax);
     this.#checkOpen();
     const route = await this.#route(encoded.topic);
-    const queue = this.#pick(route, encoded.topic);
+    const queue = message.messageGroup === undefined
+      ? this.#pick(route, encoded.topic)
+      : this.#select(route, encoded.topic, message);
     await this.#client.oneway(
       RequestCode.SEND_MESSAGE_V2,
       this.#header(encoded.topic, queue.queueId, encoded.properties, false),
@@ -281,6 +334,10 @@ export class Producer implements AsyncDisposable {
     if (encoded.some((m) => m.topic !== topic)) {
       throw new TypeError("Cannot send batch: all messages must have the same topic");
     }
+    const group = messages[0].messageGroup;
+    if (messages.some((m) => m.messageGroup !== group)) {
+      throw new TypeError("Cannot send batch: all messages must have the same messageGroup");
+    }
     const body = encodeBatchBody(encoded);
     if (body.length > this.#bodyBytesMax) {
       throw new RangeError(
@@ -294,6 +351,7 @@ export class Producer implements AsyncDisposable {
       body,
       true,
       options,
+      group === undefined ? undefined : messages[0],
     );
     const header = this.#decodeResponse(response);
     return {
@@ -380,6 +438,7 @@ export class Producer implements AsyncDisposable {
     body: Uint8Array,
     batch: boolean,
     options: SendOptions | undefined,
+    fifo?: Message,
   ): Promise<{ response: RemotingCommand; queue: MessageQueue }> {
     this.#checkOpen();
     const signal = options?.signal;
@@ -390,11 +449,13 @@ export class Producer implements AsyncDisposable {
     const fresh = route !== undefined && route.expiresAt > performance.now()
       ? route
       : await this.#route(topic, signal);
+    // A FIFO send keeps its queue for every attempt.
+    const fixed = fifo === undefined ? undefined : this.#select(fresh, topic, fifo);
     let lastError: unknown;
     for (let attempt = 0; attempt <= this.#retryTimes; attempt++) {
       const remainingMs = Math.floor(deadline - performance.now());
       if (remainingMs <= 0) break;
-      const queue = this.#pick(fresh, topic);
+      const queue = fixed ?? this.#pick(fresh, topic);
       let response: RemotingCommand;
       try {
         response = await this.#client.request(
@@ -418,6 +479,24 @@ export class Producer implements AsyncDisposable {
     }
     if (lastError !== undefined) throw lastError;
     throw new MQClientError(`Cannot send to ${topic}: send timeout of ${budgetMs} ms used up`);
+  }
+
+  #select(route: RouteEntry, topic: string, message: Message): MessageQueue {
+    if (route.queues.length === 0) {
+      throw new MQClientError(
+        `Cannot send FIFO message: topic ${topic} has no writable queues (create the topic first)`,
+      );
+    }
+    const chosen = this.#queueSelector(route.queues, message);
+    const queue = route.queues.find((q) =>
+      q.queueId === chosen?.queueId && q.brokerName === chosen.brokerName
+    );
+    if (queue === undefined) {
+      throw new TypeError(
+        "Cannot send FIFO message: queueSelector returned a queue not in the list",
+      );
+    }
+    return queue;
   }
 
   #pick(route: RouteEntry, topic: string): MessageQueue {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createProducer } from "./producer.ts";
+import { createProducer, selectQueueByGroup } from "./producer.ts";
 import { MQBrokerError } from "./errors.ts";
 import { ok, startFakeBroker } from "./_testing/fake_broker.ts";
 import { createResponse } from "./protocol/remoting_command.ts";
@@ -7,7 +7,7 @@ import { RequestCode } from "./protocol/request_code.ts";
 import { ResponseCode } from "./protocol/response_code.ts";
 import { encodeJsonBody } from "./protocol/heartbeat.ts";
 import { sendMessageRequestHeaderV2 } from "./protocol/headers.ts";
-import { decodeProperties } from "./protocol/properties.ts";
+import { decodeProperties, javaStringHashCode } from "./protocol/properties.ts";
 
 const route = encodeJsonBody({
   queueDatas: [{ brokerName: "b", readQueueNums: 2, writeQueueNums: 2, perm: 6 }],
@@ -87,6 +87,71 @@ Deno.test("Producer.send() validates topic, body and properties with TypeError/R
   await assert.rejects(producer.sendBatch([]), TypeError);
   await assert.rejects(
     producer.sendBatch([{ topic: "A", body: "x" }, { topic: "B", body: "y" }]),
+    TypeError,
+  );
+});
+
+Deno.test("Producer.send() of a FIFO message retries on the same queue, never another", async () => {
+  await using fake = fakeWithFailures(2, ResponseCode.SYSTEM_BUSY);
+  await using producer = await createProducer({ endpoint: fake.endpoint, retryTimes: 2 });
+  const result = await producer.send({ topic: "T", body: "x", messageGroup: "order-1" });
+  assert.equal(result.status, "SEND_OK");
+  const sends = fake.requests.filter((r) => r.code === RequestCode.SEND_MESSAGE_V2);
+  assert.equal(sends.length, 3);
+  const queueIds = sends.map((r) => sendMessageRequestHeaderV2.decode(r.extFields))
+    .map((h) => (h.ok ? h.header.queueId : -1));
+  const expected = ((javaStringHashCode("order-1") % 2) + 2) % 2;
+  assert.deepEqual(queueIds, [expected, expected, expected]);
+  const header = sendMessageRequestHeaderV2.decode(sends[0].extFields);
+  assert.ok(header.ok);
+  assert.equal(decodeProperties(header.header.properties ?? "").get("__SHARDINGKEY"), "order-1");
+});
+
+Deno.test("Producer.send() of a FIFO message fails after retryTimes on its queue", async () => {
+  await using fake = fakeWithFailures(10, ResponseCode.SYSTEM_BUSY);
+  await using producer = await createProducer({ endpoint: fake.endpoint, retryTimes: 1 });
+  await assert.rejects(
+    producer.send({ topic: "T", body: "x", messageGroup: "g" }),
+    (e) => e instanceof MQBrokerError && e.code === ResponseCode.SYSTEM_BUSY,
+  );
+  const sends = fake.requests.filter((r) => r.code === RequestCode.SEND_MESSAGE_V2);
+  assert.equal(sends.length, 2);
+  const ids = new Set(sends.map((r) => r.extFields?.e));
+  assert.equal(ids.size, 1, "both attempts went to one queue");
+});
+
+Deno.test("Producer queueSelector chooses the FIFO queue; a queue outside the list is refused", async () => {
+  await using fake = fakeWithFailures(0, ResponseCode.SUCCESS);
+  await using producer = await createProducer({
+    endpoint: fake.endpoint,
+    queueSelector: (queues, message) =>
+      queues[message.messageGroup === "last" ? queues.length - 1 : 0],
+  });
+  const result = await producer.send({ topic: "T", body: "x", messageGroup: "last" });
+  assert.equal(result.queue.queueId, 1);
+  await using bad = await createProducer({
+    endpoint: fake.endpoint,
+    queueSelector: () => ({ topic: "T", brokerName: "b", queueId: 9 }),
+  });
+  await assert.rejects(bad.send({ topic: "T", body: "x", messageGroup: "g" }), TypeError);
+});
+
+Deno.test("selectQueueByGroup() is Java String.hashCode modulo the queue count, never negative", () => {
+  const queues = [0, 1, 2].map((queueId) => ({ topic: "T", brokerName: "b", queueId }));
+  // "polygenelubricants".hashCode() is Integer.MIN_VALUE: Math.abs would stay negative.
+  assert.equal(javaStringHashCode("polygenelubricants"), -0x8000_0000);
+  const q = selectQueueByGroup(queues, {
+    topic: "T",
+    body: "x",
+    messageGroup: "polygenelubricants",
+  });
+  assert.equal(q.queueId, ((-0x8000_0000 % 3) + 3) % 3);
+  assert.equal(
+    selectQueueByGroup(queues, { topic: "T", body: "x", messageGroup: "a" }).queueId,
+    97 % 3,
+  );
+  assert.throws(
+    () => selectQueueByGroup([], { topic: "T", body: "x", messageGroup: "a" }),
     TypeError,
   );
 });

@@ -17,6 +17,7 @@ import { RequestCode } from "../../client/protocol/request_code.ts";
 import { ResponseCode } from "../../client/protocol/response_code.ts";
 import type { GroupChange } from "../domain/client_registry.ts";
 import { checkGroupName } from "../domain/topic_config.ts";
+import { compileSubscription } from "../domain/filter/message_filter.ts";
 import {
   type BrokerContext,
   type BrokerResponse,
@@ -67,6 +68,18 @@ export class ClientController {
       const problem = checkGroupName(group.groupName);
       if (problem !== undefined) {
         throw new RequestError(ResponseCode.INVALID_PARAMETER, `HeartbeatData: ${problem}`);
+      }
+    }
+    // A bad filter expression is refused at subscribe time, not at the first pull.
+    for (const consumer of data.consumerDataSet) {
+      for (const subscription of consumer.subscriptionDataSet) {
+        const compiled = compileSubscription(subscription.expressionType, subscription.subString);
+        if (!compiled.ok) {
+          throw new RequestError(
+            ResponseCode.SUBSCRIPTION_PARSE_FAILED,
+            `Cannot subscribe ${consumer.groupName} to ${subscription.topic}: ${compiled.error}`,
+          );
+        }
       }
     }
     const { clients, clock } = this.#ctx;

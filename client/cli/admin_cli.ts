@@ -2,7 +2,8 @@
  * `deno task admin <command> [options]`: a small mqadmin for one broker.
  *
  * Commands: topicList, updateTopic, deleteTopic, topicStatus,
- * consumerProgress, queryMsgById, sendMessage. Common option: `-n host:port`
+ * consumerProgress, queryMsgById, sendMessage, dlqList, dlqResend. Common
+ * option: `-n host:port`
  * (default 127.0.0.1:10911). Exits 1 with a message on any error.
  *
  * @module
@@ -25,6 +26,9 @@ Commands:
   consumerProgress -g GROUP [-t TOPIC]   per queue: broker offset, consumer offset, lag
   queryMsgById -i OFFSET_MSG_ID          show one message
   sendMessage -t TOPIC -b BODY [--tags T] [--keys K]  send one message
+  dlqList -g GROUP [-m 32] [-o FROM_OFFSET]   list the group's dead letters (%DLQ%GROUP)
+  dlqResend -g GROUP (-o OFFSET | -i OFFSET_MSG_ID) [--to origin|retry]
+                                         re-send a dead letter to its topic (or %RETRY%GROUP)
 
 Options:
   -n host:port   broker address (default ${DEFAULT_ENDPOINT})
@@ -69,6 +73,10 @@ export function parseOptions(args: readonly string[]): Record<string, string> {
     i++;
   }
   return out;
+}
+
+function truncate(text: string, chars: number): string {
+  return text.length <= chars ? text : text.slice(0, chars - 1) + "…";
 }
 
 function required(options: Record<string, string>, name: string, what: string): string {
@@ -195,6 +203,45 @@ export async function runAdminCli(
         ["reconsumeTimes", m.reconsumeTimes],
         ["properties", JSON.stringify(m.properties)],
         ["body", m.text()],
+      ]));
+      return 0;
+    }
+    case "dlqList": {
+      const group = required(options, "g", "GROUP");
+      const from = options.o === undefined ? undefined : int(options, "o", 0);
+      const messages = await admin.listDlqMessages(group, {
+        max: int(options, "m", 32),
+        fromOffset: from,
+      });
+      print(formatTable(
+        ["Offset", "MsgId", "OriginTopic", "Reconsume", "StoreTime", "OffsetMsgId", "Body"],
+        messages.map((m) => [
+          m.queueOffset,
+          m.msgId,
+          m.properties.DLQ_ORIGIN_TOPIC ?? "",
+          m.reconsumeTimes,
+          new Date(m.storeTimestamp).toISOString(),
+          m.offsetMsgId,
+          truncate(m.text(), 40),
+        ]),
+      ));
+      return 0;
+    }
+    case "dlqResend": {
+      const group = required(options, "g", "GROUP");
+      const to = options.to ?? "origin";
+      if (to !== "origin" && to !== "retry") {
+        throw new TypeError(`Option --to must be origin or retry, got "${to}"`);
+      }
+      const which = options.i ?? (options.o === undefined ? undefined : int(options, "o", 0));
+      if (which === undefined) throw new TypeError("Missing -o OFFSET or -i OFFSET_MSG_ID");
+      const result = await admin.resendDlqMessage(group, which, { target: to });
+      print(formatTable(["Field", "Value"], [
+        ["topic", result.topic],
+        ["msgId", result.msgId],
+        ["offsetMsgId", result.offsetMsgId],
+        ["queueId", result.queueId],
+        ["queueOffset", result.queueOffset],
       ]));
       return 0;
     }
