@@ -24,6 +24,7 @@ import {
   pullMessageRequestHeader,
   pullMessageResponseHeader,
   queryConsumerOffsetRequestHeader,
+  queryMessageRequestHeader,
   queueRequestHeader,
   sendMessageRequestHeaderV2,
   sendMessageResponseHeader,
@@ -53,6 +54,18 @@ export const DLQ_LIST_MAX_DEFAULT = 32;
 export const TOOLS_CONSUMER_GROUP = "TOOLS_CONSUMER";
 /** Producer group of messages the admin re-sends. */
 export const TOOLS_PRODUCER_GROUP = "TOOLS_PRODUCER";
+
+/** Options of {@linkcode Admin.queryMessages}. */
+export interface QueryMessagesOptions {
+  /** Most messages to return (the broker caps it). Default 32. */
+  readonly maxCount?: number;
+  /** Store-time window start, epoch ms. Default 0. */
+  readonly beginTimestampMs?: number;
+  /** Store-time window end, epoch ms. Default: now. */
+  readonly endTimestampMs?: number;
+  /** The key is a unique message id (`UNIQ_KEY`) rather than a `KEYS` element. */
+  readonly uniqueKey?: boolean;
+}
 
 /** Options of {@linkcode Admin.listDlqMessages}. */
 export interface ListDlqOptions {
@@ -592,6 +605,83 @@ export class Admin implements AsyncDisposable {
     return out;
   }
 
+  /**
+   * Messages of a topic whose key (a `KEYS` element) or unique id equals
+   * `key`, newest first, found through the broker's index (QUERY_MESSAGE).
+   *
+   * @param topic Topic to search.
+   * @param key The key, or the unique message id with `uniqueKey: true`.
+   * @param options Window, count and key kind.
+   * @returns The messages found; empty when none match.
+   * @throws {MQBrokerError} If the broker refuses the query.
+   */
+  async queryMessages(
+    topic: string,
+    key: string,
+    options: QueryMessagesOptions = {},
+  ): Promise<ReceivedMessage[]> {
+    let response;
+    try {
+      response = await this.#client.invoke(
+        RequestCode.QUERY_MESSAGE,
+        queryMessageRequestHeader.encode({
+          topic,
+          key,
+          maxNum: options.maxCount ?? 32,
+          beginTimestamp: options.beginTimestampMs ?? 0,
+          endTimestamp: options.endTimestampMs ?? Date.now(),
+          uniqueKeyQuery: options.uniqueKey === true ? true : undefined,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof MQBrokerError && error.code === ResponseCode.QUERY_NOT_FOUND) return [];
+      throw error;
+    }
+    let records;
+    try {
+      records = decodeRecords(response.body ?? new Uint8Array());
+    } catch (error) {
+      throw new MQClientError(`Bad message body for query ${topic}#${key}`, { cause: error });
+    }
+    return records.map((record) => new ReceivedMessage(record, ""));
+  }
+
+  /**
+   * "Where is my message?": find messages by offset message id, unique
+   * message id or key, in one topic or (when `topic` is omitted) in every
+   * topic of the broker.
+   *
+   * @param idOrKey An offset message id, a unique message id (`msgId`) or a key.
+   * @param topic Limit the search to this topic.
+   * @returns Every match, deduplicated by CommitLog offset.
+   * @throws {MQBrokerError} If the broker refuses a query.
+   */
+  async findMessages(idOrKey: string, topic?: string): Promise<ReceivedMessage[]> {
+    const found = new Map<number, ReceivedMessage>();
+    if (/^[0-9A-F]{32}$|^[0-9A-F]{56}$/.test(idOrKey)) {
+      // It may be an offset message id: store host + CommitLog offset.
+      try {
+        const message = await this.viewMessage(idOrKey);
+        if (topic === undefined || message.topic === topic) {
+          found.set(message.commitLogOffset, message);
+        }
+      } catch {
+        // Not an offset id of this broker (it may be a unique id); the queries below decide.
+      }
+    }
+    const topics = topic !== undefined
+      ? [topic]
+      : (await this.listTopics()).map((t) => t.topicName).filter((name) => !isSystemTopic(name));
+    for (const name of topics) {
+      for (const uniqueKey of [true, false]) {
+        for (const message of await this.queryMessages(name, idOrKey, { uniqueKey })) {
+          found.set(message.commitLogOffset, message);
+        }
+      }
+    }
+    return [...found.values()].sort((a, b) => b.storeTimestamp - a.storeTimestamp);
+  }
+
   /** Close the connection. Idempotent. */
   async close(): Promise<void> {
     await this.#client.close();
@@ -627,4 +717,10 @@ export async function createAdmin(options: AdminOptions): Promise<Admin> {
     throw error;
   }
   return admin;
+}
+
+/** Topics the broker keeps for itself (timers, transactions, routing helpers). */
+function isSystemTopic(name: string): boolean {
+  return name.startsWith("rmq_sys_") || name.startsWith("RMQ_SYS_") || name === "TBW102" ||
+    name === "SCHEDULE_TOPIC_XXXX" || name === "TRANS_CHECK_MAX_TIME_TOPIC";
 }

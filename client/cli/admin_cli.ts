@@ -2,7 +2,7 @@
  * `deno task admin <command> [options]`: a small mqadmin for one broker.
  *
  * Commands: topicList, updateTopic, deleteTopic, topicStatus,
- * consumerProgress, queryMsgById, sendMessage, dlqList, dlqResend. Common
+ * consumerProgress, findMsg, queryMsgById, sendMessage, dlqList, dlqResend. Common
  * option: `-n host:port`
  * (default 127.0.0.1:10911). Exits 1 with a message on any error.
  *
@@ -24,6 +24,7 @@ Commands:
   deleteTopic -t TOPIC                   delete a topic
   topicStatus -t TOPIC                   min/max offset per queue
   consumerProgress -g GROUP [-t TOPIC]   per queue: broker offset, consumer offset, lag
+  findMsg -k ID_OR_KEY [-t TOPIC]        where is my message? by msgId, offsetMsgId or key
   queryMsgById -i OFFSET_MSG_ID          show one message
   sendMessage -t TOPIC -b BODY [--tags T] [--keys K]  send one message
   dlqList -g GROUP [-m 32] [-o FROM_OFFSET]   list the group's dead letters (%DLQ%GROUP)
@@ -184,6 +185,31 @@ export async function runAdminCli(
           ["Total", "", "", "", progress.totalLag],
         ],
       ));
+      return 0;
+    }
+    case "findMsg": {
+      const idOrKey = required(options, "k", "ID_OR_KEY");
+      const messages = await admin.findMessages(idOrKey, options.t);
+      if (messages.length === 0) {
+        print(`No message with id or key "${idOrKey}"${options.t ? ` in ${options.t}` : ""}`);
+        return 1;
+      }
+      for (const m of messages) {
+        print(formatTable(["Field", "Value"], [
+          ["topic", m.topic],
+          ["queueId", m.queueId],
+          ["queueOffset", m.queueOffset],
+          ["commitLogOffset", m.commitLogOffset],
+          ["msgId", m.msgId],
+          ["offsetMsgId", m.offsetMsgId],
+          ["storeTimestamp", new Date(m.storeTimestamp).toISOString()],
+          ["bornTimestamp", new Date(m.bornTimestamp).toISOString()],
+          ["tags", m.tags ?? ""],
+          ["keys", m.keys.join(" ")],
+          ["reconsumeTimes", m.reconsumeTimes],
+          ["properties", JSON.stringify(m.properties)],
+        ]));
+      }
       return 0;
     }
     case "queryMsgById": {
