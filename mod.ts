@@ -102,6 +102,7 @@ export {
   createAdmin,
   type CreateTopicOptions,
   type ListDlqOptions,
+  type QueryMessagesOptions,
   type QueueProgress,
   type QueueStatus,
   type ResendDlqOptions,
