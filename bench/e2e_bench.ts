@@ -10,7 +10,9 @@
  * - (c) `consume`: consuming the N messages of (a, sync) from the first
  *   offset, in msgs/s.
  *
- * Run: `deno run -A bench/e2e_bench.ts [--messages 200000] [--latency-sends 5000]`
+ * Run: `deno run -A bench/e2e_bench.ts [--messages 200000] [--in-flight 1000]
+ * [--latency-sends 5000] [--pull-batch-size 256] [--flush sync,async]
+ * [--broker-deno-flags "--inspect=127.0.0.1:9229"] [--broker-main path/to/harness.ts]`
  *
  * @module
  */
@@ -33,17 +35,65 @@ export interface E2eBenchOptions {
   readonly queues?: number;
   /** Messages per pull in case (c). Default 256. */
   readonly pullBatchSize?: number;
+  /** Flush modes to run. Default both, sync first. */
+  readonly flushModes?: readonly ("sync" | "async")[];
+  /** Extra `deno run` flags for the broker child, e.g. `--inspect=127.0.0.1:9229` for profiling. */
+  readonly brokerDenoFlags?: readonly string[];
+  /** Broker entry script to spawn instead of `broker/main.ts` (profiling harnesses). */
+  readonly brokerMain?: string;
   /** Receives each result line. Default: `console.log` of its JSON. */
   readonly report?: (result: Record<string, unknown>) => void;
 }
 
 interface SpawnedBroker extends AsyncDisposable {
   readonly endpoint: string;
+  /** The broker child's process id (for its CPU time). */
+  readonly pid: number;
 }
 
-async function spawnBroker(flush: "sync" | "async"): Promise<SpawnedBroker> {
+/** Clock ticks per second of `/proc/<pid>/stat` times (Linux `CLK_TCK`). */
+const CLOCK_TICKS_PER_SEC = 100;
+
+/**
+ * CPU time (user + system, all threads) a process has used, ms; undefined
+ * where `/proc` is unavailable.
+ */
+function cpuTimeMs(pid: number | "self"): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 1000 / CLOCK_TICKS_PER_SEC;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU use of the client (this process) and the broker child over one measured case. */
+function cpuMeter(brokerPid: number): (messages: number) => Record<string, number> {
+  const client0 = cpuTimeMs("self");
+  const broker0 = cpuTimeMs(brokerPid);
+  return (messages) => {
+    const client1 = cpuTimeMs("self");
+    const broker1 = cpuTimeMs(brokerPid);
+    const out: Record<string, number> = {};
+    if (client0 !== undefined && client1 !== undefined) {
+      out.clientCpuUsPerMsg = Number(((client1 - client0) * 1000 / messages).toFixed(2));
+    }
+    if (broker0 !== undefined && broker1 !== undefined) {
+      out.brokerCpuUsPerMsg = Number(((broker1 - broker0) * 1000 / messages).toFixed(2));
+    }
+    return out;
+  };
+}
+
+async function spawnBroker(
+  flush: "sync" | "async",
+  denoFlags: readonly string[],
+  brokerMain: string | undefined,
+): Promise<SpawnedBroker> {
   const dataDir = await Deno.makeTempDir({ prefix: "rmq_e2e_bench_" });
-  const main = new URL("../broker/main.ts", import.meta.url).pathname;
+  const main = brokerMain ?? new URL("../broker/main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -51,6 +101,7 @@ async function spawnBroker(flush: "sync" | "async"): Promise<SpawnedBroker> {
       "--allow-read",
       "--allow-write",
       "--allow-env",
+      ...denoFlags,
       main,
       "--port",
       "0",
@@ -84,6 +135,7 @@ async function spawnBroker(flush: "sync" | "async"): Promise<SpawnedBroker> {
   })();
   return {
     endpoint: `127.0.0.1:${port}`,
+    pid: child.pid,
     async [Symbol.asyncDispose]() {
       child.kill("SIGTERM");
       await child.status;
@@ -119,8 +171,12 @@ export async function runE2eBench(
     report(result);
   };
 
-  for (const flush of ["sync", "async"] as const) {
-    await using broker = await spawnBroker(flush);
+  for (const flush of options.flushModes ?? ["sync", "async"]) {
+    await using broker = await spawnBroker(
+      flush,
+      options.brokerDenoFlags ?? [],
+      options.brokerMain,
+    );
     {
       await using admin = await createAdmin({ endpoint: broker.endpoint });
       await admin.createTopic("Bench", { readQueueNums: queues, writeQueueNums: queues });
@@ -135,6 +191,7 @@ export async function runE2eBench(
         Array.from({ length: 1000 }, () => producer.send({ topic: "Bench", body })),
       );
       let next = 0;
+      const cpu = cpuMeter(broker.pid);
       const started = performance.now();
       await Promise.all(Array.from({ length: inFlight }, async () => {
         while (next < messages) {
@@ -151,10 +208,12 @@ export async function runE2eBench(
         bodyBytes,
         msgsPerSec: Math.round(messages / seconds),
         seconds: Number(seconds.toFixed(3)),
+        ...cpu(messages),
       });
 
       if (flush === "sync") {
         const latenciesUs: number[] = [];
+        const latencyCpu = cpuMeter(broker.pid);
         for (let i = 0; i < latencySends; i++) {
           const t0 = performance.now();
           await producer.send({ topic: "Bench", body });
@@ -169,6 +228,7 @@ export async function runE2eBench(
           p50Us: Math.round(percentile(latenciesUs, 0.5)),
           p99Us: Math.round(percentile(latenciesUs, 0.99)),
           maxUs: Math.round(latenciesUs[latenciesUs.length - 1]),
+          ...latencyCpu(latencySends),
         });
       }
     }
@@ -183,6 +243,7 @@ export async function runE2eBench(
         queueBufferedMessagesMax: 4096,
       });
       let count = 0;
+      const cpu = cpuMeter(broker.pid);
       const started = performance.now();
       for await (const _ of consumer.messages()) {
         if (++count >= total) break;
@@ -195,6 +256,7 @@ export async function runE2eBench(
         bodyBytes,
         msgsPerSec: Math.round(count / seconds),
         seconds: Number(seconds.toFixed(3)),
+        ...cpu(count),
       });
     }
   }
@@ -202,8 +264,13 @@ export async function runE2eBench(
 }
 
 function flag(name: string): number | undefined {
+  const text = stringFlag(name);
+  return text === undefined ? undefined : Number(text);
+}
+
+function stringFlag(name: string): string | undefined {
   const at = Deno.args.indexOf(`--${name}`);
-  return at >= 0 ? Number(Deno.args[at + 1]) : undefined;
+  return at >= 0 ? Deno.args[at + 1] : undefined;
 }
 
 if (import.meta.main) {
@@ -212,5 +279,8 @@ if (import.meta.main) {
     inFlight: flag("in-flight"),
     latencySends: flag("latency-sends"),
     pullBatchSize: flag("pull-batch-size"),
+    flushModes: stringFlag("flush")?.split(",") as ("sync" | "async")[] | undefined,
+    brokerDenoFlags: stringFlag("broker-deno-flags")?.split(" ").filter((f) => f !== ""),
+    brokerMain: stringFlag("broker-main"),
   });
 }

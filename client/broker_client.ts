@@ -7,7 +7,7 @@
 
 import { Connection, type RequestHandler, type RequestOptions } from "./connection.ts";
 import { MQBrokerError, MQConnectionClosedError } from "./errors.ts";
-import type { RemotingCommand } from "./protocol/remoting_command.ts";
+import type { RemotingCommand, SerializeType } from "./protocol/remoting_command.ts";
 import { ResponseCode } from "./protocol/response_code.ts";
 
 /** Options of a {@linkcode BrokerClient}. */
@@ -22,6 +22,8 @@ export interface BrokerClientOptions {
   readonly onRequest?: RequestHandler;
   /** Called after each reconnect (not the first connect), e.g. to re-send a heartbeat. */
   readonly onReconnect?: () => void;
+  /** Header form of requests (see `ConnectionOptions.serializeType`); default binary. */
+  readonly serializeType?: SerializeType;
 }
 
 /**
@@ -76,6 +78,7 @@ export class BrokerClient implements AsyncDisposable {
       requestTimeoutMs: this.#options.requestTimeoutMs,
       connectTimeoutMs: this.#options.connectTimeoutMs,
       onRequest: this.#options.onRequest,
+      serializeType: this.#options.serializeType,
       signal,
     }).then(async (connection) => {
       this.#connecting = undefined;

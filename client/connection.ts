@@ -9,10 +9,12 @@ import {
   FLAG_RESPONSE,
   FRAME_BYTES_MAX_DEFAULT,
   FrameDecoder,
-  HEADER_BYTES_MAX,
+  FrameWriter,
   LANGUAGE,
   PROTOCOL_VERSION,
   type RemotingCommand,
+  SERIALIZE_ROCKETMQ,
+  type SerializeType,
 } from "./protocol/remoting_command.ts";
 import { ResponseCode } from "./protocol/response_code.ts";
 import { requestCodeName } from "./protocol/request_code.ts";
@@ -31,10 +33,8 @@ export const OUTPUT_BUFFER_BYTES_KEPT_MAX = 4 * 1024 * 1024;
 /** Most requests waiting for a response on one connection. */
 export const IN_FLIGHT_REQUESTS_MAX = 65_536;
 
-const textEncoder = new TextEncoder();
-const HEADER_PREFIX = '{"code":';
-const HEADER_LANGUAGE_VERSION = ',"language":' + JSON.stringify(LANGUAGE) + ',"version":' +
-  PROTOCOL_VERSION + ',"opaque":';
+/** Header form requests are sent in by default: RocketMQ's binary form, the cheapest to encode and decode. */
+export const SERIALIZE_TYPE_DEFAULT: SerializeType = SERIALIZE_ROCKETMQ;
 
 /** A broker-initiated request handler: returns the response to send, or undefined for none. */
 export type RequestHandler = (
@@ -53,6 +53,11 @@ export interface ConnectionOptions {
   readonly frameBytesMax?: number;
   /** Handles requests the broker sends (NOTIFY_CONSUMER_IDS_CHANGED, CHECK_TRANSACTION_STATE). */
   readonly onRequest?: RequestHandler;
+  /**
+   * Header form of the requests sent: `SERIALIZE_ROCKETMQ` (binary, default)
+   * or `SERIALIZE_JSON`. RocketMQ brokers accept both and answer in the same form.
+   */
+  readonly serializeType?: SerializeType;
   /** Aborts the connect. */
   readonly signal?: AbortSignal;
 }
@@ -126,14 +131,13 @@ export class Connection implements AsyncDisposable {
   readonly #requestTimeoutMs: number;
   readonly #onRequest: RequestHandler | undefined;
   readonly #decoder: FrameDecoder;
+  readonly #serializeType: SerializeType;
   readonly #pending = new Map<number, Pending>();
   #resolveClosed!: (error: Error | undefined) => void;
   #isClosed = false;
   #nextOpaque = 1;
-  #out: Uint8Array = new Uint8Array(OUTPUT_BUFFER_BYTES_INITIAL);
-  #outView = new DataView(this.#out.buffer);
-  #outEnd = 0;
-  #spare: Uint8Array | undefined;
+  #out = new FrameWriter(OUTPUT_BUFFER_BYTES_INITIAL, OUTPUT_BUFFER_BYTES_KEPT_MAX);
+  #spare = new FrameWriter(OUTPUT_BUFFER_BYTES_INITIAL, OUTPUT_BUFFER_BYTES_KEPT_MAX);
   #writing = false;
   #flushScheduled = false;
   #writeLoop: Promise<void> = Promise.resolve();
@@ -146,6 +150,7 @@ export class Connection implements AsyncDisposable {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
     this.#onRequest = options.onRequest;
     this.#decoder = new FrameDecoder(options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT);
+    this.#serializeType = options.serializeType ?? SERIALIZE_TYPE_DEFAULT;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#readLoop = this.#read();
   }
@@ -265,7 +270,7 @@ export class Connection implements AsyncDisposable {
       });
     });
     try {
-      this.#encode(code, opaque, 0, undefined, extFields, body);
+      this.#encode(this.#serializeType, code, opaque, 0, undefined, extFields, body);
     } catch (error) {
       this.#pending.delete(opaque);
       return Promise.reject(error);
@@ -288,7 +293,15 @@ export class Connection implements AsyncDisposable {
         `Cannot send ${requestCodeName(code)}: connection to ${this.endpoint} is closed`,
       );
     }
-    this.#encode(code, this.#takeOpaque(), FLAG_ONEWAY, undefined, extFields, body);
+    this.#encode(
+      this.#serializeType,
+      code,
+      this.#takeOpaque(),
+      FLAG_ONEWAY,
+      undefined,
+      extFields,
+      body,
+    );
   }
 
   /**
@@ -314,11 +327,12 @@ export class Connection implements AsyncDisposable {
   }
 
   /**
-   * Encode one frame (JSON header) straight into the output buffer and
-   * schedule a flush. Encoding in place saves two allocations and a copy per
-   * frame compared with `encodeCommand`.
+   * Encode one frame straight into the output buffer and schedule a flush.
+   * Encoding in place (no header string or object, no per-frame buffer) is
+   * what keeps the per-request cost low.
    */
   #encode(
+    serializeType: SerializeType,
     code: number,
     opaque: number,
     flag: number,
@@ -326,56 +340,45 @@ export class Connection implements AsyncDisposable {
     extFields: Record<string, string> | undefined,
     body: Uint8Array | undefined,
   ): void {
-    const header = HEADER_PREFIX + code + HEADER_LANGUAGE_VERSION + opaque + ',"flag":' + flag +
-      (remark === undefined ? "" : ',"remark":' + JSON.stringify(remark)) +
-      (extFields === undefined ? "" : ',"extFields":' + JSON.stringify(extFields)) + "}";
-    const bodyLength = body?.length ?? 0;
-    this.#reserve(8 + header.length * 3 + bodyLength);
-    const at = this.#outEnd;
-    const { written } = textEncoder.encodeInto(header, this.#out.subarray(at + 8));
-    if (written > HEADER_BYTES_MAX) {
+    try {
+      this.#out.appendFields(
+        serializeType,
+        code,
+        LANGUAGE,
+        PROTOCOL_VERSION,
+        opaque,
+        flag,
+        remark,
+        extFields,
+        body,
+      );
+    } catch (error) {
       throw new RangeError(
-        `Cannot encode ${
-          requestCodeName(code)
-        }: header is ${written} bytes, limit is ${HEADER_BYTES_MAX}`,
+        `Cannot encode ${requestCodeName(code)}: ${(error as Error).message}`,
+        { cause: error },
       );
     }
-    this.#outView.setUint32(at, 4 + written + bodyLength);
-    this.#outView.setUint32(at + 4, written);
-    if (body !== undefined) this.#out.set(body, at + 8 + written);
-    this.#outEnd = at + 8 + written + bodyLength;
     if (!this.#writing && !this.#flushScheduled) {
       this.#flushScheduled = true;
-      queueMicrotask(() => {
-        this.#flushScheduled = false;
-        if (!this.#writing) this.#writeLoop = this.#flush();
-      });
+      queueMicrotask(this.#flushTask);
     }
   }
 
-  #reserve(bytes: number): void {
-    if (this.#outEnd + bytes <= this.#out.length) return;
-    let size = this.#out.length * 2;
-    while (size < this.#outEnd + bytes) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this.#out.subarray(0, this.#outEnd));
-    this.#out = grown;
-    this.#outView = new DataView(grown.buffer);
-  }
+  readonly #flushTask = (): void => {
+    this.#flushScheduled = false;
+    if (!this.#writing) this.#writeLoop = this.#flush();
+  };
 
   async #flush(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#outEnd > 0 && !this.#isClosed) {
+      while (this.#out.length > 0 && !this.#isClosed) {
         // Swap buffers: frames queued during this write go into the other one.
         const full = this.#out;
-        const batch = full.subarray(0, this.#outEnd);
-        this.#out = this.#spare ?? new Uint8Array(OUTPUT_BUFFER_BYTES_INITIAL);
-        this.#outView = new DataView(this.#out.buffer);
-        this.#outEnd = 0;
-        this.#spare = undefined;
-        await this.#writeAll(batch);
-        if (full.length <= OUTPUT_BUFFER_BYTES_KEPT_MAX) this.#spare = full;
+        this.#out = this.#spare;
+        this.#spare = full;
+        await this.#writeAll(full.bytes());
+        full.clear();
       }
     } catch (error) {
       this.#end(error instanceof Error ? error : new Error(String(error)));
@@ -400,7 +403,7 @@ export class Connection implements AsyncDisposable {
         }
         decoder.commit(n);
         for (let command = decoder.next(); command !== undefined; command = decoder.next()) {
-          this.#dispatch(command);
+          this.#dispatch(command, decoder.lastSerializeType);
         }
       }
     } catch (error) {
@@ -408,7 +411,7 @@ export class Connection implements AsyncDisposable {
     }
   }
 
-  #dispatch(command: RemotingCommand): void {
+  #dispatch(command: RemotingCommand, serializeType: SerializeType): void {
     if ((command.flag & FLAG_RESPONSE) !== 0) {
       const pending = this.#pending.get(command.opaque);
       if (pending === undefined) return; // Late answer to a request that timed out or was aborted.
@@ -422,10 +425,11 @@ export class Connection implements AsyncDisposable {
       return;
     }
     if (command.body !== undefined) command.body = command.body.slice();
-    void this.#answer(command);
+    void this.#answer(command, serializeType);
   }
 
-  async #answer(request: RemotingCommand): Promise<void> {
+  /** Run `onRequest` for a broker-initiated request and answer in the request's header form. */
+  async #answer(request: RemotingCommand, serializeType: SerializeType): Promise<void> {
     let response: RemotingCommand | undefined;
     try {
       response = this.#onRequest === undefined ? undefined : await this.#onRequest(request);
@@ -452,6 +456,7 @@ export class Connection implements AsyncDisposable {
     if (response === undefined || (request.flag & FLAG_ONEWAY) !== 0 || this.#isClosed) return;
     try {
       this.#encode(
+        serializeType,
         response.code,
         request.opaque,
         FLAG_RESPONSE,
@@ -506,7 +511,7 @@ export class Connection implements AsyncDisposable {
     }
     const pendings = [...this.#pending.values()];
     this.#pending.clear();
-    this.#outEnd = 0;
+    this.#out.clear();
     for (const pending of pendings) {
       if (pending.onAbort !== undefined) {
         pending.signal!.removeEventListener("abort", pending.onAbort);

@@ -10,6 +10,8 @@ import {
   FrameError,
   isResponse,
   type RemotingCommand,
+  SERIALIZE_JSON,
+  type SerializeType,
 } from "../../client/protocol/remoting_command.ts";
 import type { HostAddress } from "../../store/mod.ts";
 import type { BrokerResponse, Channel } from "../api/broker_context.ts";
@@ -53,7 +55,9 @@ export interface RemotingServerHandlers {
  * `FrameDecoder` carry buffer, dispatches every whole frame at once
  * (pipelining: responses are matched by opaque, in completion order), and
  * writes responses through a double-buffered `OutputBuffer`: everything
- * produced while a write is in flight leaves in the next single write. A
+ * produced while a write is in flight leaves in the next single write. Each
+ * response uses its request's header form (JSON or binary), as RocketMQ does;
+ * broker-initiated requests use the form the peer last sent. A
  * `FrameError` closes that connection only. Invariant per connection:
  * `0 <= inFlight <= inFlightRequestsPerConnectionMax`.
  */
@@ -172,6 +176,8 @@ class TcpChannel implements Channel {
   readonly #log: LogSink;
   #inFlight = 0;
   #closed = false;
+  /** Header form of the peer's latest request; broker-initiated requests use it. */
+  #peerSerializeType: SerializeType = SERIALIZE_JSON;
   #pending = new OutputBuffer();
   #spare = new OutputBuffer();
   #writing = false;
@@ -198,7 +204,7 @@ class TcpChannel implements Channel {
   }
 
   send(command: RemotingCommand): void {
-    this.#enqueue(command);
+    this.#enqueue(command, this.#peerSerializeType);
   }
 
   /** Resolves once nothing is in flight and nothing is waiting to be written. */
@@ -227,7 +233,7 @@ class TcpChannel implements Channel {
         while (this.#inFlight < inFlightMax) {
           const request = decoder.next();
           if (request === undefined) break;
-          this.#handle(request, handlers);
+          this.#handle(request, handlers, decoder.lastSerializeType);
         }
         if (this.#inFlight >= inFlightMax) {
           await new Promise<void>((resolve) => this.#wakeReader = resolve);
@@ -253,9 +259,14 @@ class TcpChannel implements Channel {
     }
   }
 
-  #handle(request: RemotingCommand, handlers: RemotingServerHandlers): void {
+  #handle(
+    request: RemotingCommand,
+    handlers: RemotingServerHandlers,
+    serializeType: SerializeType,
+  ): void {
     // Peers' responses (to our oneway notifications) need nothing.
     if (isResponse(request)) return;
+    this.#peerSerializeType = serializeType;
     // The body views the decoder's carry buffer, which the next read reuses.
     if (request.body !== undefined) request.body = request.body.slice();
     this.#inFlight++;
@@ -268,19 +279,19 @@ class TcpChannel implements Channel {
     }
     if (result instanceof Promise) {
       result.then(
-        (response) => this.#complete(response),
+        (response) => this.#complete(response, serializeType),
         (error) => {
           this.#log({ event: "dispatch_error", connection: this.id, error: String(error) });
-          this.#complete(undefined);
+          this.#complete(undefined, serializeType);
         },
       );
     } else {
-      this.#complete(result);
+      this.#complete(result, serializeType);
     }
   }
 
-  #complete(response: BrokerResponse | undefined): void {
-    if (response !== undefined) this.#enqueue(response);
+  #complete(response: BrokerResponse | undefined, serializeType: SerializeType): void {
+    if (response !== undefined) this.#enqueue(response, serializeType);
     this.#inFlight--;
     if (
       this.#wakeReader !== undefined &&
@@ -291,10 +302,10 @@ class TcpChannel implements Channel {
     if (this.#inFlight === 0) this.#wakeDrained?.();
   }
 
-  #enqueue(command: RemotingCommand): void {
+  #enqueue(command: BrokerResponse, serializeType: SerializeType): void {
     if (this.#closed) return;
     try {
-      this.#pending.append(command);
+      this.#pending.append(command, serializeType);
     } catch (error) {
       this.#log({ event: "encode_error", connection: this.id, error: String(error) });
       return;
@@ -307,9 +318,11 @@ class TcpChannel implements Channel {
     if (!this.#writing && !this.#flushScheduled) {
       this.#flushScheduled = true;
       // Let every response produced in this tick join the same write.
-      queueMicrotask(() => this.#flush());
+      queueMicrotask(this.#flushTask);
     }
   }
+
+  readonly #flushTask = (): void => void this.#flush();
 
   async #flush(): Promise<void> {
     this.#flushScheduled = false;

@@ -81,16 +81,18 @@ function defineCodec<T>(
     encode(header: T): Record<string, string> {
       const out: Record<string, string> = {};
       const source = header as Record<string, unknown>;
-      for (const spec of specs) {
+      for (let i = 0; i < specs.length; i++) {
+        const spec = specs[i];
         const value = source[spec.key];
         if (value === undefined || value === null) continue;
-        out[spec.wire] = String(value);
+        out[spec.wire] = typeof value === "string" ? value : String(value);
       }
       return out;
     },
     decode(ext: ExtFields | undefined): HeaderResult<T> {
       const out: Record<string, unknown> = {};
-      for (const spec of specs) {
+      for (let i = 0; i < specs.length; i++) {
+        const spec = specs[i];
         const text = ext?.[spec.wire];
         if (text === undefined) {
           if (spec.required) {
@@ -109,17 +111,38 @@ function defineCodec<T>(
   });
 }
 
+/**
+ * A decimal integer of at most 15 digits (always a safe integer) read without
+ * a regex; undefined for anything else, which then takes the general path.
+ */
+function shortDecimal(text: string): number | undefined {
+  const n = text.length;
+  let i = n > 0 && text.charCodeAt(0) === 0x2d ? 1 : 0;
+  if (i === n || n - i > 15) return undefined;
+  let value = 0;
+  for (; i < n; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  return text.charCodeAt(0) === 0x2d ? -value : value;
+}
+
 function parseField(spec: FieldSpec, text: string): string | number | boolean | { error: string } {
   switch (spec.kind) {
     case "string":
       return text;
     case "bool": {
+      if (text === "false") return false;
+      if (text === "true") return true;
       const lower = text.toLowerCase();
       if (lower === "true") return true;
       if (lower === "false") return false;
       return { error: `field "${spec.wire}" is not a boolean: ${JSON.stringify(text)}` };
     }
     case "int": {
+      const quick = shortDecimal(text);
+      if (quick !== undefined && quick >= INT32_MIN && quick <= INT32_MAX) return quick;
       const value = DECIMAL.test(text) ? Number(text) : NaN;
       if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
         return { error: `field "${spec.wire}" is not a 32-bit integer: ${JSON.stringify(text)}` };
@@ -127,6 +150,8 @@ function parseField(spec: FieldSpec, text: string): string | number | boolean | 
       return value;
     }
     case "long": {
+      const quick = shortDecimal(text);
+      if (quick !== undefined) return quick;
       const value = DECIMAL.test(text) ? Number(text) : NaN;
       if (!Number.isSafeInteger(value)) {
         return {
