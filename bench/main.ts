@@ -23,7 +23,9 @@ const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).
 const quick = args.includes("--quick");
 const unknown = only?.filter((name) => !BENCHES.some((b) => b.name === name)) ?? [];
 if (unknown.length > 0) {
-  console.error(`Unknown benchmark(s): ${unknown.join(", ")}; known: ${BENCHES.map((b) => b.name).join(", ")}`);
+  console.error(
+    `Unknown benchmark(s): ${unknown.join(", ")}; known: ${BENCHES.map((b) => b.name).join(", ")}`,
+  );
   Deno.exit(2);
 }
 

@@ -19,7 +19,8 @@ import { dirname, join, normalize, relative } from "node:path";
 
 const root = normalize(join(dirname(new URL(import.meta.url).pathname), ".."));
 const SOURCE_DIRS = ["client", "store", "broker", "registry"];
-const IMPORT_RE = /(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+const IMPORT_RE =
+  /(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 const WORKER_URL_RE = /new URL\(\s*["']([^"']+)["']\s*,\s*import\.meta\.url\s*\)/g;
 const PLATFORM_RE = /\b(Deno\.|new Worker\b|SharedArrayBuffer\b|Atomics\.)/;
 
@@ -60,11 +61,15 @@ function check(rel: string, source: string, problems: string[]): void {
     const targetModule = target.split("/")[0];
     const targetLayer = layerOf(target);
     const where = `${rel} imports ${target}`;
-    if (rel === "mod.ts" && targetModule !== "client") problems.push(`${where}: mod.ts may import only client/`);
+    if (rel === "mod.ts" && targetModule !== "client") {
+      problems.push(`${where}: mod.ts may import only client/`);
+    }
     if (module === "client" && targetModule !== "client") {
       problems.push(`${where}: client/ imports nothing outside client/`);
     }
-    if (module === "store" && targetModule === "broker") problems.push(`${where}: the store never imports the broker`);
+    if (module === "store" && targetModule === "broker") {
+      problems.push(`${where}: the store never imports the broker`);
+    }
     if (module === "store" && targetModule === "client" && !target.startsWith("client/protocol/")) {
       problems.push(`${where}: the store may import only client/protocol/ from client/`);
     }
@@ -75,12 +80,16 @@ function check(rel: string, source: string, problems: string[]): void {
       if (layer === "domain" && targetLayer !== "domain") {
         problems.push(`${where}: domain code imports no ${targetLayer} code`);
       }
-      if (layer === "api" && targetLayer === "server") problems.push(`${where}: api code imports no server code`);
+      if (layer === "api" && targetLayer === "server") {
+        problems.push(`${where}: api code imports no server code`);
+      }
     }
   }
   if (layer === "domain") {
     const hit = text.match(PLATFORM_RE);
-    if (hit) problems.push(`${rel}: domain code uses ${hit[1].trim()} (move it to infra behind a port)`);
+    if (hit) {
+      problems.push(`${rel}: domain code uses ${hit[1].trim()} (move it to infra behind a port)`);
+    }
   }
 }
 

@@ -16,10 +16,7 @@ import { createAdmin } from "../../client/admin.ts";
 import { type Consumer, createConsumer } from "../../client/consumer.ts";
 import { createProducer, type Producer } from "../../client/producer.ts";
 import type { ReceivedMessage } from "../../client/message.ts";
-import {
-  encodeJsonBody,
-  parseLockBatchResponseBody,
-} from "../../client/protocol/heartbeat.ts";
+import { encodeJsonBody, parseLockBatchResponseBody } from "../../client/protocol/heartbeat.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
 import { ResponseCode } from "../../client/protocol/response_code.ts";
 

@@ -43,9 +43,7 @@ Deno.test("Consumer.reconsumeLater() sends back; the broker creates %RETRY%<grou
   assert.equal(got[1].storeTopic, "%RETRY%sb-cg");
   assert.equal(got[1].msgId, sent.msgId);
   assert.equal(got[1].properties.ORIGIN_MESSAGE_ID, sent.msgId);
-  const retry = (await admin.listTopics()).find((t) =>
-    t.topicName === "%RETRY%sb-cg"
-  );
+  const retry = (await admin.listTopics()).find((t) => t.topicName === "%RETRY%sb-cg");
   assert.equal(retry?.readQueueNums, 1);
   await iterator.return?.();
 });

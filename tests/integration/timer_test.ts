@@ -37,7 +37,13 @@ function arrival(store: MessageStore, topic: string): Promise<void> {
 }
 
 async function firstMessage(store: MessageStore, topic: string) {
-  const result = await store.getMessage({ group: "G", topic, queueId: 0, queueOffset: 0, maxCount: 10 });
+  const result = await store.getMessage({
+    group: "G",
+    topic,
+    queueId: 0,
+    queueOffset: 0,
+    maxCount: 10,
+  });
   return result.status === "FOUND" ? result.messages.map((m) => decodeRecord(m.record)) : [];
 }
 
