@@ -14,7 +14,7 @@
 const BENCHES = [
   { name: "store", file: "store_bench.ts", quick: ["--quick"] },
   { name: "e2e", file: "e2e_bench.ts", quick: ["--messages=20000", "--latency-sends=500"] },
-  { name: "timer", file: "timer_bench.ts", quick: ["--timers=100000"] },
+  { name: "timer", file: "timer_bench.ts", quick: ["--quick"] },
   { name: "txn", file: "txn_bench.ts", quick: ["--messages=2000"] },
 ] as const;
 

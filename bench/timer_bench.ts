@@ -2,19 +2,31 @@
  * Timer benchmark: many pending timers through the timer wheel, the delay
  * between each timer's due time and its delivery, and the memory it takes.
  *
- * Method: a LocalMessageStore (async flush) in a temp dir and a
+ * Method: a LocalMessageStore (async flush, index on) in a temp dir and a
  * TimerMessageService on the system clock (precision 100 ms, 2^17 slots).
  * `timers` timer messages go through the send-time transform and into the
- * timer queue in batches, due at `leadMs + i × spreadMs / timers` after the
- * start (so all are pending before the first is due; with 1,000,000 timers
- * over 20 s that is 50 timers per distinct millisecond, 5,000 per tick).
+ * timer queue in batches of 512, timer i due at
+ * `firstDue + floor(i × spreadMs / timers)`, `firstDue = start + leadMs`, so
+ * all are pending before the first is due (`loadOverlappedDue` says if not).
  * The store is wrapped so that each delivered put, when it resolves, records
  * `now − due` (the due time travels in the body). Memory is sampled with
  * `Deno.memoryUsage()` before loading, once everything is pending, and after
  * delivery.
  *
- * Run: `deno run --allow-read --allow-write --allow-env bench/timer_bench.ts [--quick] [--timers=N]
- * [--spread-ms=MS] [--lead-ms=MS]`
+ * Modes (each prints `distinctDueTimes`, `spreadMs` and `dueRatePerSec`):
+ * - default: 1,000,000 timers over 100 s: 100,000 distinct due milliseconds,
+ *   10 timers each, 10,000 due per second. About 2.5 minutes.
+ * - `--distinct`: 1,000,000 timers at 1,000,000 distinct due milliseconds
+ *   (one per ms, over 1,000 s). About 17 minutes.
+ * - `--burst`: every timer due at the same millisecond; `deliverPerSec` is
+ *   then the delivery throughput (the rate the service can sustain).
+ * - `--quick`: 100,000 timers over 5 s (20,000 due per second), about 15 s.
+ * `deliverPerSec` is deliveries per second from the first due time to the
+ * last delivery (for a spread run it follows the due rate while the service
+ * keeps up).
+ *
+ * Run: `deno run --allow-read --allow-write --allow-env bench/timer_bench.ts
+ * [--quick | --distinct | --burst] [--timers=N] [--spread-ms=MS] [--lead-ms=MS]`
  * Prints one JSON line.
  *
  * @module
@@ -39,7 +51,7 @@ import {
 export interface TimerBenchOptions {
   /** Timers to schedule. Default 1,000,000 (100,000 with `quick`). */
   readonly timers?: number;
-  /** Due times spread over this long, ms. Default 20,000 (5,000 with `quick`). */
+  /** Due times spread over this long, ms. Default 100,000 (5,000 with `quick`). */
   readonly spreadMs?: number;
   /** First due time after the start, ms (must exceed the load time). Default 30,000 (6,000 with `quick`). */
   readonly leadMs?: number;
@@ -55,9 +67,13 @@ export interface TimerBenchOptions {
 export interface TimerBenchResult {
   readonly case: "timer";
   readonly timers: number;
-  readonly distinctDueMs: number;
+  /** Distinct due milliseconds among the timers. */
+  readonly distinctDueTimes: number;
   readonly precisionMs: number;
+  /** Due times spread over this long, ms. */
   readonly spreadMs: number;
+  /** Timers coming due per second (timers / spread). */
+  readonly dueRatePerSec: number;
   /** Time to put every timer message into the timer queue, ms. */
   readonly loadMs: number;
   /** Timer messages put per second while loading. */
@@ -96,7 +112,7 @@ const MB = 1024 * 1024;
 export async function runTimerBench(options: TimerBenchOptions = {}): Promise<TimerBenchResult> {
   const quick = options.quick ?? false;
   const timers = options.timers ?? (quick ? 100_000 : 1_000_000);
-  const spreadMs = options.spreadMs ?? (quick ? 5_000 : 20_000);
+  const spreadMs = options.spreadMs ?? (quick ? 5_000 : 100_000);
   const leadMs = options.leadMs ?? (quick ? 6_000 : 30_000);
   const precisionMs = options.precisionMs ?? 100;
   const started = performance.now();
@@ -202,9 +218,10 @@ export async function runTimerBench(options: TimerBenchOptions = {}): Promise<Ti
     return {
       case: "timer",
       timers,
-      distinctDueMs: Math.min(timers, spreadMs),
+      distinctDueTimes: Math.max(1, Math.min(timers, spreadMs)),
       precisionMs,
       spreadMs,
+      dueRatePerSec: spreadMs === 0 ? timers : Math.round(timers / (spreadMs / 1000)),
       loadMs: Math.round(loadMs),
       loadPerSec: Math.round(timers / (loadMs / 1000)),
       loadOverlappedDue,
@@ -236,10 +253,15 @@ if (import.meta.main) {
     const found = Deno.args.find((a) => a.startsWith(`--${name}=`));
     return found === undefined ? undefined : Number(found.slice(name.length + 3));
   };
+  const timers = arg("timers");
+  const distinct = Deno.args.includes("--distinct");
+  const burst = Deno.args.includes("--burst");
   const result = await runTimerBench({
     quick,
-    timers: arg("timers"),
-    spreadMs: arg("spread-ms"),
+    timers,
+    // One timer per millisecond, or all at one millisecond.
+    spreadMs: arg("spread-ms") ??
+      (distinct ? timers ?? 1_000_000 : burst ? 0 : undefined),
     leadMs: arg("lead-ms"),
     dir: Deno.env.get("RMQ_BENCH_DIR"),
   });

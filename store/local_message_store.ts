@@ -472,6 +472,19 @@ export class LocalMessageStore implements MessageStore {
   }
 
   /**
+   * Raw CommitLog bytes of a run of records, one positional read, no decoding.
+   *
+   * @param commitLogOffset Start of the first record.
+   * @param bytes Length of the run.
+   * @returns The bytes, or undefined if the range is not wholly readable.
+   */
+  readRecords(commitLogOffset: number, bytes: number): Promise<Uint8Array | undefined> {
+    return Promise.resolve(
+      this.#state === "open" ? this.#reader?.readRecords(commitLogOffset, bytes) : undefined,
+    );
+  }
+
+  /**
    * Messages whose `KEYS` element or `UNIQ_KEY` equals `key`, newest first, found through
    * the index file and re-checked against each record.
    *

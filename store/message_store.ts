@@ -229,6 +229,17 @@ export interface MessageStore extends AsyncDisposable {
   /** Read one record by its CommitLog offset (undefined if none starts there or it was deleted). */
   lookMessageByOffset(commitLogOffset: number): Promise<StoredMessage | undefined>;
   /**
+   * Read raw CommitLog bytes `[commitLogOffset, commitLogOffset + bytes)` with
+   * one positional read and no decoding: a run of whole records whose offsets
+   * and sizes the caller knows (the timer service keeps them in its TimerLog).
+   * The caller checks each record (size, magic, PHYSICALOFFSET). Optional:
+   * callers fall back to `lookMessageByOffset` when a store lacks it.
+   *
+   * @returns Exactly `bytes` bytes, or undefined if the range is not wholly
+   *   readable (deleted, not yet dispatched, or crossing a segment end).
+   */
+  readRecords?(commitLogOffset: number, bytes: number): Promise<Uint8Array | undefined>;
+  /**
    * Messages whose key (`KEYS` element) or unique id (`UNIQ_KEY`) equals `key`,
    * newest first, stored within [beginTimestampMs, endTimestampMs].
    */

@@ -13,14 +13,21 @@
  * - Enqueue: on an arrival in the timer queue (and at start) read new timer
  *   messages from the enqueue offset with `getMessage` and link each into the
  *   wheel by its `TIMER_OUT_MS`.
- * - Dequeue: while the wheel's next tick is due (its last millisecond has
- *   come, so nothing goes out early), walk its slot, load each message with
- *   `lookMessageByOffset`, put the restored message to its real topic
- *   (the messages of one destination queue go in one `putMessages`) and consume the
- *   entry. A ROLL entry (due beyond the window) puts the timer message back
- *   into the timer queue instead. A refused put (store busy, disk full)
- *   leaves the rest of the slot linked and is retried after `retryDelayMs`;
- *   nothing is dropped for it.
+ * - Dequeue: once the wheel's next tick has started, its slot's entries are
+ *   read into memory (at most `TICK_ENTRIES_MAX` at a time; entries linked
+ *   later are picked up from the slot's head) and delivered in due-time
+ *   order as each comes due (a ROLL entry at the tick's last millisecond).
+ *   A batch of due entries is loaded with `store.readRecords` (one
+ *   positional read per run of records that sit back to back in the
+ *   CommitLog, each checked against the size and offset its TimerLog entry
+ *   holds; `lookMessageByOffset` when the store lacks it), rebuilt straight
+ *   from the record bytes and put, one `putMessages` per destination queue,
+ *   all in flight together. A ROLL entry (due beyond the window) puts the
+ *   timer message back into the timer queue instead. The slot is consumed
+ *   from its head as entries are done; the tick is finished once it has
+ *   ended and its slot is empty. A refused put (store busy, disk full)
+ *   leaves the entry linked and is retried after `retryDelayMs`; nothing is
+ *   dropped for it.
  * - Checkpoint (every `checkpointIntervalMs` while something changed, and on
  *   close): `store.flush()` (deliveries are durable before they count as
  *   done), TimerLog flush + wheel snapshot, then
@@ -34,20 +41,24 @@
  * crash between a delivery and the next checkpoint delivers that message
  * again after the restart (consumers deduplicate by `UNIQ_KEY`).
  *
- * Timing: the service wakes at each due tick through the injected clock, so a
- * message goes out at most one precision step (plus scheduling and put time)
- * after it is due.
+ * Timing: the service wakes through the injected clock at the start of the
+ * next tick with entries, then at each next due time in it, so a message goes
+ * out when due plus scheduling and put time, never before. The precision
+ * (tick length) bounds how late a ROLL is looked at and how much is
+ * redelivered after a crash: entries delivered out of slot order are
+ * consumed once every entry before them is done, so a crash inside a tick
+ * delivers that tick's delivered entries again.
  *
  * @module
  */
 
-import { decodeRecord } from "../../../client/protocol/message_record.ts";
+import { checkRecord, getInt64, RecordPos } from "../../../client/protocol/message_record.ts";
 import type { MessageStore, MessageToPut, PutMessageResult } from "../../../store/mod.ts";
 import type { CancelTimer, Clock } from "../clock.ts";
 import {
   recordProperties,
-  restoreTimerMessage,
-  rollTimerMessage,
+  restoreTimerRecord,
+  rollTimerRecord,
   TIMER_QUEUE_ID,
   TIMER_TOPIC,
   timerOutMs,
@@ -64,9 +75,9 @@ export interface TimerMessageServiceOptions {
   readonly checkpointIntervalMs?: number;
   /** After a refused put, wait this long before retrying the slot, ms. Default 1000. */
   readonly retryDelayMs?: number;
-  /** Timer messages read per `getMessage`. Default 256. */
+  /** Timer messages read per `getMessage`. Default 1024. */
   readonly enqueueBatchMessages?: number;
-  /** Entries walked and delivered per step (and most messages per `putMessages`). Default 256. */
+  /** Due entries delivered per round (and most messages per `putMessages`). Default 1024. */
   readonly deliverBatchMessages?: number;
   /** Structured events (errors, lost messages, rebuilds). Default: discard. */
   readonly log?: (event: Readonly<Record<string, unknown>>) => void;
@@ -78,6 +89,10 @@ export interface TimerSlotEntry {
   readonly pos: number;
   /** CommitLog offset of the timer message. */
   readonly commitLogOffset: number;
+  /** Size of the timer message, bytes. */
+  readonly size: number;
+  /** Exact due time, epoch ms. */
+  readonly deliverMs: number;
   /** True for a ROLL entry (due beyond the window). */
   readonly roll: boolean;
 }
@@ -97,14 +112,18 @@ export interface TimerWheelPort {
   readonly pendingCount: number;
   /** floor(ms / precisionMs). */
   tickOf(ms: number): number;
-  /** The last millisecond a tick covers (when it may be processed). */
+  /** The first millisecond a tick covers. */
+  tickStartMs(tick: number): number;
+  /** The last millisecond a tick covers (when it may be finished). */
   slotDueMs(tick: number): number;
+  /** Whether a tick's slot still holds linked entries. */
+  slotPending(tick: number): boolean;
   /** Start empty at a tick, with an empty log. */
   reset(nextTick: number): void;
   /** Link a timer. */
   insert(deliverMs: number, commitLogOffset: number, size: number): unknown;
-  /** Up to `maxEntries` entries of a tick's slot, head first. */
-  readSlot(tick: number, maxEntries: number): readonly TimerSlotEntry[];
+  /** Up to `maxEntries` entries of a tick's slot, head first, stopping before `stopPos`. */
+  readSlot(tick: number, maxEntries: number, stopPos?: number): readonly TimerSlotEntry[];
   /** Mark the slot's head entry as done. */
   consume(tick: number, entry: TimerSlotEntry): void;
   /** Finish `nextTick`; returns entries dropped because their log segment was gone. */
@@ -163,14 +182,46 @@ type State = "new" | "running" | "closing" | "closed";
 
 const PERMANENT_REFUSALS = new Set(["MESSAGE_ILLEGAL", "PROPERTIES_SIZE_EXCEEDED"]);
 
+function recordPhysicalOffset(record: Uint8Array, at: number): number {
+  return getInt64(
+    new DataView(record.buffer, record.byteOffset, record.byteLength),
+    at + RecordPos.PHYSICAL_OFFSET,
+  );
+}
+
 function isWritten(result: PutMessageResult): boolean {
   return result.status === "PUT_OK" || result.status === "FLUSH_DISK_TIMEOUT";
 }
 
 type Outcome = "written" | "refused";
 
-interface Item {
+/** Most entries of one tick held in memory at once; a bigger tick is worked in parts. */
+const TICK_ENTRIES_MAX = 65_536;
+/** Most CommitLog bytes fetched by one `readRecords`. */
+const READ_RUN_BYTES_MAX = 1 << 20;
+
+/** One entry of the tick being worked, with its delivery state. */
+interface Work {
   readonly entry: TimerSlotEntry;
+  /** When it may go out: its due time, or the tick's last millisecond for a ROLL. */
+  readonly dueMs: number;
+  done: boolean;
+}
+
+/**
+ * The tick being worked: its unconsumed entries in slot order (`list`, head
+ * first from `head`) and the undelivered ones by due time (`queue` from `next`).
+ */
+interface TickWork {
+  readonly tick: number;
+  list: Work[];
+  head: number;
+  queue: Work[];
+  next: number;
+}
+
+interface Item {
+  readonly work: Work;
   readonly message: MessageToPut | undefined;
 }
 
@@ -198,6 +249,7 @@ export class TimerMessageService implements AsyncDisposable {
   #dirty = false;
   #lastCheckpointMs = 0;
   #blockedUntilMs = 0;
+  #tickWork: TickWork | undefined;
   /** While rebuilding without a usable snapshot: messages below this offset due before `#skipBeforeMs` were delivered. */
   #skipBelowOffset = 0;
   #skipBeforeMs = 0;
@@ -232,8 +284,8 @@ export class TimerMessageService implements AsyncDisposable {
       options.checkpointIntervalMs ?? 1000,
     );
     this.#retryDelayMs = positive("retryDelayMs", options.retryDelayMs ?? 1000);
-    this.#enqueueBatch = positive("enqueueBatchMessages", options.enqueueBatchMessages ?? 256);
-    this.#deliverBatch = positive("deliverBatchMessages", options.deliverBatchMessages ?? 256);
+    this.#enqueueBatch = positive("enqueueBatchMessages", options.enqueueBatchMessages ?? 1024);
+    this.#deliverBatch = positive("deliverBatchMessages", options.deliverBatchMessages ?? 1024);
     this.#log = options.log ?? (() => {});
   }
 
@@ -359,7 +411,7 @@ export class TimerMessageService implements AsyncDisposable {
     }
   }
 
-  /** Schedule the next wake: the next due tick, a retry, or a pending checkpoint. */
+  /** Schedule the next wake: the next due entry, a retry, or a pending checkpoint. */
   #arm(): void {
     this.#cancelWake?.();
     this.#cancelWake = undefined;
@@ -367,7 +419,19 @@ export class TimerMessageService implements AsyncDisposable {
     const now = this.#clock.nowMs();
     let at = Infinity;
     if (this.#wheel.pendingCount > 0) {
-      at = Math.max(this.#wheel.slotDueMs(this.#wheel.nextTick), this.#blockedUntilMs);
+      const tick = this.#wheel.nextTick;
+      const work = this.#tickWork;
+      // A tick's entries go out as they come due once it has started; a tick
+      // with an empty slot only needs finishing at its end (a timer linked
+      // into it meanwhile arrives through the timer queue and wakes the loop).
+      at = work?.tick !== tick
+        ? (this.#wheel.slotPending(tick)
+          ? this.#wheel.tickStartMs(tick)
+          : this.#wheel.slotDueMs(tick))
+        : work.next < work.queue.length
+        ? work.queue[work.next].dueMs
+        : this.#wheel.slotDueMs(tick);
+      at = Math.max(at, this.#blockedUntilMs);
     }
     if (this.#dirty) at = Math.min(at, this.#lastCheckpointMs + this.#checkpointIntervalMs);
     if (at === Infinity) return;
@@ -414,22 +478,32 @@ export class TimerMessageService implements AsyncDisposable {
     return false;
   }
 
-  /** Process every due tick; stops early (and blocks until a retry time) when a put is refused. */
+  /**
+   * Deliver everything due: whole ticks that have ended, then the entries of
+   * the current tick whose due time has come. Stops early (and blocks until a
+   * retry time) when a put is refused.
+   */
   async #processDue(): Promise<void> {
     const wheel = this.#wheel;
     let now = this.#clock.nowMs();
     if (now < this.#blockedUntilMs) return;
-    while (wheel.slotDueMs(wheel.nextTick) <= now && this.#state === "running") {
+    while (this.#state === "running" && wheel.tickStartMs(wheel.nextTick) <= now) {
       if (wheel.pendingCount === 0) {
-        wheel.skipTo(Math.floor((now + 1) / wheel.precisionMs));
-        this.#dirty = true;
+        this.#tickWork = undefined;
+        if (wheel.slotDueMs(wheel.nextTick) <= now) {
+          wheel.skipTo(Math.floor((now + 1) / wheel.precisionMs));
+          this.#dirty = true;
+        }
         return;
       }
-      if (!await this.#processTick(wheel.nextTick)) {
+      const outcome = await this.#workTick(wheel.nextTick);
+      if (outcome === "refused") {
         this.#retries++;
         this.#blockedUntilMs = this.#clock.nowMs() + this.#retryDelayMs;
         return;
       }
+      if (outcome === "waiting") return;
+      this.#tickWork = undefined;
       const dropped = wheel.finishTick();
       if (dropped > 0) {
         this.#lost += dropped;
@@ -440,62 +514,208 @@ export class TimerMessageService implements AsyncDisposable {
     }
   }
 
-  /** Deliver a tick's slot; false if a put was refused (the rest stays linked). */
-  async #processTick(tick: number): Promise<boolean> {
+  /**
+   * Work a started tick: pick up entries linked since the last round, deliver
+   * the due ones in due-time order, consume the delivered head of the slot.
+   * Entries delivered out of slot order are consumed once every entry before
+   * them in the slot is done, so a crash in between delivers them again
+   * (at-least-once, at most one tick's worth).
+   *
+   * @returns `finished` (the tick has ended and its slot is empty),
+   *   `waiting` (entries not yet due, or the tick has not ended), or `refused`.
+   */
+  async #workTick(tick: number): Promise<"finished" | "waiting" | "refused"> {
+    const wheel = this.#wheel;
     for (;;) {
-      const entries = this.#wheel.readSlot(tick, this.#deliverBatch);
-      if (entries.length === 0) return true;
-      const now = this.#clock.nowMs();
-      const items: Item[] = [];
-      for (const entry of entries) {
-        const stored = await this.#store.lookMessageByOffset(entry.commitLogOffset);
-        if (stored === undefined) {
-          items.push({ entry, message: undefined });
-          continue;
+      let work = this.#tickWork;
+      if (work === undefined || work.tick !== tick) {
+        work = this.#tickWork = { tick, list: [], head: 0, queue: [], next: 0 };
+      }
+      this.#refreshTick(work);
+      for (;;) {
+        const now = this.#clock.nowMs();
+        if (work.next >= work.queue.length || work.queue[work.next].dueMs > now) break;
+        let end = work.next + 1;
+        while (
+          end < work.queue.length && end - work.next < this.#deliverBatch &&
+          work.queue[end].dueMs <= now
+        ) end++;
+        const batch = work.queue.slice(work.next, end);
+        const complete = await this.#deliverWorks(batch, now);
+        this.#consumeDone(work);
+        this.#dirty = true;
+        if (!complete) {
+          // Keep what was not written at the front, in due order, for the retry.
+          work.queue = work.queue.slice(work.next).filter((w) => !w.done);
+          work.next = 0;
+          return "refused";
         }
-        const record = decodeRecord(stored.record);
-        items.push({
-          entry,
-          message: entry.roll ? rollTimerMessage(record) : restoreTimerMessage(record, now),
+        work.next = end;
+        if (this.#state !== "running") return "waiting";
+      }
+      if (work.next < work.queue.length) return "waiting";
+      if (wheel.slotDueMs(tick) > this.#clock.nowMs()) return "waiting";
+      // Everything known is done, so all of it is consumed; a slot bigger than
+      // TICK_ENTRIES_MAX has more.
+      this.#consumeDone(work);
+      if (work.head < work.list.length) throw new Error(`timer tick ${tick} has done entries left`);
+      if (!wheel.slotPending(tick) || wheel.readSlot(tick, 1).length === 0) return "finished";
+    }
+  }
+
+  /** Add entries linked into the tick since the last round (they sit at the slot's head). */
+  #refreshTick(work: TickWork): void {
+    const wheel = this.#wheel;
+    const known = work.head < work.list.length ? work.list[work.head].entry.pos : -1;
+    const fresh = known === -1
+      ? wheel.readSlot(work.tick, TICK_ENTRIES_MAX)
+      : wheel.readSlot(work.tick, Number.MAX_SAFE_INTEGER, known);
+    if (fresh.length === 0) return;
+    if (known !== -1 && fresh[fresh.length - 1].pos !== known) {
+      // The walk did not reach the known head (a lost log segment): start the tick over.
+      // Entries delivered and not yet consumed go out again (at-least-once).
+      this.#log({ event: "timer_tick_reread", tick: work.tick });
+      work.list = [];
+      work.head = 0;
+      work.queue = [];
+      work.next = 0;
+      this.#refreshTick(work);
+      return;
+    }
+    const dueAtEnd = wheel.slotDueMs(work.tick);
+    const added = fresh.map((entry): Work => ({
+      entry,
+      dueMs: entry.roll ? dueAtEnd : Math.min(entry.deliverMs, dueAtEnd),
+      done: false,
+    }));
+    work.list = work.head === 0 && work.list.length === 0
+      ? added
+      : added.concat(work.list.slice(work.head));
+    work.head = 0;
+    const pending = work.next === 0 ? work.queue : work.queue.slice(work.next);
+    work.queue = pending.concat(added).sort(byDue);
+    work.next = 0;
+  }
+
+  /** Consume the slot's head entries while they are done. */
+  #consumeDone(work: TickWork): void {
+    while (work.head < work.list.length && work.list[work.head].done) {
+      this.#wheel.consume(work.tick, work.list[work.head].entry);
+      work.head++;
+    }
+    if (work.head >= 4096 && work.head * 2 >= work.list.length) {
+      work.list = work.list.slice(work.head);
+      work.head = 0;
+    }
+  }
+
+  /**
+   * Load and put a batch of due entries; mark each one done once its outcome is known.
+   *
+   * @returns False if a put was refused for now (some stay not done).
+   */
+  async #deliverWorks(works: readonly Work[], now: number): Promise<boolean> {
+    const records = await this.#readTimerRecords(works.map((w) => w.entry));
+    const items: Item[] = [];
+    // One put per destination queue, all in flight together (they share a flush).
+    const groups = new Map<string, Item[]>();
+    for (let i = 0; i < works.length; i++) {
+      const work = works[i];
+      const record = records[i];
+      let message: MessageToPut | undefined;
+      if (record !== undefined) {
+        message = work.entry.roll ? rollTimerRecord(record) : restoreTimerRecord(record, now);
+      }
+      const item = { work, message };
+      items.push(item);
+      if (message === undefined) continue;
+      const key = `${message.queueId}\u0000${message.topic}`;
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, [item]);
+      else group.push(item);
+    }
+    const outcome = new Map<Item, Outcome>();
+    const written = await Promise.all([...groups.values()].map((g) => this.#deliver(g, outcome)));
+    for (const item of items) {
+      const result = item.message === undefined ? "lost" : outcome.get(item);
+      if (result === undefined) continue;
+      item.work.done = true;
+      if (result === "lost") {
+        this.#lost++;
+        this.#log({
+          event: "timer_message_lost",
+          commitLogOffset: item.work.entry.commitLogOffset,
         });
-      }
-      // One put per destination queue; then consume in list order up to the
-      // first entry not written (entries delivered past it go out again on
-      // the retry: at-least-once, and only after a refused put).
-      const groups = new Map<string, Item[]>();
-      for (const item of items) {
-        if (item.message === undefined) continue;
-        const key = `${item.message.queueId}\u0000${item.message.topic}`;
-        const group = groups.get(key);
-        if (group === undefined) groups.set(key, [item]);
-        else group.push(item);
-      }
-      const outcome = new Map<Item, Outcome>();
-      for (const group of groups.values()) {
-        if (!await this.#deliver(group, outcome)) break;
-      }
-      for (const item of items) {
-        const result = item.message === undefined ? "lost" : outcome.get(item);
-        if (result === undefined) return false;
-        this.#wheel.consume(tick, item.entry);
-        if (result === "lost") {
-          this.#lost++;
-          this.#log({ event: "timer_message_lost", commitLogOffset: item.entry.commitLogOffset });
-        } else if (result === "refused") {
-          this.#refused++;
-        } else if (item.entry.roll) {
-          this.#rolled++;
-        } else {
-          this.#delivered++;
-        }
+      } else if (result === "refused") {
+        this.#refused++;
+      } else if (item.work.entry.roll) {
+        this.#rolled++;
+      } else {
+        this.#delivered++;
       }
     }
+    return written.every((ok) => ok);
+  }
+
+  /**
+   * The timer records of some entries, each checked against its entry (size,
+   * magic, field lengths, PHYSICALOFFSET). Records that sit back to back in
+   * the CommitLog are fetched with one `readRecords`.
+   *
+   * @returns One record per entry, or undefined for a record that is gone.
+   */
+  async #readTimerRecords(
+    entries: readonly TimerSlotEntry[],
+  ): Promise<(Uint8Array | undefined)[]> {
+    const out: (Uint8Array | undefined)[] = new Array(entries.length).fill(undefined);
+    const order = entries.map((_, i) => i).sort((a, b) =>
+      entries[a].commitLogOffset - entries[b].commitLogOffset
+    );
+    const store = this.#store;
+    let i = 0;
+    while (i < order.length) {
+      const first = entries[order[i]];
+      let j = i + 1;
+      let end = first.commitLogOffset + first.size;
+      while (j < order.length) {
+        const e = entries[order[j]];
+        if (
+          e.commitLogOffset !== end || end + e.size - first.commitLogOffset > READ_RUN_BYTES_MAX
+        ) {
+          break;
+        }
+        end += e.size;
+        j++;
+      }
+      const run = store.readRecords === undefined
+        ? undefined
+        : await store.readRecords(first.commitLogOffset, end - first.commitLogOffset);
+      for (let k = i; k < j; k++) {
+        const entry = entries[order[k]];
+        let record: Uint8Array | undefined;
+        if (run !== undefined) {
+          const at = entry.commitLogOffset - first.commitLogOffset;
+          const check = checkRecord(run, at, at + entry.size, false);
+          if (
+            check.status === "OK" && check.size === entry.size &&
+            recordPhysicalOffset(run, at) === entry.commitLogOffset
+          ) {
+            record = run.subarray(at, at + entry.size);
+          }
+        }
+        // No light read, or the bytes are not the expected record: the full lookup decides.
+        record ??= (await store.lookMessageByOffset(entry.commitLogOffset))?.record;
+        out[order[k]] = record;
+      }
+      i = j;
+    }
+    return out;
   }
 
   /**
    * Put messages of one destination queue; record each one's outcome.
    *
-   * @returns False when the store refused a put that may succeed later (stop this round).
+   * @returns False when the store refused a put that may succeed later.
    */
   async #deliver(group: Item[], outcome: Map<Item, Outcome>): Promise<boolean> {
     const messages = group.map((item) => item.message!);
@@ -556,6 +776,10 @@ export class TimerMessageService implements AsyncDisposable {
     this.#skipBelowOffset = Math.min(this.#skipBelowOffset, this.#enqueueOffset);
     this.#wheel.deleteProcessedLog(checkpoint.nextTick);
   }
+}
+
+function byDue(a: Work, b: Work): number {
+  return a.dueMs - b.dueMs || a.entry.commitLogOffset - b.entry.commitLogOffset;
 }
 
 function positive(name: string, value: number): number {

@@ -9,7 +9,8 @@
  * rounding: the wheel's precision only decides when a tick is looked at, and
  * a tick is processed once its last millisecond has come, so nothing goes
  * out early). The timer service later rebuilds the real message from the
- * stored timer record with `restoreTimerMessage`.
+ * stored timer record bytes with `restoreTimerRecord` (`restoreTimerMessage`
+ * does the same from a decoded record).
  *
  * Precedence, as RocketMQ: a `DELAY` level > 0 wins (timer properties are
  * dropped); otherwise `TIMER_DELAY_SEC`, then `TIMER_DELAY_MS`, then
@@ -20,6 +21,7 @@
  */
 
 import {
+  getInt64,
   MAGIC_V2,
   type MessageRecord,
   MessageSysFlag,
@@ -318,5 +320,145 @@ function recordToPut(
     bornHost: { ip: record.bornHost.ip.slice(), port: record.bornHost.port },
     reconsumeTimes: record.reconsumeTimes,
     preparedTransactionOffset: record.preparedTransactionOffset,
+  };
+}
+
+/** Properties the delivered message loses (`TIMER_ENQUEUE_MS`/`TIMER_DEQUEUE_MS` are rewritten). */
+const RESTORE_DROPPED: ReadonlySet<string> = new Set([
+  MessageConst.REAL_TOPIC,
+  MessageConst.REAL_QUEUE_ID,
+  MessageConst.TIMER_OUT_MS,
+  MessageConst.DELAY_TIME_LEVEL,
+  MessageConst.TIMER_ROLL_TIMES,
+  MessageConst.TIMER_ENQUEUE_MS,
+  MessageConst.TIMER_DEQUEUE_MS,
+]);
+
+/** What one pass over a timer record's properties found. */
+interface PropertyEdit {
+  /** The kept properties, re-encoded (every kept pair ends with `\x02`). */
+  kept: string;
+  realTopic: string | undefined;
+  realQueueId: string | undefined;
+  rollTimes: string | undefined;
+}
+
+/**
+ * One pass over encoded properties: copy every well-formed pair whose name
+ * is not in `dropped`, and pick out the values the timer needs. Pairs that
+ * `decodeProperties` would ignore (empty name or value) are dropped too.
+ */
+function editProperties(text: string, dropped: ReadonlySet<string>): PropertyEdit {
+  const edit: PropertyEdit = {
+    kept: "",
+    realTopic: undefined,
+    realQueueId: undefined,
+    rollTimes: undefined,
+  };
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf("\u0002", start);
+    if (end === -1) end = text.length;
+    const sep = text.indexOf("\u0001", start);
+    if (sep > start && sep < end - 1) {
+      const name = text.slice(start, sep);
+      if (name === MessageConst.REAL_TOPIC) edit.realTopic = text.slice(sep + 1, end);
+      else if (name === MessageConst.REAL_QUEUE_ID) edit.realQueueId = text.slice(sep + 1, end);
+      else if (name === MessageConst.TIMER_ROLL_TIMES) edit.rollTimes = text.slice(sep + 1, end);
+      if (!dropped.has(name)) edit.kept += text.slice(start, end) + "\u0002";
+    }
+    start = end + 1;
+  }
+  return edit;
+}
+
+/** The fixed fields of a record the delivered message keeps, read in place. */
+function recordFields(
+  record: Uint8Array,
+): {
+  fields: Omit<MessageToPut, "topic" | "queueId" | "properties">;
+  properties: string;
+  storeTimestamp: number;
+} {
+  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+  const sysFlag = view.getInt32(36);
+  const bornIpBytes = (sysFlag & MessageSysFlag.BORNHOST_V6) !== 0 ? 16 : 4;
+  const storeIpBytes = (sysFlag & MessageSysFlag.STOREHOST_V6) !== 0 ? 16 : 4;
+  const bornHost = {
+    ip: record.subarray(48, 48 + bornIpBytes),
+    port: view.getInt32(48 + bornIpBytes),
+  };
+  // BORNHOST, then STORETIMESTAMP 8, STOREHOST, RECONSUMETIMES 4, PREPARED OFFSET 8.
+  const storeTimestamp = getInt64(view, 48 + bornIpBytes + 4);
+  let p = 48 + bornIpBytes + 4 + 8 + storeIpBytes + 4;
+  const reconsumeTimes = view.getInt32(p);
+  const preparedTransactionOffset = getInt64(view, p + 4);
+  p += 12;
+  const bodyLength = view.getInt32(p);
+  p += 4;
+  const body = record.subarray(p, p + bodyLength);
+  p += bodyLength;
+  p += view.getInt32(4) === MAGIC_V2 ? 2 + view.getUint16(p) : 1 + view.getUint8(p);
+  const propertiesLength = view.getInt16(p);
+  const properties = propertiesLength > 0
+    ? utf8.decode(record.subarray(p + 2, p + 2 + propertiesLength))
+    : "";
+  return {
+    fields: {
+      flag: view.getInt32(16),
+      body,
+      sysFlag: sysFlag & ~(MessageSysFlag.BORNHOST_V6 | MessageSysFlag.STOREHOST_V6),
+      bornTimestamp: getInt64(view, 40),
+      bornHost,
+      reconsumeTimes,
+      preparedTransactionOffset,
+    },
+    properties,
+    storeTimestamp,
+  };
+}
+
+/**
+ * `restoreTimerMessage` straight from the record bytes: no full decode, one
+ * pass over the properties. The result's body and born host view `record`
+ * (the store copies them when it encodes), so `record` must not be reused
+ * until the put is done.
+ *
+ * @param record One whole, checked record (`checkRecord` OK) in the CommitLog layout.
+ * @param nowMs Broker clock, epoch ms (`TIMER_DEQUEUE_MS`).
+ * @returns The message to put, or undefined when the record names no real topic.
+ */
+export function restoreTimerRecord(record: Uint8Array, nowMs: number): MessageToPut | undefined {
+  const { fields, properties, storeTimestamp } = recordFields(record);
+  const edit = editProperties(properties, RESTORE_DROPPED);
+  const topic = edit.realTopic;
+  const queueId = parseInteger(edit.realQueueId ?? "");
+  if (topic === undefined || topic === "" || queueId === undefined || queueId < 0) return undefined;
+  return {
+    ...fields,
+    topic,
+    queueId,
+    properties: edit.kept + MessageConst.TIMER_ENQUEUE_MS + "\u0001" + storeTimestamp +
+      "\u0002" + MessageConst.TIMER_DEQUEUE_MS + "\u0001" + nowMs + "\u0002",
+  };
+}
+
+const ROLL_DROPPED: ReadonlySet<string> = new Set([MessageConst.TIMER_ROLL_TIMES]);
+
+/**
+ * `rollTimerMessage` straight from the record bytes (see `restoreTimerRecord`).
+ *
+ * @param record One whole, checked record in the CommitLog layout.
+ * @returns The timer message to put back into the timer queue.
+ */
+export function rollTimerRecord(record: Uint8Array): MessageToPut {
+  const { fields, properties } = recordFields(record);
+  const edit = editProperties(properties, ROLL_DROPPED);
+  const times = parseInteger(edit.rollTimes ?? "0") ?? 0;
+  return {
+    ...fields,
+    topic: TIMER_TOPIC,
+    queueId: TIMER_QUEUE_ID,
+    properties: edit.kept + MessageConst.TIMER_ROLL_TIMES + "\u0001" + (times + 1) + "\u0002",
   };
 }

@@ -12,7 +12,9 @@ import {
   delayLevelMs,
   recordProperties,
   restoreTimerMessage,
+  restoreTimerRecord,
   rollTimerMessage,
+  rollTimerRecord,
   TIMER_TOPIC,
   timerOutMs,
   transformTimerBatch,
@@ -48,11 +50,16 @@ function scheduled(m: MessageToPut): { message: MessageToPut; deliverMs: number 
 
 /** Encode a MessageToPut as the store would, then decode it (a stored record). */
 function stored(m: MessageToPut, storeTimestamp: number) {
+  return decodeRecord(storedBytes(m, storeTimestamp));
+}
+
+/** Encode a MessageToPut as the store would (the record bytes). */
+function storedBytes(m: MessageToPut, storeTimestamp: number, bornIpBytes = 4): Uint8Array {
   const enc = new TextEncoder();
   const topicBytes = enc.encode(m.topic);
   const propertiesBytes = enc.encode(m.properties);
   const bytes = new Uint8Array(
-    recordSize(m.body.length, topicBytes.length, propertiesBytes.length, 4, 4),
+    recordSize(m.body.length, topicBytes.length, propertiesBytes.length, bornIpBytes, 4),
   );
   encodeRecord({
     ...m,
@@ -63,7 +70,7 @@ function stored(m: MessageToPut, storeTimestamp: number) {
     topicBytes,
     propertiesBytes,
   }, bytes);
-  return decodeRecord(bytes);
+  return bytes;
 }
 
 Deno.test("transformTimerMessage() leaves messages without timer properties alone", () => {
@@ -237,4 +244,50 @@ Deno.test("recordProperties() reads the properties of a stored record without de
   }, bytes);
   assert.equal(recordProperties(bytes), timer.properties);
   assert.equal(timerOutMs(recordProperties(bytes)), NOW + 100);
+});
+
+/** A MessageToPut with its properties as a map, for comparing restore paths. */
+function comparable(m: MessageToPut) {
+  return {
+    ...m,
+    body: [...m.body],
+    bornHost: { ip: [...m.bornHost.ip], port: m.bornHost.port },
+    properties: decodeProperties(m.properties),
+  };
+}
+
+Deno.test("restoreTimerRecord() builds from the bytes the same message as restoreTimerMessage()", () => {
+  const cases: [MessageToPut, number][] = [
+    [message({ DELAY: "3", CUSTOM: "v" }), 4],
+    [message({ TIMER_DELIVER_MS: String(NOW + 50), TIMER_ENQUEUE_MS: "1" }), 4],
+    [
+      message({ TIMER_DELAY_SEC: "9" }, { bornHost: { ip: new Uint8Array(16).fill(7), port: 9 } }),
+      16,
+    ],
+    [message({ TIMER_DELAY_MS: "5", "\u00e9t\u00e9": "ol\u00e9" }, { topic: "T".repeat(200) }), 4],
+  ];
+  for (const [original, bornIpBytes] of cases) {
+    const timer = scheduled(original).message;
+    const bytes = storedBytes(timer, NOW + 1, bornIpBytes);
+    const fast = restoreTimerRecord(bytes, NOW + 10_000)!;
+    const slow = restoreTimerMessage(decodeRecord(bytes), NOW + 10_000)!;
+    assert.deepEqual(comparable(fast), comparable(slow));
+    assert.deepEqual(
+      comparable(rollTimerRecord(bytes)),
+      comparable(rollTimerMessage(decodeRecord(bytes))),
+    );
+  }
+});
+
+Deno.test("restoreTimerRecord() answers undefined for a record without a real topic", () => {
+  const bytes = storedBytes({ ...message({}), topic: TIMER_TOPIC }, NOW);
+  assert.equal(restoreTimerRecord(bytes, NOW), undefined);
+});
+
+Deno.test("rollTimerRecord() counts rolls like rollTimerMessage()", () => {
+  const timer = scheduled(message({ TIMER_DELAY_MS: "100000000" })).message;
+  const once = rollTimerRecord(storedBytes(timer, NOW));
+  const twice = rollTimerRecord(storedBytes(once, NOW));
+  assert.equal(decodeProperties(twice.properties).get("TIMER_ROLL_TIMES"), "2");
+  assert.equal(decodeProperties(twice.properties).get("TIMER_OUT_MS"), String(NOW + 100_000_000));
 });

@@ -26,7 +26,9 @@
  * rebuilt by re-reading the timer queue).
  *
  * Roles: one writer (the timer service's thread). Appends are buffered and
- * committed to the segment in chunks; `read` sees pending entries too.
+ * committed to the segment in chunks; `read` sees pending entries too, and
+ * keeps one block of committed entries cached (committed entries never change
+ * until `load` or `deleteBefore`, which drop the cache).
  *
  * Invariants: `minPos <= length`; `length` is a multiple of
  * `TIMER_LOG_ENTRY_BYTES`; every entry in `[minPos, length)` has the magic.
@@ -48,6 +50,12 @@ export const TIMER_LOG_PATH = "timerlog";
 const ENTRY_MAGIC = 0x544c;
 /** Entries buffered before a forced commit to the segment. */
 const PENDING_ENTRIES_MAX = 4096;
+/**
+ * Entries per cached read block: a slot's entries often sit close together
+ * (timers sent together with one delay), so `read` fetches a block with one
+ * positional read and serves its neighbours from memory.
+ */
+const READ_BLOCK_ENTRIES = 128;
 
 /** Flag bits of an entry. */
 export const TimerLogFlag: Readonly<{ ENTRY: 1; ROLL: 2 }> = Object.freeze(
@@ -88,8 +96,11 @@ export class TimerLog {
   #pendingFrom = 0;
   readonly #pending: Uint8Array;
   readonly #pendingView: DataView;
-  readonly #one = new Uint8Array(TIMER_LOG_ENTRY_BYTES);
-  readonly #oneView = new DataView(this.#one.buffer);
+  readonly #block: Uint8Array;
+  readonly #blockView: DataView;
+  /** The cached block holds the committed entries `[#blockFrom, #blockTo)`. */
+  #blockFrom = 0;
+  #blockTo = 0;
 
   /**
    * Build a TimerLog handle; call `load` before use.
@@ -112,6 +123,9 @@ export class TimerLog {
     const pendingEntries = Math.min(PENDING_ENTRIES_MAX, segmentBytes / TIMER_LOG_ENTRY_BYTES);
     this.#pending = new Uint8Array(pendingEntries * TIMER_LOG_ENTRY_BYTES);
     this.#pendingView = new DataView(this.#pending.buffer);
+    const blockEntries = Math.min(READ_BLOCK_ENTRIES, segmentBytes / TIMER_LOG_ENTRY_BYTES);
+    this.#block = new Uint8Array(blockEntries * TIMER_LOG_ENTRY_BYTES);
+    this.#blockView = new DataView(this.#block.buffer);
   }
 
   /** One past the newest entry, bytes (including pending entries). */
@@ -145,6 +159,7 @@ export class TimerLog {
       );
     }
     this.close();
+    this.#blockFrom = this.#blockTo = 0;
     const tailBytes = length % this.segmentBytes;
     // The segment holding the last valid entry; segments after it hold only garbage.
     const lastBase = tailBytes === 0 ? length - this.segmentBytes : length - tailBytes;
@@ -224,12 +239,22 @@ export class TimerLog {
     if (pos >= this.#pendingFrom) {
       return decodeEntry(this.#pendingView, pos - this.#pendingFrom, pos);
     }
-    const base = pos - (pos % this.segmentBytes);
-    const segment = this.#segment(base, false);
-    if (segment === undefined) return undefined;
-    const n = segment.read(pos - base, this.#one);
-    assert(n === TIMER_LOG_ENTRY_BYTES, () => `TimerLog entry at ${pos} is short (${n} bytes)`);
-    return decodeEntry(this.#oneView, 0, pos);
+    if (pos < this.#blockFrom || pos >= this.#blockTo) {
+      const base = pos - (pos % this.segmentBytes);
+      const segment = this.#segment(base, false);
+      if (segment === undefined) return undefined;
+      // The block ends at the segment end and never covers pending (uncommitted) bytes.
+      const from = pos - ((pos - base) % this.#block.length);
+      const to = Math.min(from + this.#block.length, base + this.segmentBytes, this.#pendingFrom);
+      const n = segment.read(from - base, this.#block.subarray(0, to - from));
+      assert(
+        n === to - from,
+        () => `TimerLog block at ${from} is short (${n} of ${to - from} bytes)`,
+      );
+      this.#blockFrom = from;
+      this.#blockTo = to;
+    }
+    return decodeEntry(this.#blockView, pos - this.#blockFrom, pos);
   }
 
   /**
@@ -283,6 +308,7 @@ export class TimerLog {
       this.#segments.delete(base);
       this.#dir.delete(base);
       this.#minPos = base + this.segmentBytes;
+      this.#blockFrom = this.#blockTo = 0;
       deleted++;
     }
     return deleted;
@@ -292,6 +318,7 @@ export class TimerLog {
   close(): void {
     for (const segment of this.#segments.values()) segment.close();
     this.#segments.clear();
+    this.#blockFrom = this.#blockTo = 0;
   }
 }
 

@@ -90,3 +90,30 @@ Deno.test("TimerLog.read() of a garbage position fails an assertion", () => {
   assert.throws(() => reopened.read(0), AssertionError);
   reopened.close();
 });
+
+Deno.test("TimerLog.read() serves committed entries from its block cache and sees later commits", () => {
+  const fs = new MemoryFileSystem();
+  const log = new TimerLog(fs.segments(TIMER_LOG_PATH), 1000 * TIMER_LOG_ENTRY_BYTES);
+  log.load(0);
+  const entry = (i: number) => ({
+    deliverMs: 5_000 + i,
+    commitLogOffset: i * 10,
+    size: 10,
+    prevPos: -1,
+    slotTick: 50,
+    roll: false,
+  });
+  for (let i = 0; i < 50; i++) log.append(entry(i));
+  log.commit();
+  // Cache the first block while it is partly committed, then commit entries into and past it.
+  assert.equal(log.read(0)!.commitLogOffset, 0);
+  for (let i = 50; i < 600; i++) log.append(entry(i));
+  log.commit();
+  for (let i = 0; i < 600; i++) {
+    assert.equal(log.read(i * TIMER_LOG_ENTRY_BYTES)!.commitLogOffset, i * 10, `entry ${i}`);
+  }
+  for (let i = 599; i >= 0; i -= 7) {
+    assert.equal(log.read(i * TIMER_LOG_ENTRY_BYTES)!.deliverMs, 5_000 + i);
+  }
+  log.close();
+});

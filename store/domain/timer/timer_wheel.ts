@@ -16,11 +16,14 @@
  * there is no maximum delay). A timer due before `nextTick` is linked into
  * `nextTick` (it is late; it goes out with the next tick processed).
  *
- * Processing (by the owner, one tick at a time): while
- * `slotDueMs(nextTick) <= now`, walk the slot (`readSlot`), `consume` each
- * entry once its work is done, then `finishTick`. `consume` moves the slot's
- * head back along the list, so a half-processed slot resumes where it
- * stopped, after a retry or after a restart from a snapshot.
+ * Processing (by the owner, one tick at a time): from `tickStartMs(nextTick)`
+ * the owner may walk the slot (`readSlot`, or only the entries linked since
+ * an earlier walk with `stopPos`) and deliver entries as their own due times
+ * come; it `consume`s the head entry once its work is done, and once
+ * `slotDueMs(nextTick) <= now` and the slot is empty it calls `finishTick`.
+ * `consume` moves the slot's head back along the list, so a half-processed
+ * slot resumes where it stopped, after a retry or after a restart from a
+ * snapshot.
  *
  * Snapshot file (`timerwheel.0` / `timerwheel.1`, alternating by sequence
  * number so the previous one survives a torn write), big-endian:
@@ -174,8 +177,30 @@ export class TimerWheel {
   }
 
   /**
-   * When a tick may be processed: the last millisecond it covers, so no entry
-   * of it goes out before its due time.
+   * The first millisecond a tick covers.
+   *
+   * @param tick A tick.
+   * @returns Epoch ms.
+   */
+  tickStartMs(tick: number): number {
+    return tick * this.precisionMs;
+  }
+
+  /**
+   * Whether a tick's slot still holds linked entries.
+   *
+   * @param tick A tick.
+   * @returns True if entries of `tick` are linked and not consumed.
+   */
+  slotPending(tick: number): boolean {
+    const slot = tick % this.slotCount;
+    return this.#ticks[slot] === tick && this.#counts[slot] > 0;
+  }
+
+  /**
+   * The last millisecond a tick covers: every entry of it is due by then, so
+   * the tick may be finished (and a ROLL entry handled) without anything going
+   * out early.
    *
    * @param tick A tick.
    * @returns Epoch ms.
@@ -249,16 +274,18 @@ export class TimerWheel {
    *
    * @param tick The tick (normally `nextTick`).
    * @param maxEntries Most entries to return.
+   * @param stopPos Stop before the entry at this position (the head an
+   *   earlier read saw, to read only what was linked since); −1 for none.
    * @returns Up to `maxEntries` entries, from the slot's head backwards;
    *   empty when the slot holds nothing for this tick. A list cut by a
    *   missing log segment ends early (`count` then disagrees; see `finishTick`).
    */
-  readSlot(tick: number, maxEntries: number): TimerLogEntry[] {
+  readSlot(tick: number, maxEntries: number, stopPos = -1): TimerLogEntry[] {
     const slot = tick % this.slotCount;
     if (this.#ticks[slot] !== tick || this.#counts[slot] === 0) return [];
     const out: TimerLogEntry[] = [];
     let pos = this.#lastPos[slot];
-    while (pos >= 0 && out.length < maxEntries) {
+    while (pos >= 0 && pos !== stopPos && out.length < maxEntries) {
       const entry = this.log.read(pos);
       if (entry === undefined) break;
       assert(

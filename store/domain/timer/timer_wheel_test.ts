@@ -141,3 +141,22 @@ Deno.test("TimerWheel.skipTo() refuses to skip pending timers", () => {
   assert.throws(() => wheel.skipTo(9), AssertionError);
   wheel.close();
 });
+
+Deno.test("TimerWheel.readSlot() with a stop position returns only entries linked since", () => {
+  const wheel = build();
+  wheel.reset(10);
+  wheel.insert(1_010, 1, 10);
+  wheel.insert(1_020, 2, 10);
+  const seen = wheel.readSlot(10, 100);
+  assert.deepEqual(seen.map((e) => e.commitLogOffset), [2, 1]);
+  wheel.insert(1_030, 3, 10);
+  wheel.insert(1_040, 4, 10);
+  assert.deepEqual(
+    wheel.readSlot(10, 100, seen[0].pos).map((e) => e.commitLogOffset),
+    [4, 3],
+  );
+  assert.equal(wheel.slotPending(10), true);
+  assert.equal(wheel.slotPending(11), false);
+  assert.equal(wheel.tickStartMs(10), 1_000);
+  wheel.close();
+});
