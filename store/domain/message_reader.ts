@@ -25,7 +25,7 @@ import type { ConsumeQueueStore } from "./consume_queue_store.ts";
 import { recordPhysicalOffset, recordStoreTimestamp } from "./record_view.ts";
 import { decodeRecord } from "../../client/protocol/message_record.ts";
 
-/** Units scanned per `getMessage` at least (RocketMQ `maxFilterMessageSize` / 20). */
+/** Units scanned per filtered `getMessage` at least (RocketMQ `maxFilterMessageSize` / 20). */
 const SCAN_UNITS_MIN = 800;
 /** Bytes read to find a record's STORETIMESTAMP (fixed fields, IPv6 born host). */
 const HEADER_BYTES = 96;
@@ -91,7 +91,10 @@ export class MessageReader {
       request.maxBytes ?? this.#limits.getBytesMax,
       this.#limits.getBytesMax,
     );
-    const units = queue.readUnits(offset, Math.max(SCAN_UNITS_MIN, maxCount));
+    // Without a filter every unit is taken, so `maxCount` units suffice; a filter
+    // may skip units, so scan more (RocketMQ's maxFilterMessageSize window).
+    const scanUnits = request.filter === undefined ? maxCount : Math.max(SCAN_UNITS_MIN, maxCount);
+    const units = queue.readUnits(offset, scanUnits);
     if (units.length === 0) return result("OFFSET_FOUND_NULL", offset);
 
     const commitLogMin = this.#bounds.minOffset();
@@ -195,6 +198,29 @@ export class MessageReader {
       tagsCode: tagsHashCode(getProperty(decoded.properties, MessageConst.TAGS)),
       record,
     };
+  }
+
+  /**
+   * Read raw CommitLog bytes with one positional read: a run of whole records
+   * whose offsets and sizes the caller already knows (the timer log keeps
+   * them), so nothing is decoded here. The caller checks each record.
+   *
+   * @param commitLogOffset Start of the first record.
+   * @param bytes Length of the run, bytes (> 0).
+   * @returns A fresh buffer of exactly `bytes` bytes, or undefined if the
+   *   range is not wholly readable (deleted, beyond the readable end, or
+   *   crossing a segment end).
+   */
+  readRecords(commitLogOffset: number, bytes: number): Uint8Array | undefined {
+    if (
+      !Number.isSafeInteger(commitLogOffset) || !Number.isSafeInteger(bytes) || bytes <= 0 ||
+      commitLogOffset < this.#bounds.minOffset() ||
+      commitLogOffset + bytes > this.#bounds.maxOffset()
+    ) {
+      return undefined;
+    }
+    const run = new Uint8Array(bytes);
+    return this.#commitLog.readAt(commitLogOffset, run) === bytes ? run : undefined;
   }
 
   /**
