@@ -20,6 +20,7 @@
 import { createAdmin } from "../client/admin.ts";
 import { createConsumer } from "../client/consumer.ts";
 import { createProducer } from "../client/producer.ts";
+import { spawnBroker } from "../tests/_helpers/broker_process.ts";
 
 /** Options of {@linkcode runE2eBench}; every field has a default. */
 export interface E2eBenchOptions {
@@ -43,12 +44,6 @@ export interface E2eBenchOptions {
   readonly brokerMain?: string;
   /** Receives each result line. Default: `console.log` of its JSON. */
   readonly report?: (result: Record<string, unknown>) => void;
-}
-
-interface SpawnedBroker extends AsyncDisposable {
-  readonly endpoint: string;
-  /** The broker child's process id (for its CPU time). */
-  readonly pid: number;
 }
 
 /** Clock ticks per second of `/proc/<pid>/stat` times (Linux `CLK_TCK`). */
@@ -87,64 +82,6 @@ function cpuMeter(brokerPid: number): (messages: number) => Record<string, numbe
   };
 }
 
-async function spawnBroker(
-  flush: "sync" | "async",
-  denoFlags: readonly string[],
-  brokerMain: string | undefined,
-): Promise<SpawnedBroker> {
-  const dataDir = await Deno.makeTempDir({ prefix: "rmq_e2e_bench_" });
-  const main = brokerMain ?? new URL("../broker/main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      ...denoFlags,
-      main,
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--flush",
-      flush,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  let port: number | undefined;
-  while (port === undefined) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("Broker exited before it was listening");
-    text += value;
-    for (const line of text.split("\n")) {
-      try {
-        const event = JSON.parse(line);
-        if (event.event === "listening") port = event.port;
-      } catch {
-        // Not a complete JSON line yet.
-      }
-    }
-  }
-  // Keep draining stdout so the child never blocks on a full pipe.
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  return {
-    endpoint: `127.0.0.1:${port}`,
-    pid: child.pid,
-    async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
-      await child.status;
-      await drain.catch(() => {});
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-    },
-  };
-}
-
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
@@ -172,11 +109,12 @@ export async function runE2eBench(
   };
 
   for (const flush of options.flushModes ?? ["sync", "async"]) {
-    await using broker = await spawnBroker(
-      flush,
-      options.brokerDenoFlags ?? [],
-      options.brokerMain,
-    );
+    await using broker = await spawnBroker({
+      args: ["--flush", flush],
+      denoFlags: options.brokerDenoFlags,
+      brokerMain: options.brokerMain,
+      stderr: "inherit",
+    });
     {
       await using admin = await createAdmin({ endpoint: broker.endpoint });
       await admin.createTopic("Bench", { readQueueNums: queues, writeQueueNums: queues });

@@ -13,7 +13,7 @@
 /** The benchmarks, in the order they run. */
 const BENCHES = [
   { name: "store", file: "store_bench.ts", quick: ["--quick"] },
-  { name: "e2e", file: "e2e_bench.ts", quick: ["--messages=20000", "--latency-sends=500"] },
+  { name: "e2e", file: "e2e_bench.ts", quick: ["--messages", "20000", "--latency-sends", "500"] },
   { name: "timer", file: "timer_bench.ts", quick: ["--quick"] },
   { name: "txn", file: "txn_bench.ts", quick: ["--messages=2000"] },
 ] as const;

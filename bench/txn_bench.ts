@@ -19,6 +19,7 @@
 import { createAdmin } from "../client/admin.ts";
 import { createProducer } from "../client/producer.ts";
 import { createTransactionProducer } from "../client/transaction_producer.ts";
+import { spawnBroker } from "../tests/_helpers/broker_process.ts";
 
 /** Options of {@linkcode runTxnBench}; every field has a default. */
 export interface TxnBenchOptions {
@@ -36,69 +37,6 @@ export interface TxnBenchOptions {
   readonly visibleTimeoutMs?: number;
   /** Receives each result line. Default: `console.log` of its JSON. */
   readonly report?: (result: Record<string, unknown>) => void;
-}
-
-interface SpawnedBroker extends AsyncDisposable {
-  readonly endpoint: string;
-}
-
-async function spawnBroker(flush: "sync" | "async"): Promise<SpawnedBroker> {
-  const dataDir = await Deno.makeTempDir({ prefix: "rmq_txn_bench_" });
-  const main = new URL("../broker/main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      main,
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--flush",
-      flush,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  let port: number | undefined;
-  try {
-    while (port === undefined) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("Broker exited before it was listening");
-      text += value;
-      for (const line of text.split("\n")) {
-        try {
-          const event = JSON.parse(line);
-          if (event.event === "listening") port = event.port;
-        } catch {
-          // Not a complete JSON line yet.
-        }
-      }
-    }
-  } catch (error) {
-    child.kill("SIGKILL");
-    await child.status;
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-    throw error;
-  }
-  // Keep draining stdout so the child never blocks on a full pipe.
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  return {
-    endpoint: `127.0.0.1:${port}`,
-    async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
-      await child.status;
-      await drain.catch(() => {});
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-    },
-  };
 }
 
 /**
@@ -120,7 +58,7 @@ export async function runTxnBench(options: TxnBenchOptions = {}): Promise<Record
   const warmup = Math.min(1_000, messages);
   const topic = "TxnBench";
 
-  await using broker = await spawnBroker(flush);
+  await using broker = await spawnBroker({ args: ["--flush", flush], stderr: "inherit" });
   await using admin = await createAdmin({ endpoint: broker.endpoint });
   await admin.createTopic(topic, { readQueueNums: queues, writeQueueNums: queues });
   await using producer = await createTransactionProducer({

@@ -17,6 +17,7 @@ import { decodeProperties } from "../../client/protocol/properties.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
 import { ResponseCode } from "../../client/protocol/response_code.ts";
 import { pullFields, TestConnection } from "../_helpers/broker.ts";
+import { spawnBroker } from "../_helpers/broker_process.ts";
 
 const TOPIC = "TimerCrash";
 const QUEUES = 2;
@@ -26,58 +27,8 @@ const EARLY_DELAY_MS = 2_000;
 /** Due well after the restart. */
 const LATE_DELAY_MS = 9_000;
 const WAIT_MS = 20_000;
-
-/** A broker child process (broker/main.ts) on port 0. */
-async function spawnBroker(dataDir: string) {
-  const main = new URL("../../broker/main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      main,
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--commit-log-segment-bytes",
-      String(1024 * 1024),
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  let port: number | undefined;
-  const deadline = setTimeout(() => child.kill("SIGKILL"), WAIT_MS);
-  try {
-    while (port === undefined) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("broker exited before listening");
-      text += value;
-      const match = /"event":"listening".*?"port":(\d+)/.exec(text);
-      if (match !== null) port = Number(match[1]);
-    }
-  } finally {
-    clearTimeout(deadline);
-  }
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  return {
-    port,
-    endpoint: `127.0.0.1:${port}`,
-    async kill(signal: Deno.Signal) {
-      try {
-        child.kill(signal);
-      } catch { /* already exited */ }
-      await child.status;
-      await drain.catch(() => {});
-    },
-  };
-}
+/** Small CommitLog segments keep the restart's recovery short. */
+const SEGMENT_ARGS = ["--commit-log-segment-bytes", String(1024 * 1024)];
 
 interface Delivered {
   readonly body: string;
@@ -145,7 +96,7 @@ Deno.test("timer messages survive SIGKILL: due ones go out after the restart, fu
   let earlyDueMs = 0;
   let lateDueMs = 0;
   try {
-    const first = await spawnBroker(dataDir);
+    const first = await spawnBroker({ dataDir, args: SEGMENT_ARGS });
     try {
       await using admin = await createAdmin({ endpoint: first.endpoint });
       await admin.createTopic(TOPIC, { readQueueNums: QUEUES, writeQueueNums: QUEUES });
@@ -178,7 +129,7 @@ Deno.test("timer messages survive SIGKILL: due ones go out after the restart, fu
       await new Promise((resolve) => setTimeout(resolve, downUntil - performance.now()));
     }
 
-    const second = await spawnBroker(dataDir);
+    const second = await spawnBroker({ dataDir, args: SEGMENT_ARGS });
     try {
       const afterRestart = await waitForBodies(second.port, early);
       assertNeverEarly(afterRestart);

@@ -11,6 +11,7 @@ import {
   type TestBroker,
   TestConnection,
 } from "../_helpers/broker.ts";
+import { spawnBroker } from "../_helpers/broker_process.ts";
 import { createAdmin } from "../../client/admin.ts";
 import { createTransactionProducer } from "../../client/transaction_producer.ts";
 import { decodeRecords } from "../../client/protocol/message_record.ts";
@@ -178,64 +179,16 @@ Deno.test("a half message nobody answers is discarded after transactionCheckMax 
   assert.equal(visible(store), 0);
 });
 
-/** A broker child process (broker/main.ts) on port 0. */
-async function spawnBroker(dataDir: string, extraArgs: string[]) {
-  const main = new URL("../../broker/main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      main,
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--flush",
-      "sync",
-      "--commit-log-segment-bytes",
-      String(1024 * 1024),
-      ...extraArgs,
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  let port: number | undefined;
-  const deadline = setTimeout(() => child.kill("SIGKILL"), WAIT_MS);
-  try {
-    while (port === undefined) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("broker exited before listening");
-      text += value;
-      const match = /"event":"listening".*?"port":(\d+)/.exec(text);
-      if (match !== null) port = Number(match[1]);
-    }
-  } finally {
-    clearTimeout(deadline);
-  }
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  return {
-    endpoint: `127.0.0.1:${port}`,
-    async kill(signal: Deno.Signal) {
-      try {
-        child.kill(signal);
-      } catch { /* already exited */ }
-      await child.status;
-      await drain.catch(() => {});
-    },
-  };
-}
+/** Sync flush, and small segments so the restart's recovery is short. */
+const CHILD_ARGS = ["--flush", "sync", "--commit-log-segment-bytes", String(1024 * 1024)];
 
 Deno.test("an unresolved transaction survives SIGKILL of the broker and is committed by the check", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "rmq_tx_sigkill_" });
   try {
-    const first = await spawnBroker(dataDir, ["--transaction-check-interval-ms", "600000"]);
+    const first = await spawnBroker({
+      dataDir,
+      args: [...CHILD_ARGS, "--transaction-check-interval-ms", "600000"],
+    });
     try {
       await using admin = await createAdmin({ endpoint: first.endpoint });
       await admin.createTopic(TOPIC, { readQueueNums: QUEUES, writeQueueNums: QUEUES });
@@ -248,12 +201,16 @@ Deno.test("an unresolved transaction survives SIGKILL of the broker and is commi
     } finally {
       await first.kill("SIGKILL");
     }
-    const second = await spawnBroker(dataDir, [
-      "--transaction-timeout-ms",
-      "100",
-      "--transaction-check-interval-ms",
-      "100",
-    ]);
+    const second = await spawnBroker({
+      dataDir,
+      args: [
+        ...CHILD_ARGS,
+        "--transaction-timeout-ms",
+        "100",
+        "--transaction-check-interval-ms",
+        "100",
+      ],
+    });
     try {
       await using admin = await createAdmin({ endpoint: second.endpoint });
       await using _producer = await createTransactionProducer({
