@@ -10,6 +10,9 @@
  *   `async` flush, acknowledged when appended (`awaitDispatch: false`).
  * - `async_put_visible`: the same, acknowledged once dispatched (the default).
  * - `sync_put_256`: `sync` flush (group commit), 256 puts in flight.
+ * - `sync_put_1`, `sync_put_1_visible`: one `sync` put at a time (a sequential
+ *   sender), acknowledged when flushed / once dispatched too; adds `p50Us` and
+ *   `p99Us` put latency.
  * - `get_32`: `getMessage` of 32-message batches, warm page cache.
  * - `recovery`: open time of a store whose process was SIGKILLed after
  *   writing `recoveryBytes` (default 1 GiB; `--quick` 64 MiB), in one
@@ -50,6 +53,10 @@ export interface BenchResult {
    * the rates it hardly moves when other processes load the machine.
    */
   readonly cpuUsPerMsg: number;
+  /** Latency cases only: put latency percentiles, µs. */
+  readonly p50Us?: number;
+  /** Latency cases only: 99th percentile put latency, µs. */
+  readonly p99Us?: number;
 }
 
 /** Options of `runStoreBench`. */
@@ -214,7 +221,9 @@ async function runPuts(
   awaitDispatch: boolean,
   ceilingMbPerSec: number | undefined,
 ): Promise<BenchResult> {
-  await using store = new WorkerMessageStore(storeConfig(dir, overrides), { awaitDispatch });
+  await using store = new WorkerMessageStore(storeConfig(dir, overrides), {
+    awaitDispatch,
+  });
   await store.open();
   const body = benchBody();
   // Warm up the workers and the code paths.
@@ -226,6 +235,42 @@ async function runPuts(
   const cpuUs = cpuNowUs() - cpu;
   if (failed > 0) throw new Error(`${name}: ${failed} puts failed`);
   return result(name, msgs, seconds, msgs * RECORD_BYTES, ceilingMbPerSec, cpuUs);
+}
+
+/**
+ * One put at a time, `sync` flush: the latency of a single send's store part
+ * (ring hop, append, fdatasync, answer; plus the dispatch hop when
+ * `awaitDispatch`).
+ */
+async function runSequential(
+  name: string,
+  dir: string,
+  msgs: number,
+  awaitDispatch: boolean,
+): Promise<BenchResult> {
+  await using store = new WorkerMessageStore(storeConfig(dir, { flushMode: "sync" }), {
+    awaitDispatch,
+  });
+  await store.open();
+  const body = benchBody();
+  for (let i = 0; i < 500; i++) await store.putMessage(benchMessage(i, body));
+  const latencies = new Float64Array(msgs);
+  const cpu = cpuNowUs();
+  const started = performance.now();
+  for (let i = 0; i < msgs; i++) {
+    const t0 = performance.now();
+    const r = await store.putMessage(benchMessage(i, body));
+    latencies[i] = performance.now() - t0;
+    if (r.status !== "PUT_OK") throw new Error(`${name}: put ${i} is ${r.status}`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const cpuUs = cpuNowUs() - cpu;
+  latencies.sort();
+  return {
+    ...result(name, msgs, seconds, msgs * RECORD_BYTES, undefined, cpuUs),
+    p50Us: Math.round(latencies[Math.floor(msgs * 0.5)] * 1000),
+    p99Us: Math.round(latencies[Math.floor(msgs * 0.99)] * 1000),
+  };
 }
 
 async function runGets(dir: string, msgs: number): Promise<BenchResult> {
@@ -353,7 +398,16 @@ export async function runStoreBench(options: StoreBenchOptions = {}): Promise<Be
     (Number.isFinite(envBytes) && envBytes > 0 ? envBytes : quick ? 64 * MB : 1024 * MB);
   const cases = new Set(
     options.cases ??
-      ["ceiling", "async_put", "async_put_visible", "sync_put_256", "get_32", "recovery"],
+      [
+        "ceiling",
+        "async_put",
+        "async_put_visible",
+        "sync_put_256",
+        "sync_put_1",
+        "sync_put_1_visible",
+        "get_32",
+        "recovery",
+      ],
   );
   const parent = options.dir ?? Deno.env.get("RMQ_BENCH_DIR");
   const root = await Deno.makeTempDir({ prefix: "rmq_store_bench_", dir: parent });
@@ -407,6 +461,13 @@ export async function runStoreBench(options: StoreBenchOptions = {}): Promise<Be
           ceiling,
         ),
       );
+    }
+    const sequentialMessages = quick ? 2000 : 5000;
+    if (cases.has("sync_put_1")) {
+      report(await runSequential("sync_put_1", `${root}/s1`, sequentialMessages, false));
+    }
+    if (cases.has("sync_put_1_visible")) {
+      report(await runSequential("sync_put_1_visible", `${root}/s2`, sequentialMessages, true));
     }
     if (cases.has("get_32")) report(await runGets(`${root}/a`, getMessages));
     if (cases.has("recovery")) report(await runRecovery(`${root}/d`, recoveryBytes));

@@ -34,12 +34,7 @@ import {
 } from "../../client/protocol/message_record.ts";
 import { assert } from "./assert.ts";
 import type { QueueOffsetTable } from "./queue_offset_table.ts";
-import {
-  recordPhysicalOffset,
-  recordQueueId,
-  recordStoreTimestamp,
-  recordTopic,
-} from "./record_view.ts";
+import { recordPhysicalOffset, recordStoreTimestamp, TopicDecoder } from "./record_view.ts";
 import type { Clock, Segment, SegmentDirectory } from "./segment.ts";
 
 /** Smallest possible record (IPv4 hosts, empty body, topic and properties). */
@@ -48,6 +43,13 @@ export const RECORD_BYTES_MIN: number = recordSize(0, 0, 0);
 export const WRITE_BUFFER_BYTES_DEFAULT = 256 * 1024;
 /** Zeroing and scanning chunk, bytes. */
 const CHUNK_BYTES = 1024 * 1024;
+/**
+ * Recovery stops zeroing the active segment's tail after a run of zero
+ * chunks this long (or the writer's buffer, if larger): more than any single
+ * write (one buffer commit, or one record of up to the 4 MiB body limit
+ * written directly), so no bytes of the last run's writes lie beyond it.
+ */
+export const RECOVERY_ZERO_RUN_BYTES = 8 * 1024 * 1024;
 
 /** Positional reads of CommitLog bytes; implemented by `CommitLog` and `CommitLogReader`. */
 export interface CommitLogRead {
@@ -239,6 +241,7 @@ export class CommitLog implements CommitLogRead {
   #flushedOffset = 0;
   #unflushed: Set<Segment> = new Set();
   #lastStoreTimestamp = 0;
+  readonly #topics = new TopicDecoder();
 
   /**
    * Build a writer over a directory; call `recover` (or `reset`) before appending.
@@ -344,16 +347,19 @@ export class CommitLog implements CommitLogRead {
       () => `append of ${total} bytes exceeds ${this.recordBytesMax}`,
     );
     this.#ensureRoom(total);
-    const sysFlag = new DataView(records.buffer, records.byteOffset).getInt32(RecordPos.SYS_FLAG);
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    const sysFlag = view.getInt32(RecordPos.SYS_FLAG);
     const txType = transactionType(sysFlag);
     const counted = txType === MessageSysFlag.TRANSACTION_NOT_TYPE ||
       txType === MessageSysFlag.TRANSACTION_COMMIT_TYPE;
-    const topic = recordTopic(records, 0);
-    const queueId = recordQueueId(records, 0);
-    const firstQueueOffset = counted ? this.#queueOffsets.take(topic, queueId, count) : 0;
+    let firstQueueOffset = 0;
+    if (counted) {
+      // Consecutive appends usually share a topic: the decoder compares bytes instead of decoding.
+      const topic = this.#topics.recordTopic(view, records, 0);
+      firstQueueOffset = this.#queueOffsets.take(topic, view.getInt32(RecordPos.QUEUE_ID), count);
+    }
     const now = Math.max(this.#clock.nowMs(), this.#lastStoreTimestamp);
     this.#lastStoreTimestamp = now;
-    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
     const first = this.#writtenOffset;
     const offsets: number[] = [];
     let at = 0;
@@ -545,20 +551,33 @@ export class CommitLog implements CommitLogRead {
         this.#bases = this.#bases.filter((b) => b !== base);
         continue;
       }
-      // The segment holding the end: zero its tail, skipping chunks that are already zero.
+      // The segment holding the end: zero its tail, skipping chunks that are
+      // already zero, until a zero run longer than any single write. Appends
+      // are sequential, so what the last run wrote past the end lies within
+      // one write of it; reading on to the end of a 1 GiB segment took
+      // seconds on every open. (After a power loss in async flush mode,
+      // pages of several unflushed writes may reach the disk out of order;
+      // zeros longer than the run between two of them are not detected.)
       const segment = this.#segmentFor(base, false);
+      const zeroRunBytes = Math.max(RECOVERY_ZERO_RUN_BYTES, this.#buffer.length);
       let position = endOffset - base;
-      while (position < this.segmentBytes) {
+      let zeroRun = 0;
+      while (position < this.segmentBytes && zeroRun < zeroRunBytes) {
         const n = segment.read(
           position,
           chunk.subarray(0, Math.min(CHUNK_BYTES, this.segmentBytes - position)),
         );
         if (n === 0) break;
-        if (!isAllZero(chunk.subarray(0, n))) {
+        if (isAllZero(chunk.subarray(0, n))) {
+          zeroRun += n;
+        } else {
           segment.write(position, zeros.subarray(0, n));
+          zeroRun = 0;
         }
         position += n;
       }
+      // Always: the records up to the end may be in the page cache only (a
+      // process crash), and recovery reports them as flushed.
       segment.flush();
     }
   }

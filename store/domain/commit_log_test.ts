@@ -8,7 +8,7 @@ import {
 import { MemoryFileSystem } from "../infra/memory_segment.ts";
 import { encode, ManualClock, message } from "./_test_support.ts";
 import { AssertionError } from "./assert.ts";
-import { CommitLog, CommitLogReader } from "./commit_log.ts";
+import { CommitLog, CommitLogReader, RECOVERY_ZERO_RUN_BYTES } from "./commit_log.ts";
 import { QueueOffsetTable } from "./queue_offset_table.ts";
 
 function newLog(segmentBytes = 1024, writeBufferBytes = 256) {
@@ -156,4 +156,56 @@ Deno.test("CommitLog.recover() finds the end after a crash and cuts the unflushe
   assert.equal(scan.recordCount, 3);
   assert.equal(reopened.writtenOffset, end);
   assert.equal(reopened.flushedOffset, end);
+});
+
+Deno.test("CommitLog.recover() zeroes a torn tail and stops reading after a zero run longer than any write", () => {
+  // Goal: recovery cuts what the last run wrote past the last valid record,
+  // without reading the rest of a large segment. Method: garbage right after
+  // the end (a torn write) and garbage far beyond a long zero run; count reads.
+  const segmentBytes = RECOVERY_ZERO_RUN_BYTES * 4;
+  const { log, fs, dir, table } = newLog(segmentBytes, 64 * 1024);
+  for (let i = 0; i < 5; i++) log.append(encode(message("T", 0, `kept-${i}`)));
+  log.flush();
+  log.close();
+  const end = log.writtenOffset;
+  const path = `commitlog/${"0".padStart(20, "0")}`;
+  const file = fs.files.get(path)!;
+  file.bytes.fill(0x5a, end + 3, end + 3000);
+  const far = end + RECOVERY_ZERO_RUN_BYTES + 2 * 1024 * 1024;
+  file.bytes.fill(0x5a, far, far + 100);
+  let readBytes = 0;
+  const counting = {
+    ...dir,
+    list: () => dir.list(),
+    delete: (base: number) => dir.delete(base),
+    lastModifiedMs: (base: number) => dir.lastModifiedMs(base),
+    open: (base: number, size: number, options?: { create?: boolean; writable?: boolean }) => {
+      const segment = dir.open(base, size, options);
+      if (segment === undefined) return undefined;
+      return new Proxy(segment, {
+        get(target, name) {
+          if (name === "read") {
+            return (position: number, into: Uint8Array) => {
+              const n = target.read(position, into);
+              readBytes += n;
+              return n;
+            };
+          }
+          const value = Reflect.get(target, name);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    },
+  };
+  const reopened = new CommitLog(counting, table, { segmentBytes, clock: new ManualClock() });
+  const scan = reopened.recover(0, true);
+  assert.equal(scan.endOffset, end);
+  assert.equal(scan.recordCount, 5);
+  assert.ok(file.bytes.subarray(end, end + 3000).every((b) => b === 0), "torn tail zeroed");
+  assert.ok(
+    readBytes < RECOVERY_ZERO_RUN_BYTES + 4 * 1024 * 1024,
+    `read ${readBytes} bytes of a ${segmentBytes}-byte segment`,
+  );
+  // The far bytes lie beyond any single write of the last run: left alone.
+  assert.equal(file.bytes[far], 0x5a);
 });

@@ -10,13 +10,17 @@
 
 import {
   checkRecord,
-  decodeRecord,
+  getInt64,
+  MAGIC_V2,
   MessageSysFlag,
+  RecordPos,
   transactionType,
 } from "../../client/protocol/message_record.ts";
 import { getProperty, MessageConst, tagsHashCode } from "../../client/protocol/properties.ts";
 import type { CommitLogRead } from "./commit_log.ts";
+import type { ConsumeQueue } from "./consume_queue.ts";
 import type { ConsumeQueueStore } from "./consume_queue_store.ts";
+import { TopicDecoder } from "./record_view.ts";
 
 /** What dispatch knows about one record. */
 export interface DispatchRequest {
@@ -68,6 +72,9 @@ export interface DispatchArrival {
   readonly tagsCode: number;
 }
 
+/** A round's arrival while the round runs (updated per record). */
+type MutableArrival = { -readonly [K in keyof DispatchArrival]: DispatchArrival[K] };
+
 /** Outcome of one dispatch round. */
 export interface DispatchRound {
   /** Dispatched offset after the round. */
@@ -90,8 +97,11 @@ export interface DispatcherOptions {
   readonly windowBytes?: number;
 }
 
+const propertiesDecoder = new TextDecoder();
+
 /**
- * Decode dispatch facts from a checked record.
+ * Decode dispatch facts from a checked record, reading only the fields
+ * dispatch needs (no host copies, no body view).
  *
  * @param bytes Buffer holding the record.
  * @param at Record start.
@@ -99,20 +109,48 @@ export interface DispatcherOptions {
  * @returns The request.
  */
 export function toDispatchRequest(bytes: Uint8Array, at: number, size: number): DispatchRequest {
-  const record = decodeRecord(bytes, at);
+  return readDispatchRequest(bytes, at, size, new TopicDecoder());
+}
+
+/** `toDispatchRequest` with the caller's topic decoder (reuses the last topic string). */
+function readDispatchRequest(
+  bytes: Uint8Array,
+  at: number,
+  size: number,
+  topics: TopicDecoder,
+): DispatchRequest {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const sysFlag = view.getInt32(at + RecordPos.SYS_FLAG);
+  const bornIpBytes = (sysFlag & MessageSysFlag.BORNHOST_V6) !== 0 ? 16 : 4;
+  const storeIpBytes = (sysFlag & MessageSysFlag.STOREHOST_V6) !== 0 ? 16 : 4;
+  const storeTimestampAt = at + RecordPos.BORN_HOST + bornIpBytes + 4;
+  // RECONSUMETIMES (4), then PREPARED_TRANSACTION_OFFSET (8), then BODYLENGTH.
+  const reconsumeAt = storeTimestampAt + 8 + storeIpBytes + 4;
+  const bodyLengthAt = reconsumeAt + 12;
+  let p = bodyLengthAt + 4 + view.getInt32(bodyLengthAt);
+  const v2 = view.getInt32(at + RecordPos.MAGIC) === MAGIC_V2;
+  const topicLength = v2 ? view.getUint16(p) : view.getUint8(p);
+  p += v2 ? 2 : 1;
+  const topic = topics.decode(bytes, p, topicLength);
+  p += topicLength;
+  const propertiesLength = view.getInt16(p);
+  p += 2;
+  const properties = propertiesLength > 0
+    ? propertiesDecoder.decode(bytes.subarray(p, p + propertiesLength))
+    : "";
   return {
-    topic: record.topic,
-    queueId: record.queueId,
-    commitLogOffset: record.commitLogOffset,
+    topic,
+    queueId: view.getInt32(at + RecordPos.QUEUE_ID),
+    commitLogOffset: getInt64(view, at + RecordPos.PHYSICAL_OFFSET),
     size,
-    tagsCode: tagsHashCode(getProperty(record.properties, MessageConst.TAGS)),
-    storeTimestamp: record.storeTimestamp,
-    queueOffset: record.queueOffset,
-    keys: getProperty(record.properties, MessageConst.KEYS),
-    uniqKey: getProperty(record.properties, MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX),
-    sysFlag: record.sysFlag,
-    preparedTransactionOffset: record.preparedTransactionOffset,
-    properties: record.properties,
+    tagsCode: tagsHashCode(getProperty(properties, MessageConst.TAGS)),
+    storeTimestamp: getInt64(view, storeTimestampAt),
+    queueOffset: getInt64(view, at + RecordPos.QUEUE_OFFSET),
+    keys: getProperty(properties, MessageConst.KEYS),
+    uniqKey: getProperty(properties, MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX),
+    sysFlag,
+    preparedTransactionOffset: getInt64(view, reconsumeAt + 4),
+    properties,
   };
 }
 
@@ -129,6 +167,7 @@ export class Dispatcher {
   #checkCrc: boolean;
   #window: Uint8Array;
   #dispatchedOffset: number;
+  readonly #topics = new TopicDecoder();
 
   /**
    * Build a dispatcher.
@@ -168,7 +207,7 @@ export class Dispatcher {
    * @returns The round's outcome.
    */
   dispatchUpTo(confirmedOffset: number): DispatchRound {
-    const touched = new Map<string, DispatchArrival>();
+    const touched = new Map<ConsumeQueue, MutableArrival>();
     const errors: string[] = [];
     let recordCount = 0;
     const segmentBytes = this.#reader.segmentBytes;
@@ -215,9 +254,7 @@ export class Dispatcher {
       errors.push(`corrupt CommitLog data at ${pos}; skipped to ${segmentEnd}`);
       this.#dispatchedOffset = segmentEnd;
     }
-    for (const arrival of touched.values()) {
-      this.#queues.get(arrival.topic, arrival.queueId)?.commit();
-    }
+    for (const queue of touched.keys()) queue.commit();
     return {
       dispatchedOffset: this.#dispatchedOffset,
       recordCount,
@@ -226,8 +263,8 @@ export class Dispatcher {
     };
   }
 
-  #dispatchOne(at: number, size: number, touched: Map<string, DispatchArrival>): void {
-    const request = toDispatchRequest(this.#window, at, size);
+  #dispatchOne(at: number, size: number, touched: Map<ConsumeQueue, MutableArrival>): void {
+    const request = readDispatchRequest(this.#window, at, size, this.#topics);
     const txType = transactionType(request.sysFlag);
     if (
       txType === MessageSysFlag.TRANSACTION_NOT_TYPE ||
@@ -241,12 +278,19 @@ export class Dispatcher {
         request.tagsCode,
       );
       if (appended.status === "APPENDED") {
-        touched.set(`${request.queueId}@${request.topic}`, {
-          topic: request.topic,
-          queueId: request.queueId,
-          maxOffset: appended.maxOffset,
-          tagsCode: request.tagsCode,
-        });
+        // Keyed by the queue object: no per-record key string.
+        const arrival = touched.get(queue);
+        if (arrival === undefined) {
+          touched.set(queue, {
+            topic: request.topic,
+            queueId: request.queueId,
+            maxOffset: appended.maxOffset,
+            tagsCode: request.tagsCode,
+          });
+        } else {
+          arrival.maxOffset = appended.maxOffset;
+          arrival.tagsCode = request.tagsCode;
+        }
       }
     }
     for (const sink of this.#sinks) sink.dispatch(request);

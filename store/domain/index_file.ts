@@ -32,10 +32,19 @@
  *
  * A file holds at most N − 1 entries; `put` answers false when it is full.
  *
+ * Entry 0 is never an entry. Its first 4 bytes hold this writer's slot
+ * watermark (int32, 0 = unset, as RocketMQ leaves it): every entry below it is
+ * reachable through the slot table on disk. Readers ignore it.
+ *
  * Roles: one writer (the dispatch thread) and any number of readers on other
  * threads, each with its own handles. The writer keeps the active file's slot
- * table in memory and buffers entries; `commit` writes entries, then slots,
- * then the header, so a reader that follows a slot always finds its entry.
+ * table in memory and buffers entries; `commit` writes entries, then the
+ * changed slot pages (4 KiB, 1024 slots) when at most a few are dirty, then
+ * the watermark, then the header, so a reader that follows a slot always finds
+ * its entry. After a busy round (many random slots, about one write each) the
+ * slot pages wait for `flush` (the ConsumeQueue flush interval): keys added
+ * then become findable at the next flush. After a crash the writer relinks
+ * the entries at or above the watermark (`load(true)`).
  * Readers re-read the header on every query and walk chains only downwards
  * (`prev < k`), so a torn or concurrent write can cost a hit but never loop.
  *
@@ -71,6 +80,16 @@ export const INDEX_TIME_PRECISION_MS = 999;
 export const INDEX_COUNT_MAX = 0x7fff_ffff;
 /** Entries buffered by the writer before a forced commit. */
 const PENDING_ENTRIES_MAX = 1024;
+/** Slots per page of the slot table: the unit in which the writer tracks and writes changed slots. */
+const SLOT_PAGE_SLOTS = 1024;
+/**
+ * A commit writes changed slot pages only when at most this many are dirty;
+ * busier rounds leave them to `flush` (one write per run of pages), so keys
+ * added under load become findable within the index flush interval.
+ */
+const SLOT_PAGES_PER_COMMIT_MAX = 32;
+/** Largest single write of slot pages at flush, in pages (256 KiB). */
+const SLOT_PAGES_PER_WRITE_MAX = 64;
 /** Entries read or rewritten per I/O while repairing chains. */
 const REPAIR_CHUNK_ENTRIES = 4096;
 const INT32_MAX = 0x7fff_ffff;
@@ -263,7 +282,13 @@ export class IndexFile {
   #loaded = false;
   /** Writer only, while the file is active: the slot table. */
   #slots: Int32Array | undefined;
-  #dirtySlots = new Set<number>();
+  /** Writer: 1 for each page of the slot table changed since it was last written. */
+  #dirtyPages: Uint8Array = new Uint8Array(0);
+  /** Writer: the first dirty pages (up to SLOT_PAGES_PER_COMMIT_MAX + 1), and how many pages are dirty. */
+  #dirtyPageList = new Int32Array(SLOT_PAGES_PER_COMMIT_MAX + 1);
+  #dirtyPageCount = 0;
+  /** Writer: encoding buffer for slot pages (big-endian). */
+  #slotBytes: Uint8Array | undefined;
   #pending: Uint8Array | undefined;
   #pendingView: DataView | undefined;
   /** Entry number of the first pending entry; pending entries are `[#pendingFrom, indexCount)`. */
@@ -350,6 +375,8 @@ export class IndexFile {
 
   #activate(slots: Int32Array): void {
     this.#slots = slots;
+    this.#dirtyPages = new Uint8Array(Math.ceil(this.geometry.slotCount / SLOT_PAGE_SLOTS));
+    this.#dirtyPageCount = 0;
     this.#pending = new Uint8Array(
       Math.min(PENDING_ENTRIES_MAX, this.geometry.entryCount) * INDEX_ENTRY_BYTES,
     );
@@ -477,8 +504,12 @@ export class IndexFile {
     let slots: Int32Array | undefined;
     if (notes.length === 0) {
       slots = this.#readSlots();
-      if (slots.some((v) => v < 0 || v >= count)) notes.push("a slot points past the last entry");
-      else this.#slots = slots;
+      if (slots.some((v) => v < 0 || v >= count)) {
+        notes.push("a slot points past the last entry");
+      } else {
+        this.#slots = slots;
+        this.#relinkAfterWatermark(slots, count);
+      }
     }
     if (notes.length === 0) return undefined;
     if (count === 1) {
@@ -495,6 +526,61 @@ export class IndexFile {
     }
     this.#rebuildChains();
     return notes.join("; ");
+  }
+
+  /**
+   * Writer, at load: point the slots at entries the on-disk slot table may
+   * miss. The slot pages of a busy commit wait for `flush`, so after a crash
+   * entries at or above the slot watermark (entry 0, see the module doc) may
+   * be unreachable; their `prev` links are right (set from the in-memory
+   * table), so setting each bucket's slot to its newest such entry restores
+   * every chain. A watermark outside 1..count (a file from before it existed)
+   * relinks every entry.
+   */
+  #relinkAfterWatermark(slots: Int32Array, count: number): void {
+    const mark = this.#readSlotWatermark();
+    const from = mark >= 1 && mark <= count ? mark : 1;
+    if (from >= count) return;
+    let changed = false;
+    for (let k = from; k < count; k += REPAIR_CHUNK_ENTRIES) {
+      const n = Math.min(REPAIR_CHUNK_ENTRIES, count - k);
+      const view = new DataView(this.#readEntries(k, n).buffer);
+      for (let i = 0; i < n; i++) {
+        const keyHash = view.getInt32(i * INDEX_ENTRY_BYTES);
+        if (keyHash < 0) continue;
+        const slot = keyHash % this.geometry.slotCount;
+        if (slots[slot] < k + i) {
+          slots[slot] = k + i;
+          changed = true;
+        }
+      }
+    }
+    if (changed) this.#writeAllSlots(slots);
+    this.#writeSlotWatermark(count);
+  }
+
+  /** The slot watermark: entries below it are reachable through the on-disk slots (0 if unset). */
+  #readSlotWatermark(): number {
+    const bytes = new Uint8Array(4);
+    if (this.#segment.read(this.#entriesBase, bytes) < 4) return 0;
+    return new DataView(bytes.buffer).getInt32(0);
+  }
+
+  #writeSlotWatermark(count: number): void {
+    const bytes = new Uint8Array(4);
+    new DataView(bytes.buffer).setInt32(0, count);
+    this.#segment.write(this.#entriesBase, bytes);
+  }
+
+  #writeAllSlots(slots: Int32Array): void {
+    const chunkSlots = 256 * 1024;
+    for (let s = 0; s < slots.length; s += chunkSlots) {
+      const part = slots.subarray(s, Math.min(slots.length, s + chunkSlots));
+      const bytes = new Uint8Array(part.length * INDEX_SLOT_BYTES);
+      const view = new DataView(bytes.buffer);
+      for (let i = 0; i < part.length; i++) view.setInt32(i * INDEX_SLOT_BYTES, part[i]);
+      this.#segment.write(INDEX_HEADER_BYTES + s * INDEX_SLOT_BYTES, bytes);
+    }
   }
 
   /** Writer: rebuild every slot and `prev` from the entries' hashes (derived data). */
@@ -529,14 +615,8 @@ export class IndexFile {
         );
       }
     }
-    const chunkSlots = 256 * 1024;
-    for (let s = 0; s < slots.length; s += chunkSlots) {
-      const part = slots.subarray(s, Math.min(slots.length, s + chunkSlots));
-      const bytes = new Uint8Array(part.length * INDEX_SLOT_BYTES);
-      const view = new DataView(bytes.buffer);
-      for (let i = 0; i < part.length; i++) view.setInt32(i * INDEX_SLOT_BYTES, part[i]);
-      this.#segment.write(INDEX_HEADER_BYTES + s * INDEX_SLOT_BYTES, bytes);
-    }
+    this.#writeAllSlots(slots);
+    this.#writeSlotWatermark(count);
     this.#header = { ...this.#header, hashSlotCount: used };
     this.#segment.write(0, encodeIndexHeader(this.#header));
     this.#segment.flush();
@@ -579,7 +659,14 @@ export class IndexFile {
     view.setInt32(at + 12, timeDelta);
     view.setInt32(at + 16, prev >= 0 && prev < k ? prev : 0);
     slots[slot] = k;
-    this.#dirtySlots.add(slot);
+    const page = (slot / SLOT_PAGE_SLOTS) | 0;
+    if (this.#dirtyPages[page] === 0) {
+      this.#dirtyPages[page] = 1;
+      if (this.#dirtyPageCount < this.#dirtyPageList.length) {
+        this.#dirtyPageList[this.#dirtyPageCount] = page;
+      }
+      this.#dirtyPageCount++;
+    }
     this.#header = {
       beginTimestamp: first ? storeTimestamp : header.beginTimestamp,
       endTimestamp: first ? storeTimestamp : Math.max(header.endTimestamp, storeTimestamp),
@@ -593,11 +680,18 @@ export class IndexFile {
   }
 
   /**
-   * Writer: write pending entries, then the slots that changed, then the
-   * header (in that order, so readers never follow a slot to a missing entry).
+   * Writer: write pending entries, then the changed slot pages if only a few
+   * are dirty, then the header (in that order, so readers never follow a slot
+   * to a missing entry). After a busy round the slot pages wait for `flush`:
+   * readers find those keys once it has run (entries are still written here,
+   * and the chains through them are complete once the slots land).
    */
   commit(): void {
-    if (!this.writable || !this.#headerDirty) return;
+    this.#commit(false);
+  }
+
+  #commit(allSlots: boolean): void {
+    if (!this.writable || (!this.#headerDirty && this.#dirtyPageCount === 0)) return;
     const count = this.#header.indexCount - this.#pendingFrom;
     if (count > 0) {
       this.#segment.write(
@@ -606,30 +700,58 @@ export class IndexFile {
       );
       this.#pendingFrom = this.#header.indexCount;
     }
-    if (this.#dirtySlots.size > 0) {
-      const slots = this.#slots!;
-      const sorted = [...this.#dirtySlots].sort((a, b) => a - b);
-      // Adjacent slots go out in one write.
-      let i = 0;
-      while (i < sorted.length) {
-        let j = i + 1;
-        while (j < sorted.length && sorted[j] === sorted[j - 1] + 1) j++;
-        const bytes = new Uint8Array((j - i) * INDEX_SLOT_BYTES);
-        const view = new DataView(bytes.buffer);
-        for (let m = i; m < j; m++) view.setInt32((m - i) * INDEX_SLOT_BYTES, slots[sorted[m]]);
-        this.#segment.write(INDEX_HEADER_BYTES + sorted[i] * INDEX_SLOT_BYTES, bytes);
-        i = j;
+    const dirty = this.#dirtyPageCount;
+    if (dirty > 0 && dirty <= SLOT_PAGES_PER_COMMIT_MAX) {
+      for (let i = 0; i < dirty; i++) this.#writeSlotPages(this.#dirtyPageList[i], 1);
+      this.#dirtyPageCount = 0;
+      this.#writeSlotWatermark(this.#header.indexCount);
+    } else if (dirty > 0 && allSlots) {
+      // Runs of dirty pages, each in one write of at most SLOT_PAGES_PER_WRITE_MAX pages.
+      const pages = this.#dirtyPages;
+      let page = 0;
+      while (page < pages.length) {
+        if (pages[page] === 0) {
+          page++;
+          continue;
+        }
+        let end = page + 1;
+        while (end < pages.length && pages[end] === 1 && end - page < SLOT_PAGES_PER_WRITE_MAX) {
+          end++;
+        }
+        this.#writeSlotPages(page, end - page);
+        page = end;
       }
-      this.#dirtySlots.clear();
+      this.#dirtyPageCount = 0;
+      this.#writeSlotWatermark(this.#header.indexCount);
     }
-    this.#segment.write(0, encodeIndexHeader(this.#header));
-    this.#headerDirty = false;
+    if (this.#headerDirty) {
+      this.#segment.write(0, encodeIndexHeader(this.#header));
+      this.#headerDirty = false;
+    }
   }
 
-  /** Writer: commit, then fdatasync the file. */
+  /** Writer: write `pageCount` pages of the slot table from `firstPage`, and mark them clean. */
+  #writeSlotPages(firstPage: number, pageCount: number): void {
+    const slots = this.#slots!;
+    const from = firstPage * SLOT_PAGE_SLOTS;
+    const to = Math.min(slots.length, (firstPage + pageCount) * SLOT_PAGE_SLOTS);
+    const bytesNeeded = (to - from) * INDEX_SLOT_BYTES;
+    if (this.#slotBytes === undefined || this.#slotBytes.length < bytesNeeded) {
+      this.#slotBytes = new Uint8Array(
+        Math.min(slots.length, SLOT_PAGES_PER_WRITE_MAX * SLOT_PAGE_SLOTS) * INDEX_SLOT_BYTES,
+      );
+    }
+    const bytes = this.#slotBytes.subarray(0, bytesNeeded);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let s = from; s < to; s++) view.setInt32((s - from) * INDEX_SLOT_BYTES, slots[s]);
+    this.#segment.write(INDEX_HEADER_BYTES + from * INDEX_SLOT_BYTES, bytes);
+    this.#dirtyPages.fill(0, firstPage, firstPage + pageCount);
+  }
+
+  /** Writer: commit everything (entries, every changed slot, header), then fdatasync the file. */
   flush(): void {
     if (!this.writable) return;
-    this.commit();
+    this.#commit(true);
     this.#segment.flush();
   }
 

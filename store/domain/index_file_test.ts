@@ -78,7 +78,8 @@ Deno.test("IndexFile writes RocketMQ's header, slot and entry layout", () => {
   const slotAt = INDEX_HEADER_BYTES + (hash % 8) * 4;
   assert.equal(view.getInt32(slotAt), 2, "slot holds the newest entry number");
   const entry = (k: number) => INDEX_HEADER_BYTES + 8 * 4 + k * INDEX_ENTRY_BYTES;
-  assert.ok(b.subarray(entry(0), entry(1)).every((x) => x === 0), "entry 0 is never used");
+  assert.equal(view.getInt32(entry(0)), 3, "entry 0 holds only the slot watermark");
+  assert.ok(b.subarray(entry(0) + 4, entry(1)).every((x) => x === 0), "entry 0 is no entry");
   assert.equal(view.getInt32(entry(1)), hash);
   assert.equal(getInt64(view, entry(1) + 4), 1000);
   assert.equal(view.getInt32(entry(1) + 12), 0);
@@ -330,3 +331,54 @@ Deno.test("corruption: a slot pointing past the last entry triggers a chain rebu
   assert.deepEqual(query(writer, "T#b"), [20]);
   assert.deepEqual(query(writer, "T#zz"), []);
 });
+
+Deno.test("IndexFile.commit() leaves many dirty slot pages to flush(), and readers find the keys after it", () => {
+  const geometry = { slotCount: 64 * 1024, entryCount: 4096 };
+  const { file, reader } = setup(geometry);
+  const r = reader();
+  // Keys spread over many 1024-slot pages: more than a commit writes.
+  const keys = keysOnDistinctPages("spread", geometry.slotCount, 60);
+  keys.forEach((key, i) => file.put(key, i * 10, T0 + i));
+  file.commit();
+  assert.equal(r.refresh()?.indexCount, keys.length + 1, "entries and header are committed");
+  const foundBeforeFlush = keys.filter((key) => query(r, key).length > 0).length;
+  assert.ok(foundBeforeFlush < keys.length, "slot pages were left for flush");
+  assert.deepEqual(query(file, keys[7]), [70], "the writer sees its in-memory slots");
+  file.flush();
+  keys.forEach((key, i) => assert.deepEqual(query(r, key), [i * 10], key));
+  r.close();
+});
+
+Deno.test("corruption: after a crash, entries whose slot pages never reached the file are relinked", () => {
+  const geometry = { slotCount: 64 * 1024, entryCount: 4096 };
+  const { file, reopenWriter, reader } = setup(geometry);
+  file.put("T#old", 1, T0);
+  file.flush();
+  const keys = keysOnDistinctPages("late", geometry.slotCount, 60);
+  keys.forEach((key, i) => file.put(key, 100 + i, T0 + 1000));
+  file.put("T#old", 5000, T0 + 2000);
+  file.commit();
+  // Crash here: entries and header are in the file, most slot pages are not.
+  const { writer, loaded } = reopenWriter();
+  assert.deepEqual(loaded, { status: "OK", repaired: undefined });
+  keys.forEach((key, i) => assert.deepEqual(query(writer, key), [100 + i], key));
+  assert.deepEqual(query(writer, "T#old"), [5000, 1]);
+  const r = reader();
+  keys.forEach((key, i) => assert.deepEqual(query(r, key), [100 + i], key));
+  assert.deepEqual(query(r, "T#old"), [5000, 1]);
+  r.close();
+});
+
+/** `count` keys whose slots fall on distinct 1024-slot pages. */
+function keysOnDistinctPages(prefix: string, slotCount: number, count: number): string[] {
+  const pages = new Set<number>();
+  const keys: string[] = [];
+  for (let i = 0; keys.length < count; i++) {
+    const key = `T#${prefix}${i}`;
+    const page = Math.floor((indexKeyHash(key) % slotCount) / 1024);
+    if (pages.has(page)) continue;
+    pages.add(page);
+    keys.push(key);
+  }
+  return keys;
+}

@@ -111,6 +111,8 @@ export function indexKey(topic: string, key: string): string {
  * @returns The bare keys (without the topic).
  */
 export function messageIndexKeys(uniqKey: string | undefined, keys: string | undefined): string[] {
+  // The common case (a client-set unique id, no KEYS) needs no set.
+  if (keys === undefined) return uniqKey !== undefined && uniqKey.length > 0 ? [uniqKey] : [];
   const out = new Set<string>();
   if (uniqKey !== undefined && uniqKey.length > 0) out.add(uniqKey);
   if (keys !== undefined) {

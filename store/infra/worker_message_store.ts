@@ -15,9 +15,10 @@
  *
  * Reads see only dispatched data: a queue's max offset moves when the main
  * thread processes the queue's ARRIVAL, which the dispatch worker writes after
- * committing the units; `lookMessageByOffset` is bounded by dispatchedOffset.
- * So a read right after a put may not see the message yet; `onArrival`
- * announces when it does.
+ * committing the units. So a queue read right after a put may not see the
+ * message yet (with `awaitDispatch: false`); `onArrival` announces when it
+ * does. Reads by CommitLog offset (`lookMessageByOffset`, `readRecords`) are
+ * bounded by the committed offset instead, so they see every acknowledged put.
  *
  * @module
  */
@@ -292,6 +293,14 @@ export class WorkerMessageStore implements MessageStore {
   #queues: ConsumeQueueStore | undefined;
   #commitLogReader: CommitLogReader | undefined;
   #reader: MessageReader | undefined;
+  /**
+   * Reads by CommitLog offset, bounded by the committed (not the dispatched)
+   * offset: a record is complete in the file once the store worker has
+   * published committedOffset, so `lookMessageByOffset` and `readRecords` find
+   * it without waiting for dispatch (END_TRANSACTION right after the half
+   * message's ack, with `awaitDispatch: false`).
+   */
+  #committedReader: MessageReader | undefined;
   #index: IndexService | undefined;
   /** CommitLog min offset the readers last followed. */
   #readerMinOffset = 0;
@@ -432,6 +441,16 @@ export class WorkerMessageStore implements MessageStore {
         {
           minOffset: () => loadOffset(control, CTRL_MIN),
           maxOffset: () => this.#dispatchedOffset,
+        },
+        this.#queues,
+        limits,
+      );
+      // Plain preads (no read window, which stops at the dispatched offset).
+      this.#committedReader = new MessageReader(
+        this.#commitLogReader,
+        {
+          minOffset: () => loadOffset(control, CTRL_MIN),
+          maxOffset: () => loadOffset(control, CTRL_COMMITTED),
         },
         this.#queues,
         limits,
@@ -1085,13 +1104,32 @@ export class WorkerMessageStore implements MessageStore {
   }
 
   /**
-   * One dispatched record by CommitLog offset.
+   * One committed record by CommitLog offset (main thread, positional read).
+   * Unlike queue reads it does not wait for dispatch: every put acknowledged
+   * so far is readable here, whatever `awaitDispatch` says.
    *
    * @param commitLogOffset Record start.
    * @returns The record, or undefined.
    */
   lookMessageByOffset(commitLogOffset: number): Promise<StoredMessage | undefined> {
-    return Promise.resolve(this.#reader?.lookMessageByOffset(commitLogOffset));
+    return Promise.resolve(this.#committedReader?.lookMessageByOffset(commitLogOffset));
+  }
+
+  /**
+   * Raw CommitLog bytes of a run of whole records (see the MessageStore port),
+   * with one positional read, bounded by the committed offset like
+   * `lookMessageByOffset`.
+   *
+   * @param commitLogOffset Start of the first record.
+   * @param bytes Length of the run, bytes.
+   * @returns Exactly `bytes` bytes, or undefined if the range is not wholly readable.
+   */
+  readRecords(commitLogOffset: number, bytes: number): Promise<Uint8Array | undefined> {
+    const readable = this.#state === "open" || this.#state === "closing" ||
+      this.#state === "failed";
+    return Promise.resolve(
+      readable ? this.#committedReader?.readRecords(commitLogOffset, bytes) : undefined,
+    );
   }
 
   /**
@@ -1115,7 +1153,7 @@ export class WorkerMessageStore implements MessageStore {
     endTimestampMs: number,
   ): Promise<StoredMessage[]> {
     const index = this.#index;
-    const reader = this.#reader;
+    const reader = this.#committedReader;
     if (this.#state !== "open" || index === undefined || reader === undefined) return [];
     const found = await lookupMessagesByKey(
       index,
