@@ -31,6 +31,24 @@
  * }
  * ```
  *
+ * @example Throughput: concurrent sends are coalesced into batches
+ * ```ts ignore
+ * import { createProducer } from "@rmq/broker";
+ *
+ * // Each request costs a frame on both sides (codec, socket write, store call,
+ * // response), so frames, not bytes, bound a producer. By default (`coalesce: true`)
+ * // plain sends of one topic issued in the same tick travel as one
+ * // SEND_BATCH_MESSAGE (at most `batchMessagesMax` messages, `batchBytesMax`
+ * // bytes); each send still resolves with its own msgId and queueOffset. A lone
+ * // send, delayed, one-way and signalled sends go alone; `coalesce: false` sends
+ * // every message as its own request.
+ * await using producer = await createProducer({ endpoint: "127.0.0.1:10911" });
+ * const results = await Promise.all(
+ *   Array.from({ length: 1000 }, (_, i) => producer.send({ topic: "Clicks", body: `click ${i}` })),
+ * );
+ * console.log(results[0].msgId, results[0].queueOffset);
+ * ```
+ *
  * @example Retry a failed message, and read the dead letters
  * ```ts ignore
  * import { createAdmin, createConsumer } from "@rmq/broker";
@@ -134,6 +152,15 @@ export {
   type MessageQueue,
   ReceivedMessage,
 } from "./client/message.ts";
+export {
+  createTransactionProducer,
+  type LocalTransactionExecutor,
+  type LocalTransactionState,
+  type TransactionChecker,
+  TransactionProducer,
+  type TransactionProducerOptions,
+  type TransactionSendResult,
+} from "./client/transaction_producer.ts";
 export {
   MQBrokerError,
   MQClientError,

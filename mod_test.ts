@@ -11,9 +11,11 @@ Deno.test("mod.ts exports exactly the public client API", () => {
     "MQTimeoutError",
     "RETRIABLE_SEND_CODES",
     "ReceivedMessage",
+    "TransactionProducer",
     "createAdmin",
     "createConsumer",
     "createProducer",
+    "createTransactionProducer",
     "selectQueueByGroup",
   ]);
 });

@@ -10,9 +10,10 @@ import { allocateAveragely } from "./allocate.ts";
 import { BrokerClient } from "./broker_client.ts";
 import { MQBrokerError, MQClientError } from "./errors.ts";
 import {
+  decodeReceivedMessages,
   DELAY_LEVEL_MAX,
   type MessageQueue,
-  ReceivedMessage,
+  type ReceivedMessage,
   RETRY_TOPIC_PREFIX,
   validateName,
 } from "./message.ts";
@@ -41,7 +42,6 @@ import {
   parseLockBatchResponseBody,
   type SubscriptionData,
 } from "./protocol/heartbeat.ts";
-import { decodeRecords, type MessageRecord } from "./protocol/message_record.ts";
 import { encodeProperties, javaStringHashCode, MessageConst } from "./protocol/properties.ts";
 import type { RemotingCommand } from "./protocol/remoting_command.ts";
 import { RequestCode } from "./protocol/request_code.ts";
@@ -331,8 +331,6 @@ export class Consumer implements AsyncDisposable {
   readonly #retrySuspendMs: number;
   readonly #onRebalance: ((queues: readonly MessageQueue[]) => void) | undefined;
   readonly #states = new Map<string, QueueState>();
-  /** The record of each delivered message, to rebuild it for a local retry. */
-  readonly #records = new WeakMap<ReceivedMessage, MessageRecord>();
   readonly #timers: Array<ReturnType<typeof setInterval>> = [];
   #lockRetryTimer: ReturnType<typeof setTimeout> | undefined;
   #batches: Batch[] = [];
@@ -624,10 +622,13 @@ export class Consumer implements AsyncDisposable {
   #takeNext():
     | { state: QueueState; message: ReceivedMessage }
     | { waitMs: number | undefined } {
-    const now = performance.now();
+    // The clock is read only when a retry or an orderly lock needs it (not per plain message).
+    let now = -1;
     let waitMs: number | undefined;
     for (const state of this.#states.values()) {
-      if (!state.active || state.retries.length === 0 || !this.#deliverable(state, now)) continue;
+      if (!state.active || state.retries.length === 0) continue;
+      if (now < 0) now = performance.now();
+      if (!this.#deliverable(state, now)) continue;
       const retry = state.retries[0];
       if (retry.dueMs <= now) {
         state.retries.shift();
@@ -643,7 +644,11 @@ export class Consumer implements AsyncDisposable {
         continue;
       }
       // Orderly: nothing later of a queue goes out while one of its messages waits for a retry.
-      if (this.orderly && (state.retries.length > 0 || !this.#deliverable(state, now))) {
+      if (
+        this.orderly &&
+        (state.retries.length > 0 ||
+          !this.#deliverable(state, now < 0 ? (now = performance.now()) : now))
+      ) {
         i++;
         continue;
       }
@@ -675,8 +680,9 @@ export class Consumer implements AsyncDisposable {
     const { state, message } = current;
     this.#current = undefined;
     if (!current.heldForRetry) {
-      state.holds.delete(message.queueOffset);
-      this.#markDone(state, message.queueOffset + 1);
+      const queueOffset = message.queueOffset;
+      if (state.holds.size > 0) state.holds.delete(queueOffset);
+      this.#markDone(state, queueOffset + 1);
     }
     this.#idle(state);
   }
@@ -709,15 +715,12 @@ export class Consumer implements AsyncDisposable {
   }
 
   #again(message: ReceivedMessage, reconsumeTimes: number): ReceivedMessage {
-    const record = this.#records.get(message);
-    if (record === undefined) return message;
-    const again = new ReceivedMessage(record, message.brokerName, { reconsumeTimes });
-    this.#records.set(again, record);
-    return again;
+    return message.withReconsumeTimes(reconsumeTimes);
   }
 
   #idle(state: QueueState): void {
     state.inFlight = false;
+    if (state.idleWaiters.length === 0) return;
     const waiters = state.idleWaiters;
     state.idleWaiters = [];
     for (const waiter of waiters) waiter();
@@ -729,6 +732,10 @@ export class Consumer implements AsyncDisposable {
   }
 
   #updateConsumed(state: QueueState): void {
+    if (state.holds.size === 0) {
+      state.consumedOffset = state.maxDone;
+      return;
+    }
     let held = Infinity;
     for (const offset of state.holds) if (offset < held) held = offset;
     state.consumedOffset = held === Infinity ? state.maxDone : Math.min(held, state.maxDone);
@@ -1168,21 +1175,18 @@ export class Consumer implements AsyncDisposable {
   }
 
   #accept(state: QueueState, body: Uint8Array | undefined, nextBeginOffset: number): void {
-    let records;
+    let messages: ReceivedMessage[];
     try {
-      records = body === undefined ? [] : decodeRecords(body);
+      // Lazy: a message's fields are read from the pulled bytes only when accessed.
+      messages = body === undefined ? [] : decodeReceivedMessages(body, state.queue.brokerName);
     } catch {
       // A body we cannot decode: skip nothing, pull the same range again after the backoff.
       return;
     }
     const tags = state.subscription.tags;
-    const messages: ReceivedMessage[] = [];
-    for (const record of records) {
-      const message = new ReceivedMessage(record, state.queue.brokerName);
-      this.#records.set(message, record);
+    if (tags.length > 0) {
       // The broker filters by tag hash code; re-check the tag text (collisions).
-      if (tags.length > 0 && !tags.includes(message.tags ?? "")) continue;
-      messages.push(message);
+      messages = messages.filter((message) => tags.includes(message.tags ?? ""));
     }
     state.nextPullOffset = nextBeginOffset;
     if (messages.length === 0) {

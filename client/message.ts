@@ -11,7 +11,17 @@ import {
   getProperty,
   MessageConst,
 } from "./protocol/properties.ts";
-import type { MessageRecord } from "./protocol/message_record.ts";
+import {
+  checkRecord,
+  getInt64,
+  MAGIC_V1,
+  MAGIC_V2,
+  type MessageRecord,
+  MessageSysFlag,
+  type RecordHost,
+  recordSize,
+  storeTimestampPos,
+} from "./protocol/message_record.ts";
 import { createOffsetMessageId } from "./protocol/message_id.ts";
 
 /** Largest message body, bytes (RocketMQ `maxMessageSize`, 4 MiB). */
@@ -182,7 +192,51 @@ export interface EncodedMessage {
   readonly properties: string;
   /** The UNIQ_KEY assigned. */
   readonly uniqueId: string;
+  /** UTF-8 length of `properties`, bytes, when known (set by {@linkcode encodeMessage}). */
+  readonly propertiesBytes?: number;
 }
+
+/**
+ * UTF-8 length of a string, bytes, without encoding it.
+ *
+ * @param text Any string (lone surrogates count as 3 bytes, as TextEncoder writes U+FFFD).
+ * @returns The number of bytes `TextEncoder` would produce.
+ */
+export function utf8ByteLength(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      bytes += 1;
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        // A surrogate pair: 2 code units, 4 bytes.
+        bytes += 2;
+        i++;
+        continue;
+      }
+      bytes += 2;
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
+}
+
+function appendSystemProperty(out: string, name: string, value: string | undefined): string {
+  if (value === undefined || value === "") return out;
+  if (value.includes(NAME_VALUE) || value.includes(PAIR_END)) {
+    throw new TypeError(
+      `Cannot encode properties: property "${name}" contains a reserved separator (\\x01 or \\x02)`,
+    );
+  }
+  return out + name + NAME_VALUE + value + PAIR_END;
+}
+
+const NAME_VALUE = "\u0001";
+const PAIR_END = "\u0002";
 
 /**
  * Validate a message and encode its properties.
@@ -226,52 +280,74 @@ export function encodeMessage(
     }
     properties = encodeProperties(message.properties);
   }
+  // System properties in a fixed order: UNIQ_KEY, KEYS, TAGS, then the type properties.
   const keys = typeof message.keys === "string" ? message.keys : message.keys?.join(" ");
-  const system: Record<string, string | undefined> = {
-    [MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX]: uniqueId,
-    [MessageConst.KEYS]: keys === "" ? undefined : keys,
-    [MessageConst.TAGS]: message.tags === "" ? undefined : message.tags,
-    ...messageTypeProperties(message, Date.now()),
-  };
-  properties += encodeProperties(system);
-  const propertiesBytes = textEncoder.encode(properties).length;
+  properties = appendSystemProperty(
+    properties,
+    MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+    uniqueId,
+  );
+  properties = appendSystemProperty(properties, MessageConst.KEYS, keys);
+  properties = appendSystemProperty(properties, MessageConst.TAGS, message.tags);
+  if (
+    message.deliverAt !== undefined || message.delayMs !== undefined ||
+    message.delayLevel !== undefined || message.messageGroup !== undefined
+  ) {
+    properties += encodeProperties(messageTypeProperties(message, Date.now()));
+  }
+  const propertiesBytes = utf8ByteLength(properties);
   if (propertiesBytes > PROPERTIES_BYTES_MAX) {
     throw new RangeError(
       `Cannot send message: properties are ${propertiesBytes} bytes, limit is ${PROPERTIES_BYTES_MAX}`,
     );
   }
-  return { topic: message.topic, body, properties, uniqueId };
+  return { topic: message.topic, body, properties, uniqueId, propertiesBytes };
 }
 
+/** Fixed bytes of one batch mini record around its body and properties. */
+const MINI_RECORD_OVERHEAD_BYTES = 4 + 4 + 4 + 4 + 4 + 2;
+
 /**
- * Encode a SEND_BATCH_MESSAGE body: per message TOTALSIZE, MAGICCODE (0),
- * BODYCRC (0), FLAG, BODYLEN, BODY, PROPLEN (i16), PROPERTIES.
+ * Encode a SEND_BATCH_MESSAGE body (spec §2.11): per message TOTALSIZE,
+ * MAGICCODE (0), BODYCRC (0), FLAG, BODYLEN, BODY, PROPLEN (i16), PROPERTIES.
+ *
+ * The properties are written straight into the body (`encodeInto`), never
+ * through an intermediate byte array.
  *
  * @param messages Encoded messages.
  * @returns The body.
+ * @throws {RangeError} If a message's properties exceed 32767 bytes.
  */
 export function encodeBatchBody(messages: readonly EncodedMessage[]): Uint8Array {
-  const props = messages.map((m) => textEncoder.encode(m.properties));
   let size = 0;
   for (let i = 0; i < messages.length; i++) {
-    size += 20 + messages[i].body.length + 2 + props[i].length;
+    const m = messages[i];
+    size += MINI_RECORD_OVERHEAD_BYTES + m.body.length +
+      (m.propertiesBytes ?? utf8ByteLength(m.properties));
   }
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let at = 0;
   for (let i = 0; i < messages.length; i++) {
-    const body = messages[i].body;
-    const total = 20 + body.length + 2 + props[i].length;
-    view.setInt32(at, total);
-    view.setInt32(at + 4, 0);
-    view.setInt32(at + 8, 0);
-    view.setInt32(at + 12, 0);
+    const { body, properties } = messages[i];
+    // MAGICCODE, BODYCRC and FLAG stay 0 (the buffer is zeroed).
     view.setInt32(at + 16, body.length);
     out.set(body, at + 20);
-    view.setInt16(at + 20 + body.length, props[i].length);
-    out.set(props[i], at + 22 + body.length);
+    const propertiesAt = at + 22 + body.length;
+    const written = properties.length === 0
+      ? 0
+      : textEncoder.encodeInto(properties, out.subarray(propertiesAt)).written;
+    if (written > PROPERTIES_BYTES_MAX) {
+      throw new RangeError(
+        `Cannot encode batch: properties are ${written} bytes, limit is ${PROPERTIES_BYTES_MAX}`,
+      );
+    }
+    view.setInt16(propertiesAt - 2, written);
+    const total = MINI_RECORD_OVERHEAD_BYTES + body.length + written;
+    view.setInt32(at, total);
     at += total;
   }
+  if (at !== size) throw new Error(`encodeBatchBody wrote ${at} bytes, expected ${size}`);
   return out;
 }
 
@@ -286,56 +362,96 @@ export interface ReceivedMessageOptions {
  *
  * A message read from a retry topic (`%RETRY%<group>`) reports its original
  * topic (property `RETRY_TOPIC`) as `topic`; `storeTopic` names the topic it
- * was read from. Properties are decoded on first access.
+ * was read from. Fields are read from the record on access and properties are
+ * decoded on first access, so a message built by
+ * {@linkcode decodeReceivedMessages} costs little until it is looked at.
  */
 export class ReceivedMessage {
-  /** Topic: the original topic for a message redelivered through a retry topic. */
-  readonly topic: string;
-  /** The topic the message was read from (`%RETRY%<group>` for a redelivery). */
-  readonly storeTopic: string;
-  /** Body bytes (a view; copy to keep beyond the message's life if needed). */
-  readonly body: Uint8Array;
   /** Broker name the message was read from. */
   readonly brokerName: string;
-  /** Queue id. */
-  readonly queueId: number;
-  /** Queue offset within the queue. */
-  readonly queueOffset: number;
-  /** CommitLog offset (bytes). */
-  readonly commitLogOffset: number;
-  /** Epoch ms when the producer created the message. */
-  readonly bornTimestamp: number;
-  /** Epoch ms when the broker stored the message. */
-  readonly storeTimestamp: number;
-  /** Times the message was consumed and given back before this delivery (0 on the first). */
-  readonly reconsumeTimes: number;
-  /** The message's opaque int flag. */
-  readonly flag: number;
   readonly #record: MessageRecord;
+  readonly #reconsumeTimes: number | undefined;
+  #topic: string | undefined;
   #properties: Map<string, string> | undefined;
 
   /**
    * Wrap a decoded record.
    *
-   * @param record The decoded record.
+   * @param record The decoded record (fields are read on access).
    * @param brokerName The broker it came from.
    * @param options Overrides (reconsume times).
    */
   constructor(record: MessageRecord, brokerName: string, options?: ReceivedMessageOptions) {
     this.#record = record;
-    this.storeTopic = record.topic;
-    this.topic = record.topic.startsWith(RETRY_TOPIC_PREFIX)
-      ? getProperty(record.properties, MessageConst.RETRY_TOPIC) ?? record.topic
-      : record.topic;
-    this.body = record.body;
     this.brokerName = brokerName;
-    this.queueId = record.queueId;
-    this.queueOffset = record.queueOffset;
-    this.commitLogOffset = record.commitLogOffset;
-    this.bornTimestamp = record.bornTimestamp;
-    this.storeTimestamp = record.storeTimestamp;
-    this.reconsumeTimes = options?.reconsumeTimes ?? record.reconsumeTimes;
-    this.flag = record.flag;
+    this.#reconsumeTimes = options?.reconsumeTimes;
+  }
+
+  /** Topic: the original topic for a message redelivered through a retry topic. */
+  get topic(): string {
+    if (this.#topic === undefined) {
+      const stored = this.#record.topic;
+      this.#topic = stored.startsWith(RETRY_TOPIC_PREFIX)
+        ? getProperty(this.#record.properties, MessageConst.RETRY_TOPIC) ?? stored
+        : stored;
+    }
+    return this.#topic;
+  }
+
+  /** The topic the message was read from (`%RETRY%<group>` for a redelivery). */
+  get storeTopic(): string {
+    return this.#record.topic;
+  }
+
+  /** Body bytes (a view; copy to keep beyond the message's life if needed). */
+  get body(): Uint8Array {
+    return this.#record.body;
+  }
+
+  /** Queue id. */
+  get queueId(): number {
+    return this.#record.queueId;
+  }
+
+  /** Queue offset within the queue. */
+  get queueOffset(): number {
+    return this.#record.queueOffset;
+  }
+
+  /** CommitLog offset (bytes). */
+  get commitLogOffset(): number {
+    return this.#record.commitLogOffset;
+  }
+
+  /** Epoch ms when the producer created the message. */
+  get bornTimestamp(): number {
+    return this.#record.bornTimestamp;
+  }
+
+  /** Epoch ms when the broker stored the message. */
+  get storeTimestamp(): number {
+    return this.#record.storeTimestamp;
+  }
+
+  /** Times the message was consumed and given back before this delivery (0 on the first). */
+  get reconsumeTimes(): number {
+    return this.#reconsumeTimes ?? this.#record.reconsumeTimes;
+  }
+
+  /** The message's opaque int flag. */
+  get flag(): number {
+    return this.#record.flag;
+  }
+
+  /**
+   * The same message with another reconsume count (an orderly consumer's
+   * local retry delivers it again in place).
+   *
+   * @param reconsumeTimes The new count.
+   * @returns A new message over the same record.
+   */
+  withReconsumeTimes(reconsumeTimes: number): ReceivedMessage {
+    return new ReceivedMessage(this.#record, this.brokerName, { reconsumeTimes });
   }
 
   /** The FIFO message group (`__SHARDINGKEY`), if any. */
@@ -375,6 +491,192 @@ export class ReceivedMessage {
 
   /** The body decoded as UTF-8. */
   text(): string {
-    return new TextDecoder().decode(this.body);
+    return textDecoder.decode(this.body);
   }
+}
+
+const textDecoder = new TextDecoder();
+/** Smallest record (IPv4 hosts, empty body, topic and properties), bytes. */
+const RECORD_BYTES_MIN = recordSize(0, 0, 0);
+
+/**
+ * A record read in place from a pull body: the fixed fields are read from
+ * the bytes on access, body and properties are sliced or decoded once on
+ * first access. The bytes must not change while the view is in use (pull
+ * bodies are private copies).
+ */
+class RecordView implements MessageRecord {
+  readonly topic: string;
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+  readonly #at: number;
+  /** Position of BODYLENGTH. */
+  readonly #bodyLengthAt: number;
+  #body: Uint8Array | undefined;
+  #properties: string | undefined;
+
+  constructor(bytes: Uint8Array, view: DataView, at: number, bodyLengthAt: number, topic: string) {
+    this.#bytes = bytes;
+    this.#view = view;
+    this.#at = at;
+    this.#bodyLengthAt = bodyLengthAt;
+    this.topic = topic;
+  }
+
+  get totalSize(): number {
+    return this.#view.getInt32(this.#at);
+  }
+  get magic(): number {
+    return this.#view.getInt32(this.#at + 4);
+  }
+  get bodyCrc(): number {
+    return this.#view.getInt32(this.#at + 8);
+  }
+  get queueId(): number {
+    return this.#view.getInt32(this.#at + 12);
+  }
+  get flag(): number {
+    return this.#view.getInt32(this.#at + 16);
+  }
+  get queueOffset(): number {
+    return getInt64(this.#view, this.#at + 20);
+  }
+  get commitLogOffset(): number {
+    return getInt64(this.#view, this.#at + 28);
+  }
+  get sysFlag(): number {
+    return this.#view.getInt32(this.#at + 36);
+  }
+  get bornTimestamp(): number {
+    return getInt64(this.#view, this.#at + 40);
+  }
+  get bornHost(): RecordHost {
+    const ipBytes = (this.sysFlag & MessageSysFlag.BORNHOST_V6) !== 0 ? 16 : 4;
+    const p = this.#at + 48;
+    return { ip: this.#bytes.slice(p, p + ipBytes), port: this.#view.getInt32(p + ipBytes) };
+  }
+  get storeTimestamp(): number {
+    return getInt64(this.#view, this.#at + storeTimestampPos(this.sysFlag));
+  }
+  get storeHost(): RecordHost {
+    const sysFlag = this.sysFlag;
+    const ipBytes = (sysFlag & MessageSysFlag.STOREHOST_V6) !== 0 ? 16 : 4;
+    const p = this.#at + storeTimestampPos(sysFlag) + 8;
+    return { ip: this.#bytes.slice(p, p + ipBytes), port: this.#view.getInt32(p + ipBytes) };
+  }
+  get reconsumeTimes(): number {
+    return this.#view.getInt32(this.#bodyLengthAt - 12);
+  }
+  get preparedTransactionOffset(): number {
+    return getInt64(this.#view, this.#bodyLengthAt - 8);
+  }
+  get body(): Uint8Array {
+    if (this.#body === undefined) {
+      const start = this.#bodyLengthAt + 4;
+      this.#body = this.#bytes.subarray(start, start + this.#view.getInt32(this.#bodyLengthAt));
+    }
+    return this.#body;
+  }
+  get properties(): string {
+    if (this.#properties === undefined) {
+      const at = this.#at;
+      // The properties are the record's tail: PROPERTIESLENGTH (i16) + bytes, ending at TOTALSIZE.
+      const end = at + this.#view.getInt32(at);
+      const bodyEnd = this.#bodyLengthAt + 4 + this.#view.getInt32(this.#bodyLengthAt);
+      const topicLengthBytes = this.#view.getInt32(at + 4) === MAGIC_V2 ? 2 : 1;
+      const topicLength = topicLengthBytes === 2
+        ? this.#view.getUint16(bodyEnd)
+        : this.#view.getUint8(bodyEnd);
+      const start = bodyEnd + topicLengthBytes + topicLength + 2;
+      this.#properties = start < end ? textDecoder.decode(this.#bytes.subarray(start, end)) : "";
+    }
+    return this.#properties;
+  }
+}
+
+/**
+ * Decode a pull, query or view response body (records concatenated, spec
+ * §2.12) into received messages without decoding every field: each record is
+ * checked (sizes and lengths, no CRC), then wrapped in place; fields are read
+ * when accessed. Consecutive records of the same topic share one topic string.
+ *
+ * @param bytes The body; it must stay unchanged while the messages are used.
+ * @param brokerName The broker it came from.
+ * @returns The messages in order.
+ * @throws {RangeError} If a record is malformed or truncated.
+ */
+export function decodeReceivedMessages(bytes: Uint8Array, brokerName: string): ReceivedMessage[] {
+  const out: ReceivedMessage[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let topic = "";
+  let lastTopicAt = -1;
+  let lastTopicLength = -1;
+  let at = 0;
+  const end = bytes.length;
+  while (at < end) {
+    // The checks of `checkRecord` (sizes and lengths, no CRC) on the shared view; the
+    // full checker runs only to word the error.
+    const size = end - at >= 8 ? view.getInt32(at) : -1;
+    const magic = end - at >= 8 ? view.getInt32(at + 4) : 0;
+    let topicStart = -1;
+    let topicLength = 0;
+    let bodyLengthAt = -1;
+    if (
+      (magic === MAGIC_V1 || magic === MAGIC_V2) && size >= RECORD_BYTES_MIN && size <= end - at
+    ) {
+      const sysFlag = view.getInt32(at + 36);
+      const storeIpBytes = (sysFlag & MessageSysFlag.STOREHOST_V6) !== 0 ? 16 : 4;
+      const recordEnd = at + size;
+      const lengthAt = at + storeTimestampPos(sysFlag) + 8 + storeIpBytes + 4 + 12;
+      const bodyLength = lengthAt + 4 <= recordEnd ? view.getInt32(lengthAt) : -1;
+      const bodyEnd = lengthAt + 4 + bodyLength;
+      const topicLengthBytes = magic === MAGIC_V2 ? 2 : 1;
+      if (bodyLength >= 0 && bodyEnd + topicLengthBytes <= recordEnd) {
+        const length = topicLengthBytes === 2 ? view.getUint16(bodyEnd) : view.getUint8(bodyEnd);
+        const propertiesLengthAt = bodyEnd + topicLengthBytes + length;
+        if (
+          propertiesLengthAt + 2 <= recordEnd &&
+          propertiesLengthAt + 2 + view.getInt16(propertiesLengthAt) === recordEnd
+        ) {
+          bodyLengthAt = lengthAt;
+          topicStart = bodyEnd + topicLengthBytes;
+          topicLength = length;
+        }
+      }
+    }
+    if (bodyLengthAt < 0) {
+      const check = checkRecord(bytes, at, end, false);
+      throw new RangeError(
+        `Malformed record at byte ${at} of ${end}: ${
+          check.status === "BLANK"
+            ? "blank marker"
+            : check.status === "OK"
+            ? "inconsistent lengths"
+            : check.reason
+        }`,
+      );
+    }
+    if (!sameBytes(bytes, topicStart, lastTopicAt, topicLength, lastTopicLength)) {
+      topic = textDecoder.decode(bytes.subarray(topicStart, topicStart + topicLength));
+      lastTopicAt = topicStart;
+      lastTopicLength = topicLength;
+    }
+    out.push(
+      new ReceivedMessage(new RecordView(bytes, view, at, bodyLengthAt, topic), brokerName),
+    );
+    at += size;
+  }
+  return out;
+}
+
+function sameBytes(
+  bytes: Uint8Array,
+  a: number,
+  b: number,
+  aLength: number,
+  bLength: number,
+): boolean {
+  if (aLength !== bLength || b < 0) return false;
+  for (let i = 0; i < aLength; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
 }

@@ -7,7 +7,7 @@
 import { decodeSendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import type { SendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import { createOffsetMessageId } from "../../client/protocol/message_id.ts";
-import { getProperty, MessageConst } from "../../client/protocol/properties.ts";
+import { MessageConst } from "../../client/protocol/properties.ts";
 import type { RemotingCommand } from "../../client/protocol/remoting_command.ts";
 import { createResponse } from "../../client/protocol/remoting_command.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
@@ -39,6 +39,51 @@ const MINI_RECORD_OVERHEAD_BYTES = 4 + 4 + 4 + 4 + 4 + 2;
 const NAME_VALUE = "\u0001";
 const PAIR_END = "\u0002";
 const utf8 = new TextDecoder();
+
+function badMiniRecord(index: number, at: number, what: string): RequestError {
+  return new RequestError(
+    ResponseCode.MESSAGE_ILLEGAL,
+    `Cannot send batch: message ${index} at byte ${at} ${what}`,
+  );
+}
+
+const UNIQ_KEY_NEEDLE = MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX + NAME_VALUE;
+const CLUSTER_NEEDLE = MessageConst.CLUSTER + NAME_VALUE;
+
+/**
+ * `getProperty` (properties.ts) with a prebuilt `name + \x01` needle (no string building per
+ * call): the value of the first pair whose name matches, or undefined.
+ */
+function findProperty(text: string, needle: string): string | undefined {
+  let at = 0;
+  while (at <= text.length) {
+    const found = text.indexOf(needle, at);
+    if (found === -1) return undefined;
+    if (found === 0 || text.charCodeAt(found - 1) === 2) {
+      const valueStart = found + needle.length;
+      let end = text.indexOf(PAIR_END, valueStart);
+      if (end === -1) end = text.length;
+      return text.slice(valueStart, end);
+    }
+    at = found + 1;
+  }
+  return undefined;
+}
+
+/** Uppercase hex of each byte value. */
+const HEX_BYTES: readonly string[] = Array.from(
+  { length: 256 },
+  (_, b) => b.toString(16).toUpperCase().padStart(2, "0"),
+);
+
+/** A non-negative safe integer as 16 uppercase hex digits (the offset part of an offset message id). */
+function hex64(value: number): string {
+  const high = Math.floor(value / 0x1_0000_0000);
+  const low = value - high * 0x1_0000_0000;
+  return HEX_BYTES[high >>> 24] + HEX_BYTES[(high >>> 16) & 0xff] +
+    HEX_BYTES[(high >>> 8) & 0xff] + HEX_BYTES[high & 0xff] + HEX_BYTES[low >>> 24] +
+    HEX_BYTES[(low >>> 16) & 0xff] + HEX_BYTES[(low >>> 8) & 0xff] + HEX_BYTES[low & 0xff];
+}
 
 /**
  * Handles the send requests (spec §2.9): validate, pick a queue, add
@@ -149,6 +194,18 @@ export class SendController {
     return this.#respond(request, result, queueId, uniqKey);
   }
 
+  /**
+   * Decode the mini records of a SEND_BATCH_MESSAGE body (spec §2.11) into
+   * messages for one queue, with every check of the single path: sizes,
+   * count, and the put hooks (no transactional member; all or none delayed).
+   *
+   * Lean by design, since a coalescing producer sends most messages this
+   * way: one DataView for the whole body, bodies as views (no copies), one
+   * UTF-8 decode per properties string (measured: `TextDecoder` on ~100-byte
+   * ASCII strings, ~0.2 µs, beats `String.fromCharCode` and per-byte loops),
+   * and UNIQ_KEY/CLUSTER found by a substring search rather than a full
+   * property parse.
+   */
   async #sendBatch(
     request: RemotingCommand,
     header: SendMessageRequestHeader,
@@ -159,48 +216,50 @@ export class SendController {
     const messages: MessageToPut[] = [];
     const uniqKeys: string[] = [];
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    const { topic, sysFlag, bornTimestamp } = header;
+    const bornHost = channel.remoteHost;
+    const reconsumeTimes = header.reconsumeTimes ?? 0;
+    const end = body.length;
     let at = 0;
-    while (at < body.length) {
-      if (messages.length >= BATCH_MESSAGES_MAX) {
+    while (at < end) {
+      const index = messages.length;
+      if (index >= BATCH_MESSAGES_MAX) {
         throw new RequestError(
           ResponseCode.MESSAGE_ILLEGAL,
           `Cannot send batch: more than ${BATCH_MESSAGES_MAX} messages`,
         );
       }
-      const bad = (what: string): RequestError =>
-        new RequestError(
-          ResponseCode.MESSAGE_ILLEGAL,
-          `Cannot send batch: message ${messages.length} at byte ${at} ${what}`,
-        );
-      if (at + MINI_RECORD_OVERHEAD_BYTES > body.length) throw bad("is truncated");
+      if (at + MINI_RECORD_OVERHEAD_BYTES > end) throw badMiniRecord(index, at, "is truncated");
       const totalSize = view.getInt32(at);
       const flag = view.getInt32(at + 12);
       const bodyLength = view.getInt32(at + 16);
-      if (totalSize < MINI_RECORD_OVERHEAD_BYTES || at + totalSize > body.length) {
-        throw bad(`has a bad size ${totalSize}`);
+      if (totalSize < MINI_RECORD_OVERHEAD_BYTES || at + totalSize > end) {
+        throw badMiniRecord(index, at, `has a bad size ${totalSize}`);
       }
       if (bodyLength < 0 || 20 + bodyLength + 2 > totalSize) {
-        throw bad(`has a bad body length ${bodyLength}`);
-      }
-      const propertiesLength = view.getInt16(at + 20 + bodyLength);
-      if (propertiesLength < 0 || 20 + bodyLength + 2 + propertiesLength !== totalSize) {
-        throw bad(`has a bad properties length ${propertiesLength}`);
+        throw badMiniRecord(index, at, `has a bad body length ${bodyLength}`);
       }
       const propertiesStart = at + 22 + bodyLength;
+      const propertiesLength = view.getInt16(propertiesStart - 2);
+      if (propertiesLength < 0 || 22 + bodyLength + propertiesLength !== totalSize) {
+        throw badMiniRecord(index, at, `has a bad properties length ${propertiesLength}`);
+      }
       const { properties, uniqKey } = this.#enrich(
-        utf8.decode(body.subarray(propertiesStart, propertiesStart + propertiesLength)),
+        propertiesLength === 0
+          ? ""
+          : utf8.decode(body.subarray(propertiesStart, propertiesStart + propertiesLength)),
       );
       uniqKeys.push(uniqKey);
       messages.push({
-        topic: header.topic,
+        topic,
         queueId,
         flag,
         body: body.subarray(at + 20, at + 20 + bodyLength),
         properties,
-        sysFlag: header.sysFlag,
-        bornTimestamp: header.bornTimestamp,
-        bornHost: channel.remoteHost,
-        reconsumeTimes: header.reconsumeTimes ?? 0,
+        sysFlag,
+        bornTimestamp,
+        bornHost,
+        reconsumeTimes,
         preparedTransactionOffset: 0,
       });
       at += totalSize;
@@ -219,12 +278,12 @@ export class SendController {
   #enrich(text: string): { properties: string; uniqKey: string } {
     let properties = text;
     if (properties.length > 0 && !properties.endsWith(PAIR_END)) properties += PAIR_END;
-    let uniqKey = getProperty(properties, MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX);
+    let uniqKey = findProperty(properties, UNIQ_KEY_NEEDLE);
     if (uniqKey === undefined || uniqKey === "") {
       uniqKey = this.#ctx.uniqueIds.next();
-      properties += MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX + NAME_VALUE + uniqKey + PAIR_END;
+      properties += UNIQ_KEY_NEEDLE + uniqKey + PAIR_END;
     }
-    if (getProperty(properties, MessageConst.CLUSTER) === undefined) {
+    if (findProperty(properties, CLUSTER_NEEDLE) === undefined) {
       properties += this.#clusterPair;
     }
     return { properties, uniqKey };
@@ -278,8 +337,10 @@ export class SendController {
         const host = this.#ctx.storeHost;
         const offsets = result.commitLogOffsets;
         let msgId = createOffsetMessageId(host, offsets[0] ?? result.commitLogOffset);
-        for (let i = 1; i < offsets.length; i++) {
-          msgId += "," + createOffsetMessageId(host, offsets[i]);
+        if (offsets.length > 1) {
+          // A batch: the ids share the store-host prefix; only the offset's 16 hex digits vary.
+          const prefix = msgId.slice(0, msgId.length - 16);
+          for (let i = 1; i < offsets.length; i++) msgId += "," + prefix + hex64(offsets[i]);
         }
         const code = result.status === "PUT_OK"
           ? ResponseCode.SUCCESS
