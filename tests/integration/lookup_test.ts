@@ -78,3 +78,25 @@ Deno.test("admin CLI findMsg shows topic, queue, offsets, store time and propert
   );
   assert.match(missing.join("\n"), /No message with id or key "nope"/);
 });
+
+Deno.test("Admin.findMessages() finds every message of a concurrent burst by unique id and by key", async () => {
+  await using broker = await startTestBroker();
+  const endpoint = `127.0.0.1:${broker.port}`;
+  await using admin = await createAdmin({ endpoint });
+  await admin.createTopic("Burst", { readQueueNums: 4, writeQueueNums: 4 });
+  await using producer = await createProducer({ endpoint });
+  const sent = await Promise.all(
+    Array.from(
+      { length: 600 },
+      (_, i) => producer.send({ topic: "Burst", body: `m${i}`, keys: `burst-${i}` }),
+    ),
+  );
+  for (const i of [0, 1, 299, 599]) {
+    assert.deepEqual((await admin.findMessages(sent[i].msgId, "Burst")).map((m) => m.text()), [
+      `m${i}`,
+    ]);
+    assert.deepEqual((await admin.findMessages(`burst-${i}`, "Burst")).map((m) => m.text()), [
+      `m${i}`,
+    ]);
+  }
+});
