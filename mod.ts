@@ -120,6 +120,7 @@ export {
   createAdmin,
   type CreateTopicOptions,
   type ListDlqOptions,
+  type PeekMessagesOptions,
   type QueryMessagesOptions,
   type QueueProgress,
   type QueueStatus,

@@ -5,6 +5,7 @@
  */
 
 import { BrokerClient } from "./broker_client.ts";
+import type { SubscriptionExpression } from "./consumer.ts";
 import { MQBrokerError, MQClientError } from "./errors.ts";
 import {
   DLQ_TOPIC_PREFIX,
@@ -23,6 +24,7 @@ import {
   PermName,
   pullMessageRequestHeader,
   pullMessageResponseHeader,
+  PullSysFlag,
   queryConsumerOffsetRequestHeader,
   queryMessageRequestHeader,
   queueRequestHeader,
@@ -65,6 +67,16 @@ export interface QueryMessagesOptions {
   readonly endTimestampMs?: number;
   /** The key is a unique message id (`UNIQ_KEY`) rather than a `KEYS` element. */
   readonly uniqueKey?: boolean;
+}
+
+/** Options of {@linkcode Admin.peekMessages}. */
+export interface PeekMessagesOptions {
+  /** First queue offset to read. Default: the queue's min offset. */
+  readonly fromOffset?: number;
+  /** Most messages to return. Default 32. */
+  readonly max?: number;
+  /** A broker-side filter: tags (`a || b`) or SQL92 over properties. */
+  readonly filter?: SubscriptionExpression;
 }
 
 /** Options of {@linkcode Admin.listDlqMessages}. */
@@ -403,6 +415,43 @@ export class Admin implements AsyncDisposable {
   }
 
   /**
+   * Read messages of one queue from an offset without consuming them (no
+   * consumer offset changes), optionally through a filter the broker applies:
+   * a tag expression or SQL92 over properties.
+   *
+   * @param topic Topic.
+   * @param queueId Queue id.
+   * @param options Start offset (default: the queue's min offset), count and filter.
+   * @returns Matching messages in queue order.
+   * @throws {RangeError} On a bad `max` or `fromOffset`.
+   * @throws {MQBrokerError} If the broker refuses, e.g. SUBSCRIPTION_PARSE_FAILED for a bad filter.
+   */
+  async peekMessages(
+    topic: string,
+    queueId: number,
+    options: PeekMessagesOptions = {},
+  ): Promise<ReceivedMessage[]> {
+    const max = options.max ?? DLQ_LIST_MAX_DEFAULT;
+    if (!Number.isInteger(max) || max <= 0) {
+      throw new RangeError(`Cannot peek messages: max must be a positive integer, got ${max}`);
+    }
+    let offset = options.fromOffset;
+    if (offset === undefined) {
+      const min = await this.#client.invoke(
+        RequestCode.GET_MIN_OFFSET,
+        queueRequestHeader.encode({ topic, queueId }),
+      );
+      const decoded = offsetResponseHeader.decode(min.extFields);
+      offset = decoded.ok ? decoded.header.offset : 0;
+    } else if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new RangeError(
+        `Cannot peek messages: fromOffset must be a non-negative integer, got ${offset}`,
+      );
+    }
+    return await this.#pull(topic, queueId, offset, max, options.filter);
+  }
+
+  /**
    * Read messages of a group's dead-letter topic `%DLQ%<group>` (queue 0) by
    * offset, without changing any consumer offset. Each message's `topic` is
    * the DLQ; its original topic and message id are the properties
@@ -436,11 +485,11 @@ export class Admin implements AsyncDisposable {
         queueRequestHeader.encode({ topic, queueId: 0 }),
       );
       if (min.code === ResponseCode.TOPIC_NOT_EXIST) return [];
-      if (min.code !== ResponseCode.SUCCESS) return this.#pullDlq(topic, 0, max);
+      if (min.code !== ResponseCode.SUCCESS) return this.#pull(topic, 0, 0, max);
       const decoded = offsetResponseHeader.decode(min.extFields);
       offset = decoded.ok ? decoded.header.offset : 0;
     }
-    return await this.#pullDlq(topic, offset, max);
+    return await this.#pull(topic, 0, offset, max);
   }
 
   /**
@@ -470,7 +519,7 @@ export class Admin implements AsyncDisposable {
           `Cannot resend dead letter: offset must be a non-negative integer, got ${which}`,
         );
       }
-      message = (await this.#pullDlq(dlq, which, 1)).find((m) => m.queueOffset === which);
+      message = (await this.#pull(dlq, 0, which, 1)).find((m) => m.queueOffset === which);
     } else {
       message = await this.viewMessage(which);
       if (message.storeTopic !== dlq) {
@@ -550,7 +599,13 @@ export class Admin implements AsyncDisposable {
     };
   }
 
-  async #pullDlq(topic: string, fromOffset: number, max: number): Promise<ReceivedMessage[]> {
+  async #pull(
+    topic: string,
+    queueId: number,
+    fromOffset: number,
+    max: number,
+    subscription?: SubscriptionExpression,
+  ): Promise<ReceivedMessage[]> {
     const out: ReceivedMessage[] = [];
     let offset = fromOffset;
     while (out.length < max) {
@@ -559,22 +614,26 @@ export class Admin implements AsyncDisposable {
         pullMessageRequestHeader.encode({
           consumerGroup: TOOLS_CONSUMER_GROUP,
           topic,
-          queueId: 0,
+          queueId,
           queueOffset: offset,
           maxMsgNums: Math.min(max - out.length, 32),
-          sysFlag: 0,
+          sysFlag: subscription === undefined ? 0 : PullSysFlag.SUBSCRIPTION,
           commitOffset: 0,
           suspendTimeoutMillis: 0,
+          subscription: subscription?.expression,
+          expressionType: subscription?.type,
           subVersion: 0,
         }),
       );
       if (response.code === ResponseCode.TOPIC_NOT_EXIST) return out;
       if (response.code !== ResponseCode.SUCCESS) {
         const moved = pullMessageResponseHeader.decode(response.extFields);
-        // Offset below the queue's minimum: continue from where the broker says data starts.
+        // Offset below the queue's minimum, or a window the filter matched nothing in:
+        // continue from where the broker says to.
         if (
-          response.code === ResponseCode.PULL_OFFSET_MOVED && moved.ok &&
-          moved.header.nextBeginOffset > offset
+          (response.code === ResponseCode.PULL_OFFSET_MOVED ||
+            response.code === ResponseCode.PULL_RETRY_IMMEDIATELY) &&
+          moved.ok && moved.header.nextBeginOffset > offset
         ) {
           offset = moved.header.nextBeginOffset;
           continue;

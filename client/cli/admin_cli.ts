@@ -2,7 +2,7 @@
  * `deno task admin <command> [options]`: a small mqadmin for one broker.
  *
  * Commands: topicList, updateTopic, deleteTopic, topicStatus,
- * consumerProgress, findMsg, queryMsgById, sendMessage, dlqList, dlqResend. Common
+ * consumerProgress, findMsg, queryMsgById, sendMessage, peekMessage, dlqList, dlqResend. Common
  * option: `-n host:port`
  * (default 127.0.0.1:10911). Exits 1 with a message on any error.
  *
@@ -11,6 +11,8 @@
 
 import { createAdmin } from "../admin.ts";
 import { createProducer } from "../producer.ts";
+import { createTransactionProducer } from "../transaction_producer.ts";
+import type { Message } from "../message.ts";
 import { MQClientError } from "../errors.ts";
 
 /** Default broker address of the CLI. */
@@ -26,7 +28,12 @@ Commands:
   consumerProgress -g GROUP [-t TOPIC]   per queue: broker offset, consumer offset, lag
   findMsg -k ID_OR_KEY [-t TOPIC]        where is my message? by msgId, offsetMsgId or key
   queryMsgById -i OFFSET_MSG_ID          show one message
-  sendMessage -t TOPIC -b BODY [--tags T] [--keys K]  send one message
+  sendMessage -t TOPIC -b BODY [--tags T] [--keys K] [--props k=v,k2=v2]
+              [--delay-ms MS | --deliver-at ISO_OR_MS | --delay-level 1..18]
+              [--group MESSAGE_GROUP] [--transaction commit|rollback]
+                                         send one message (delayed, FIFO or transactional)
+  peekMessage -t TOPIC [-q QUEUE] [-o FROM_OFFSET] [-m 32] [--tags EXPR | --sql EXPR]
+                                         read messages without consuming, filtered by the broker
   dlqList -g GROUP [-m 32] [-o FROM_OFFSET]   list the group's dead letters (%DLQ%GROUP)
   dlqResend -g GROUP (-o OFFSET | -i OFFSET_MSG_ID) [--to origin|retry]
                                          re-send a dead letter to its topic (or %RETRY%GROUP)
@@ -76,6 +83,32 @@ export function parseOptions(args: readonly string[]): Record<string, string> {
   return out;
 }
 
+/** `k=v,k2=v2` into a property map. */
+function parseProperties(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of text.split(",")) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new TypeError(`Option --props wants k=v pairs, got "${pair}"`);
+    out[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return out;
+}
+
+/** An ISO date-time or epoch milliseconds. */
+function parseTime(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) {
+    throw new TypeError(`Option --deliver-at wants a date or epoch ms, got "${text}"`);
+  }
+  return ms;
+}
+
+/** Properties without the system ones, for compact listings. */
+function userProperties(properties: Readonly<Record<string, string>>): Record<string, string> {
+  const system = new Set(["UNIQ_KEY", "CLUSTER", "TAGS", "KEYS", "WAIT"]);
+  return Object.fromEntries(Object.entries(properties).filter(([k]) => !system.has(k)));
+}
+
 function truncate(text: string, chars: number): string {
   return text.length <= chars ? text : text.slice(0, chars - 1) + "…";
 }
@@ -120,16 +153,45 @@ export async function runAdminCli(
   const endpoint = options.n ?? DEFAULT_ENDPOINT;
   switch (command) {
     case "sendMessage": {
-      const topic = required(options, "t", "TOPIC");
-      const body = required(options, "b", "BODY");
-      await using producer = await createProducer({ endpoint });
-      const result = await producer.send({ topic, body, tags: options.tags, keys: options.keys });
+      const message: Message = {
+        topic: required(options, "t", "TOPIC"),
+        body: required(options, "b", "BODY"),
+        tags: options.tags,
+        keys: options.keys,
+        properties: options.props === undefined ? undefined : parseProperties(options.props),
+        messageGroup: options.group,
+        delayMs: options["delay-ms"] === undefined ? undefined : int(options, "delay-ms", 0),
+        delayLevel: options["delay-level"] === undefined
+          ? undefined
+          : int(options, "delay-level", 0),
+        deliverAt: options["deliver-at"] === undefined
+          ? undefined
+          : parseTime(options["deliver-at"]),
+      };
+      let result;
+      const decision = options.transaction;
+      if (decision !== undefined) {
+        if (decision !== "commit" && decision !== "rollback") {
+          throw new TypeError(`Option --transaction must be commit or rollback, got "${decision}"`);
+        }
+        const state = decision === "commit" ? "COMMIT" : "ROLLBACK";
+        await using producer = await createTransactionProducer({
+          endpoint,
+          group: "rmq_admin_tx",
+          checker: () => state,
+        });
+        result = await producer.sendInTransaction(message, () => state);
+      } else {
+        await using producer = await createProducer({ endpoint });
+        result = await producer.send(message);
+      }
       print(formatTable(["Field", "Value"], [
         ["status", result.status],
         ["msgId", result.msgId],
         ["offsetMsgId", result.offsetMsgId],
         ["queue", `${result.queue.topic}/${result.queue.brokerName}/${result.queue.queueId}`],
         ["queueOffset", result.queueOffset],
+        ...(decision === undefined ? [] : [["transaction", decision]]),
       ]));
       return 0;
     }
@@ -184,6 +246,35 @@ export async function runAdminCli(
           ]),
           ["Total", "", "", "", progress.totalLag],
         ],
+      ));
+      return 0;
+    }
+    case "peekMessage": {
+      const topic = required(options, "t", "TOPIC");
+      if (options.tags !== undefined && options.sql !== undefined) {
+        throw new TypeError("Use either --tags or --sql, not both");
+      }
+      const filter = options.sql !== undefined
+        ? { type: "SQL92" as const, expression: options.sql }
+        : options.tags !== undefined
+        ? { type: "TAG" as const, expression: options.tags }
+        : undefined;
+      const messages = await admin.peekMessages(topic, int(options, "q", 0), {
+        fromOffset: options.o === undefined ? undefined : int(options, "o", 0),
+        max: int(options, "m", 32),
+        filter,
+      });
+      print(formatTable(
+        ["QueueOffset", "MsgId", "Tags", "Keys", "StoreTime", "Properties", "Body"],
+        messages.map((m) => [
+          m.queueOffset,
+          m.msgId,
+          m.tags ?? "",
+          m.keys.join(" "),
+          new Date(m.storeTimestamp).toISOString(),
+          truncate(JSON.stringify(userProperties(m.properties)), 40),
+          truncate(m.text(), 30),
+        ]),
       ));
       return 0;
     }
