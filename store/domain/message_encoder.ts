@@ -125,22 +125,23 @@ export function prepareBatch(
 }
 
 /**
- * Encode prepared messages back to back (QUEUEOFFSET, PHYSICALOFFSET and
- * STORETIMESTAMP are placeholders for the CommitLog to patch).
+ * Encode prepared messages back to back into `target` (QUEUEOFFSET,
+ * PHYSICALOFFSET and STORETIMESTAMP are placeholders for the CommitLog to patch).
  *
  * @param prepared Validated messages.
  * @param storeHost STOREHOST to write.
- * @returns The records, concatenated.
+ * @param target Destination with room for the sum of `prepared[i].size`.
+ * @param at Start position in `target`.
+ * @returns The position after the last record.
  */
-export function encodeMessages(
+export function encodeMessagesInto(
   prepared: readonly PreparedMessage[],
   storeHost: HostAddress,
-): Uint8Array {
-  let total = 0;
-  for (const p of prepared) total += p.size;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of prepared) {
+  target: Uint8Array,
+  at: number,
+): number {
+  for (let i = 0; i < prepared.length; i++) {
+    const p = prepared[i];
     const m = p.message;
     at += encodeRecord(
       {
@@ -159,9 +160,27 @@ export function encodeMessages(
         topicBytes: p.topicBytes,
         propertiesBytes: p.propertiesBytes,
       },
-      out,
+      target,
       at,
     );
   }
+  return at;
+}
+
+/**
+ * Encode prepared messages back to back into a new buffer.
+ *
+ * @param prepared Validated messages.
+ * @param storeHost STOREHOST to write.
+ * @returns The records, concatenated.
+ */
+export function encodeMessages(
+  prepared: readonly PreparedMessage[],
+  storeHost: HostAddress,
+): Uint8Array {
+  let total = 0;
+  for (const p of prepared) total += p.size;
+  const out = new Uint8Array(total);
+  encodeMessagesInto(prepared, storeHost, out, 0);
   return out;
 }

@@ -23,17 +23,14 @@
  * @module
  */
 
-import {
-  BLANK_MARKER_BYTES,
-  encodeRecord,
-  recordSize,
-} from "../../client/protocol/message_record.ts";
+import { BLANK_MARKER_BYTES, recordSize } from "../../client/protocol/message_record.ts";
 import { ABORT_PATH } from "../domain/checkpoint.ts";
 import { type CommitLogRead, CommitLogReader } from "../domain/commit_log.ts";
 import type { ConsumeQueue } from "../domain/consume_queue.ts";
 import { ConsumeQueueStore } from "../domain/consume_queue_store.ts";
 import { CONSUMER_OFFSET_CONFIG, ConsumerOffsetTable } from "../domain/consumer_offset_table.ts";
 import {
+  encodeMessagesInto,
   prepareBatch,
   type PreparedMessage,
   prepareMessage,
@@ -757,31 +754,7 @@ export class WorkerMessageStore implements MessageStore {
     view.setInt32(at + 8, prepared?.length ?? 0, true);
     view.setInt32(at + 12, 0, true);
     if (prepared !== undefined) {
-      const storeHost = this.#config.storeHost;
-      let p = at + REQUEST_HEADER_BYTES;
-      for (let i = 0; i < prepared.length; i++) {
-        const m = prepared[i].message;
-        p += encodeRecord(
-          {
-            queueId: m.queueId,
-            flag: m.flag | 0,
-            queueOffset: 0,
-            commitLogOffset: 0,
-            sysFlag: m.sysFlag | 0,
-            bornTimestamp: m.bornTimestamp,
-            bornHost: m.bornHost,
-            storeTimestamp: 0,
-            storeHost,
-            reconsumeTimes: m.reconsumeTimes | 0,
-            preparedTransactionOffset: m.preparedTransactionOffset,
-            body: m.body,
-            topicBytes: prepared[i].topicBytes,
-            propertiesBytes: prepared[i].propertiesBytes,
-          },
-          data,
-          p,
-        );
-      }
+      encodeMessagesInto(prepared, this.#config.storeHost, data, at + REQUEST_HEADER_BYTES);
     } else if (payload !== undefined) {
       data.set(payload, at + REQUEST_HEADER_BYTES);
     }
