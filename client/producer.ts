@@ -16,7 +16,7 @@ import {
   utf8ByteLength,
   validateName,
 } from "./message.ts";
-import { fetchTopicRoute, writeQueues } from "./topic_route.ts";
+import { pickQueue, RouteCache, type RouteEntry } from "./topic_route.ts";
 import {
   DEFAULT_TOPIC,
   DEFAULT_TOPIC_QUEUE_NUMS,
@@ -249,12 +249,6 @@ interface PendingBatch {
   bytes: number;
 }
 
-interface RouteEntry {
-  readonly queues: readonly MessageQueue[];
-  readonly expiresAt: number;
-  next: number;
-}
-
 /**
  * Sends messages to one broker.
  *
@@ -287,8 +281,7 @@ export class Producer implements AsyncDisposable {
   readonly #retryTimes: number;
   readonly #bodyBytesMax: number;
   readonly #routeTtlMs: number;
-  readonly #routes = new Map<string, RouteEntry>();
-  readonly #routeFetches = new Map<string, Promise<RouteEntry>>();
+  readonly #routes: RouteCache;
   readonly #queueSelector: QueueSelector;
   readonly #coalesce: boolean;
   readonly #batchMessagesMax: number;
@@ -349,6 +342,7 @@ export class Producer implements AsyncDisposable {
       requestTimeoutMs: this.#sendTimeoutMs,
       onReconnect: () => void this.#heartbeat().catch(() => {}),
     });
+    this.#routes = new RouteCache(this.#client, this.#routeTtlMs);
   }
 
   /**
@@ -513,10 +507,10 @@ export class Producer implements AsyncDisposable {
     const options = batch.timeoutMs === undefined ? undefined : { timeoutMs: batch.timeoutMs };
     let parts = 1;
     if (batch.fifo === undefined && members.length >= 2 * COALESCE_SPREAD_MESSAGES_MIN) {
-      let route = this.#routes.get(batch.topic);
-      if (route === undefined || route.expiresAt <= performance.now()) {
+      let route = this.#routes.fresh(batch.topic);
+      if (route === undefined) {
         try {
-          route = await this.#route(batch.topic);
+          route = await this.#routes.get(batch.topic);
         } catch (error) {
           for (const member of members) member.reject(error);
           return;
@@ -601,9 +595,9 @@ export class Producer implements AsyncDisposable {
   async sendOneway(message: Message): Promise<string> {
     const encoded = encodeMessage(message, this.#ids.next(), this.#bodyBytesMax);
     this.#checkOpen();
-    const route = await this.#route(encoded.topic);
+    const route = await this.#routes.get(encoded.topic);
     const queue = message.messageGroup === undefined
-      ? this.#pick(route, encoded.topic)
+      ? pickQueue(route, encoded.topic)
       : this.#select(route, encoded.topic, message);
     await this.#client.oneway(
       RequestCode.SEND_MESSAGE_V2,
@@ -752,17 +746,14 @@ export class Producer implements AsyncDisposable {
     signal?.throwIfAborted();
     const budgetMs = options?.timeoutMs ?? this.#sendTimeoutMs;
     const deadline = performance.now() + budgetMs;
-    const route = this.#routes.get(topic);
-    const fresh = route !== undefined && route.expiresAt > performance.now()
-      ? route
-      : await this.#route(topic, signal);
+    const fresh = this.#routes.fresh(topic) ?? await this.#routes.get(topic, signal);
     // A FIFO send keeps its queue for every attempt.
     const fixed = fifo === undefined ? undefined : this.#select(fresh, topic, fifo);
     let lastError: unknown;
     for (let attempt = 0; attempt <= this.#retryTimes; attempt++) {
       const remainingMs = Math.floor(deadline - performance.now());
       if (remainingMs <= 0) break;
-      const queue = fixed ?? this.#pick(fresh, topic);
+      const queue = fixed ?? pickQueue(fresh, topic);
       let response: RemotingCommand;
       try {
         response = await this.#client.request(
@@ -782,7 +773,7 @@ export class Producer implements AsyncDisposable {
       if (STORED_STATUS.has(response.code)) return { response, queue };
       lastError = new MQBrokerError(response.code, response.remark, code);
       if (!RETRIABLE_SEND_CODES.includes(response.code)) throw lastError;
-      if (response.code === ResponseCode.TOPIC_NOT_EXIST) this.#routes.delete(topic);
+      if (response.code === ResponseCode.TOPIC_NOT_EXIST) this.#routes.invalidate(topic);
     }
     if (lastError !== undefined) throw lastError;
     throw new MQClientError(`Cannot send to ${topic}: send timeout of ${budgetMs} ms used up`);
@@ -804,52 +795,6 @@ export class Producer implements AsyncDisposable {
       );
     }
     return queue;
-  }
-
-  #pick(route: RouteEntry, topic: string): MessageQueue {
-    if (route.queues.length === 0) return { topic, brokerName: "", queueId: -1 };
-    const queue = route.queues[route.next % route.queues.length];
-    route.next = (route.next + 1) % 0x4000_0000;
-    return queue;
-  }
-
-  #route(topic: string, signal?: AbortSignal): Promise<RouteEntry> {
-    const cached = this.#routes.get(topic);
-    if (cached !== undefined && cached.expiresAt > performance.now()) {
-      return Promise.resolve(cached);
-    }
-    let fetching = this.#routeFetches.get(topic);
-    if (fetching === undefined) {
-      fetching = (async () => {
-        try {
-          const route = await fetchTopicRoute(this.#client, topic, signal);
-          const entry: RouteEntry = {
-            queues: writeQueues(route, topic),
-            expiresAt: performance.now() + this.#routeTtlMs,
-            next: cached?.next ?? Math.floor(Math.random() * 1024),
-          };
-          this.#routes.set(topic, entry);
-          return entry;
-        } catch (error) {
-          if (!(error instanceof MQBrokerError) || error.code !== ResponseCode.TOPIC_NOT_EXIST) {
-            throw error;
-          }
-          // No route: let the broker choose a queue (it may auto-create the topic). Retry the
-          // route lookup soon rather than caching the miss for the full TTL.
-          const entry: RouteEntry = {
-            queues: [],
-            expiresAt: performance.now() + 1_000,
-            next: 0,
-          };
-          this.#routes.set(topic, entry);
-          return entry;
-        } finally {
-          this.#routeFetches.delete(topic);
-        }
-      })();
-      this.#routeFetches.set(topic, fetching);
-    }
-    return fetching;
   }
 }
 

@@ -5,10 +5,11 @@
  */
 
 import type { BrokerClient } from "./broker_client.ts";
-import { MQClientError } from "./errors.ts";
+import { MQBrokerError, MQClientError } from "./errors.ts";
 import { getRouteInfoRequestHeader, PermName } from "./protocol/headers.ts";
 import { parseTopicRouteData, type TopicRouteData } from "./protocol/heartbeat.ts";
 import { RequestCode } from "./protocol/request_code.ts";
+import { ResponseCode } from "./protocol/response_code.ts";
 import type { MessageQueue } from "./message.ts";
 
 /**
@@ -74,4 +75,114 @@ export function writeQueues(route: TopicRouteData, topic: string): MessageQueue[
  */
 export function readQueues(route: TopicRouteData, topic: string): MessageQueue[] {
   return queuesOf(route, topic, "readQueueNums", PermName.PERM_READ);
+}
+
+/** A topic's writable queues, when they expire, and the round-robin position. */
+export interface RouteEntry {
+  /** Writable queues, sorted; empty when the broker has no route (it picks the queue). */
+  readonly queues: readonly MessageQueue[];
+  /** `performance.now()` after which the entry is refreshed. */
+  readonly expiresAt: number;
+  /** Round-robin position. */
+  next: number;
+}
+
+/** How long a "no route" answer is cached before asking again, ms. */
+const MISSING_ROUTE_TTL_MS = 1_000;
+
+/**
+ * Topic routes cached per topic for a TTL, with one fetch in flight per topic.
+ * A topic the broker does not know yet is cached briefly with no queues, so
+ * the broker picks the queue (and may auto-create the topic).
+ */
+export class RouteCache {
+  readonly #client: BrokerClient;
+  readonly #ttlMs: number;
+  readonly #routes = new Map<string, RouteEntry>();
+  readonly #fetches = new Map<string, Promise<RouteEntry>>();
+
+  /**
+   * @param client The broker channel.
+   * @param ttlMs How long a route is reused, ms.
+   */
+  constructor(client: BrokerClient, ttlMs: number) {
+    this.#client = client;
+    this.#ttlMs = ttlMs;
+  }
+
+  /**
+   * The cached route if it has not expired (the synchronous fast path).
+   *
+   * @param topic Topic name.
+   * @returns The entry, or undefined when missing or stale.
+   */
+  fresh(topic: string): RouteEntry | undefined {
+    const cached = this.#routes.get(topic);
+    return cached !== undefined && cached.expiresAt > performance.now() ? cached : undefined;
+  }
+
+  /**
+   * The route, fetched when missing or stale.
+   *
+   * @param topic Topic name.
+   * @param signal Aborts the wait.
+   * @returns The entry.
+   * @throws {MQBrokerError} If the broker refuses for another reason than an unknown topic.
+   */
+  get(topic: string, signal?: AbortSignal): Promise<RouteEntry> {
+    const fresh = this.fresh(topic);
+    if (fresh !== undefined) return Promise.resolve(fresh);
+    let fetching = this.#fetches.get(topic);
+    if (fetching === undefined) {
+      const previous = this.#routes.get(topic);
+      fetching = (async () => {
+        try {
+          let entry: RouteEntry;
+          try {
+            const route = await fetchTopicRoute(this.#client, topic, signal);
+            entry = {
+              queues: writeQueues(route, topic),
+              expiresAt: performance.now() + this.#ttlMs,
+              next: previous?.next ?? Math.floor(Math.random() * 1024),
+            };
+          } catch (error) {
+            if (!(error instanceof MQBrokerError) || error.code !== ResponseCode.TOPIC_NOT_EXIST) {
+              throw error;
+            }
+            entry = { queues: [], expiresAt: performance.now() + MISSING_ROUTE_TTL_MS, next: 0 };
+          }
+          this.#routes.set(topic, entry);
+          return entry;
+        } finally {
+          this.#fetches.delete(topic);
+        }
+      })();
+      this.#fetches.set(topic, fetching);
+    }
+    return fetching;
+  }
+
+  /**
+   * Forget a topic's route (e.g. after TOPIC_NOT_EXIST), so the next send asks again.
+   *
+   * @param topic Topic name.
+   */
+  invalidate(topic: string): void {
+    this.#routes.delete(topic);
+  }
+}
+
+/**
+ * The next queue of a route, round-robin; with no known queues, "any queue"
+ * (queueId -1) so the broker picks one.
+ *
+ * @param route The route entry (its position advances).
+ * @param topic Topic name.
+ * @returns The queue.
+ */
+export function pickQueue(route: RouteEntry, topic: string): MessageQueue {
+  if (route.queues.length === 0) return { topic, brokerName: "", queueId: -1 };
+  const queue = route.queues[route.next % route.queues.length];
+  route.next = (route.next + 1) % 0x4000_0000;
+  return queue;
 }

@@ -24,7 +24,7 @@ import {
   type SendResult,
   type SendStatus,
 } from "./producer.ts";
-import { fetchTopicRoute, writeQueues } from "./topic_route.ts";
+import { pickQueue, RouteCache } from "./topic_route.ts";
 import {
   checkTransactionStateRequestHeader,
   DEFAULT_TOPIC,
@@ -109,12 +109,6 @@ const STATE_CODES: Readonly<Record<LocalTransactionState, number>> = Object.free
   UNKNOWN: TransactionState.UNKNOWN,
 });
 
-interface RouteEntry {
-  readonly queues: readonly MessageQueue[];
-  readonly expiresAt: number;
-  next: number;
-}
-
 /**
  * Sends transactional messages to one broker (RocketMQ `TransactionMQProducer`).
  *
@@ -160,7 +154,7 @@ export class TransactionProducer implements AsyncDisposable {
   readonly #bodyBytesMax: number;
   readonly #routeTtlMs: number;
   readonly #heartbeatIntervalMs: number;
-  readonly #routes = new Map<string, RouteEntry>();
+  readonly #routes: RouteCache;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
@@ -200,6 +194,7 @@ export class TransactionProducer implements AsyncDisposable {
       onRequest: (request) => this.#onBrokerRequest(request),
       onReconnect: () => void this.#heartbeat().catch(() => {}),
     });
+    this.#routes = new RouteCache(this.#client, this.#routeTtlMs);
   }
 
   /**
@@ -399,12 +394,12 @@ export class TransactionProducer implements AsyncDisposable {
       throw new MQConnectionClosedError("Cannot send: transaction producer is closed");
     }
     const deadline = performance.now() + this.#sendTimeoutMs;
-    const route = await this.#route(topic);
+    const route = await this.#routes.get(topic);
     let lastError: unknown;
     for (let attempt = 0; attempt <= this.#retryTimes; attempt++) {
       const remainingMs = Math.floor(deadline - performance.now());
       if (remainingMs <= 0) break;
-      const queue = pick(route, topic);
+      const queue = pickQueue(route, topic);
       let response: RemotingCommand;
       try {
         response = await this.#client.request(
@@ -436,42 +431,13 @@ export class TransactionProducer implements AsyncDisposable {
       if (STORED_STATUS.has(response.code)) return { response, queue };
       lastError = new MQBrokerError(response.code, response.remark, RequestCode.SEND_MESSAGE_V2);
       if (!RETRIABLE_SEND_CODES.includes(response.code)) throw lastError;
-      if (response.code === ResponseCode.TOPIC_NOT_EXIST) this.#routes.delete(topic);
+      if (response.code === ResponseCode.TOPIC_NOT_EXIST) this.#routes.invalidate(topic);
     }
     if (lastError !== undefined) throw lastError;
     throw new MQClientError(
       `Cannot send to ${topic}: send timeout of ${this.#sendTimeoutMs} ms used up`,
     );
   }
-
-  async #route(topic: string): Promise<RouteEntry> {
-    const cached = this.#routes.get(topic);
-    if (cached !== undefined && cached.expiresAt > performance.now()) return cached;
-    let entry: RouteEntry;
-    try {
-      const route = await fetchTopicRoute(this.#client, topic);
-      entry = {
-        queues: writeQueues(route, topic),
-        expiresAt: performance.now() + this.#routeTtlMs,
-        next: cached?.next ?? Math.floor(Math.random() * 1024),
-      };
-    } catch (error) {
-      if (!(error instanceof MQBrokerError) || error.code !== ResponseCode.TOPIC_NOT_EXIST) {
-        throw error;
-      }
-      // No route yet: let the broker pick a queue (it may auto-create the topic).
-      entry = { queues: [], expiresAt: performance.now() + 1_000, next: 0 };
-    }
-    this.#routes.set(topic, entry);
-    return entry;
-  }
-}
-
-function pick(route: RouteEntry, topic: string): MessageQueue {
-  if (route.queues.length === 0) return { topic, brokerName: "", queueId: -1 };
-  const queue = route.queues[route.next % route.queues.length];
-  route.next = (route.next + 1) % 0x4000_0000;
-  return queue;
 }
 
 function checkState(state: unknown, source: string): LocalTransactionState {
