@@ -73,6 +73,9 @@ export function consumeQueuePath(topic: string, queueId: number): string {
   return `consumequeue/${topic}/${queueId}`;
 }
 
+/** Units a `readUnits` call reads into the queue's reused buffer (larger reads allocate). */
+const UNIT_SCRATCH_UNITS_MAX = 64;
+
 /** One ConsumeQueue. See the module doc for layout, roles and invariants. */
 export class ConsumeQueue {
   /** Topic. */
@@ -87,6 +90,9 @@ export class ConsumeQueue {
   #segmentBytes: number;
   #segments: Map<number, Segment> = new Map();
   #bases: number[] = [];
+  /** Reused by `readUnits` (it decodes before returning), so a read allocates no buffer. */
+  #unitScratch = new Uint8Array(0);
+  #unitScratchView = new DataView(this.#unitScratch.buffer);
   #minOffset = 0;
   #maxOffset = 0;
   #maxPhysicalOffset = 0;
@@ -351,9 +357,22 @@ export class ConsumeQueue {
         end - offset,
         (base + this.#segmentBytes - byteOffset) / CQ_UNIT_BYTES,
       );
-      const bytes = new Uint8Array(units * CQ_UNIT_BYTES);
+      // Reads of up to UNIT_SCRATCH_UNITS_MAX units reuse one small buffer per
+      // queue (bounded, so thousands of queues stay cheap); larger scans allocate.
+      let bytes: Uint8Array;
+      let view: DataView;
+      if (units <= UNIT_SCRATCH_UNITS_MAX) {
+        if (this.#unitScratch.length === 0) {
+          this.#unitScratch = new Uint8Array(UNIT_SCRATCH_UNITS_MAX * CQ_UNIT_BYTES);
+          this.#unitScratchView = new DataView(this.#unitScratch.buffer);
+        }
+        bytes = this.#unitScratch.subarray(0, units * CQ_UNIT_BYTES);
+        view = this.#unitScratchView;
+      } else {
+        bytes = new Uint8Array(units * CQ_UNIT_BYTES);
+        view = new DataView(bytes.buffer);
+      }
       const n = segment.read(byteOffset - base, bytes);
-      const view = new DataView(bytes.buffer);
       for (let i = 0; i * CQ_UNIT_BYTES + CQ_UNIT_BYTES <= n; i++) {
         const size = view.getInt32(i * CQ_UNIT_BYTES + 8);
         if (size === 0) return out; // not yet visible to this handle

@@ -5,12 +5,20 @@
  * Lives on the thread that serves pulls (the main thread, with a reader
  * `ConsumeQueueStore` and a `CommitLogReader`; or the calling thread of
  * `LocalMessageStore` with the writers). Contiguous records of a queue are
- * read with one positional read per contiguous run.
+ * read with one positional read per contiguous run, all into one fresh buffer
+ * per call: each `StoredMessage.record` is a view of it.
  *
  * @module
  */
 
-import { checkRecord, getInt64, RecordPos } from "../../client/protocol/message_record.ts";
+import {
+  checkRecord,
+  decodeRecord,
+  getInt64,
+  MAGIC_V1,
+  MAGIC_V2,
+  RecordPos,
+} from "../../client/protocol/message_record.ts";
 import { getProperty, MessageConst, tagsHashCode } from "../../client/protocol/properties.ts";
 import type {
   GetMessageRequest,
@@ -23,12 +31,29 @@ import type { CommitLogRead } from "./commit_log.ts";
 import { type ConsumeQueueUnit, DUMMY_UNIT_SIZE } from "./consume_queue.ts";
 import type { ConsumeQueueStore } from "./consume_queue_store.ts";
 import { recordPhysicalOffset, recordStoreTimestamp } from "./record_view.ts";
-import { decodeRecord } from "../../client/protocol/message_record.ts";
 
 /** Units scanned per filtered `getMessage` at least (RocketMQ `maxFilterMessageSize` / 20). */
 const SCAN_UNITS_MIN = 800;
 /** Bytes read to find a record's STORETIMESTAMP (fixed fields, IPv6 born host). */
 const HEADER_BYTES = 96;
+
+/**
+ * A `getMessage` result without messages.
+ *
+ * @param status Status word.
+ * @param nextBeginOffset Where the consumer goes on.
+ * @param minOffset Queue min offset.
+ * @param maxOffset Queue max offset.
+ * @returns The result.
+ */
+function result(
+  status: GetMessageResult["status"],
+  nextBeginOffset: number,
+  minOffset: number,
+  maxOffset: number,
+): GetMessageResult {
+  return { status, messages: [], nextBeginOffset, minOffset, maxOffset };
+}
 
 /** Bounds of the readable CommitLog, supplied by the caller's role. */
 export interface CommitLogBounds {
@@ -76,33 +101,32 @@ export class MessageReader {
     const minOffset = queue?.minOffset ?? 0;
     const maxOffset = queue?.maxOffset ?? 0;
     const offset = request.queueOffset;
-    const result = (
-      status: GetMessageResult["status"],
-      nextBeginOffset: number,
-      messages: StoredMessage[] = [],
-    ): GetMessageResult => ({ status, messages, nextBeginOffset, minOffset, maxOffset });
-    if (queue === undefined || maxOffset === 0) return result("NO_MESSAGE_IN_QUEUE", 0);
-    if (offset < minOffset) return result("OFFSET_TOO_SMALL", minOffset);
-    if (offset === maxOffset) return result("OFFSET_OVERFLOW_ONE", offset);
-    if (offset > maxOffset) return result("OFFSET_OVERFLOW_BADLY", maxOffset);
+    if (queue === undefined || maxOffset === 0) {
+      return result("NO_MESSAGE_IN_QUEUE", 0, minOffset, maxOffset);
+    }
+    if (offset < minOffset) return result("OFFSET_TOO_SMALL", minOffset, minOffset, maxOffset);
+    if (offset === maxOffset) return result("OFFSET_OVERFLOW_ONE", offset, minOffset, maxOffset);
+    if (offset > maxOffset) return result("OFFSET_OVERFLOW_BADLY", maxOffset, minOffset, maxOffset);
 
     const maxCount = Math.max(1, Math.min(request.maxCount, this.#limits.getMessagesMax));
     const maxBytes = Math.min(
       request.maxBytes ?? this.#limits.getBytesMax,
       this.#limits.getBytesMax,
     );
+    const filter = request.filter;
     // Without a filter every unit is taken, so `maxCount` units suffice; a filter
     // may skip units, so scan more (RocketMQ's maxFilterMessageSize window).
-    const scanUnits = request.filter === undefined ? maxCount : Math.max(SCAN_UNITS_MIN, maxCount);
+    const scanUnits = filter === undefined ? maxCount : Math.max(SCAN_UNITS_MIN, maxCount);
     const units = queue.readUnits(offset, scanUnits);
-    if (units.length === 0) return result("OFFSET_FOUND_NULL", offset);
+    if (units.length === 0) return result("OFFSET_FOUND_NULL", offset, minOffset, maxOffset);
 
     const commitLogMin = this.#bounds.minOffset();
     const selected: ConsumeQueueUnit[] = [];
     let next = offset;
     let bytes = 0;
     let removed = false;
-    for (const unit of units) {
+    for (let u = 0; u < units.length; u++) {
+      const unit = units[u];
       if (selected.length >= maxCount) break;
       if (unit.size === DUMMY_UNIT_SIZE) {
         next = unit.queueOffset + 1;
@@ -115,15 +139,30 @@ export class MessageReader {
         continue;
       }
       next = unit.queueOffset + 1;
-      if (request.filter !== undefined && !request.filter.matchesTagsCode(unit.tagsCode)) continue;
+      if (filter !== undefined && !filter.matchesTagsCode(unit.tagsCode)) continue;
       selected.push(unit);
       bytes += unit.size;
     }
+    if (selected.length === 0) {
+      return result(
+        removed ? "MESSAGE_WAS_REMOVING" : "NO_MATCHED_MESSAGE",
+        next,
+        minOffset,
+        maxOffset,
+      );
+    }
 
+    // Every selected record lands in ONE fresh buffer and is handed out as a
+    // view of it: one allocation per call, not one per record (per-record
+    // allocations were most of the cost). Each run of records that sit back to
+    // back in the CommitLog is one `readAt`.
+    const out = new Uint8Array(bytes);
+    const view = new DataView(out.buffer);
+    const matchesMessage = filter?.matchesMessage;
     const messages: StoredMessage[] = [];
+    let at = 0;
     let i = 0;
     while (i < selected.length) {
-      // One read per run of records that sit back to back in the CommitLog.
       let j = i + 1;
       let runBytes = selected[i].size;
       while (
@@ -133,29 +172,33 @@ export class MessageReader {
         runBytes += selected[j].size;
         j++;
       }
-      const run = new Uint8Array(runBytes);
-      const n = this.#commitLog.readAt(selected[i].commitLogOffset, run);
-      let at = 0;
+      const runEnd = at + this.#commitLog.readAt(
+        selected[i].commitLogOffset,
+        out.subarray(at, at + runBytes),
+      );
       for (let k = i; k < j; k++) {
         const unit = selected[k];
-        if (at + unit.size > n) {
-          removed = true;
+        if (at + unit.size > runEnd) {
+          removed = true; // the segment went away under the read
           break;
         }
-        const check = checkRecord(run, at, at + unit.size, false);
-        assert(
-          check.status === "OK" && check.size === unit.size &&
-            recordPhysicalOffset(run, at) === unit.commitLogOffset,
-          () =>
-            `ConsumeQueue unit ${unit.queueOffset} of ${request.topic}/${request.queueId} does not point at a record`,
-        );
-        const record = run.subarray(at, at + unit.size);
-        at += unit.size;
+        // Records were fully checked (CRC and field lengths) before dispatch
+        // built these units; after the read, the size, magic and physical
+        // offset prove the unit still points at that record.
+        const magic = view.getInt32(at + RecordPos.MAGIC);
         if (
-          request.filter?.matchesMessage !== undefined && !request.filter.matchesMessage(record)
+          view.getInt32(at + RecordPos.TOTAL_SIZE) !== unit.size ||
+          (magic !== MAGIC_V1 && magic !== MAGIC_V2) ||
+          getInt64(view, at + RecordPos.PHYSICAL_OFFSET) !== unit.commitLogOffset
         ) {
-          continue;
+          assert(
+            false,
+            `ConsumeQueue unit ${unit.queueOffset} of ${request.topic}/${request.queueId} does not point at a record`,
+          );
         }
+        const record = out.subarray(at, at + unit.size);
+        at += unit.size;
+        if (matchesMessage !== undefined && !filter!.matchesMessage!(record)) continue;
         messages.push({
           queueOffset: unit.queueOffset,
           commitLogOffset: unit.commitLogOffset,
@@ -165,9 +208,15 @@ export class MessageReader {
       }
       i = j;
     }
-    if (messages.length > 0) return result("FOUND", next, messages);
-    if (removed) return result("MESSAGE_WAS_REMOVING", next);
-    return result("NO_MATCHED_MESSAGE", next);
+    if (messages.length > 0) {
+      return { status: "FOUND", messages, nextBeginOffset: next, minOffset, maxOffset };
+    }
+    return result(
+      removed ? "MESSAGE_WAS_REMOVING" : "NO_MATCHED_MESSAGE",
+      next,
+      minOffset,
+      maxOffset,
+    );
   }
 
   /**
