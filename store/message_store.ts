@@ -42,6 +42,14 @@ export interface MessageToPut {
    * Use `encodeProperties`/`decodeProperties` from `client/protocol/properties.ts`.
    */
   readonly properties: string;
+  /**
+   * Optional: the UTF-8 bytes of `properties`, when the caller already has
+   * them (the broker's batch path), so the store need not encode the string
+   * again. When present it MUST equal the UTF-8 encoding of `properties`;
+   * anything that rewrites `properties` must drop or rebuild it. The store
+   * falls back to encoding `properties` when the lengths cannot match.
+   */
+  readonly propertiesBytes?: Uint8Array;
   /** MessageSysFlag bits (compression, transaction type, IPv6 hosts). */
   readonly sysFlag: number;
   /** Producer clock, epoch ms. */

@@ -7,9 +7,13 @@
  * @module
  */
 
+import { MessageConst } from "../../client/protocol/properties.ts";
 import type { MessageToPut } from "../../store/mod.ts";
 import { transformTimerBatch, transformTimerMessage } from "./timer/timer_transform.ts";
 import { isTransactionPrepare, toHalfMessage } from "./transaction/half_message.ts";
+
+/** The shared prefix of the timer properties (`TIMER_DELAY_SEC`, `TIMER_DELAY_MS`, `TIMER_DELIVER_MS`). */
+const TIMER_PROPERTY_PREFIX = "TIMER_";
 
 /** Outcome of preparing one message or a batch for the store. */
 export type PutPreparation<T> =
@@ -20,6 +24,21 @@ export type PutPreparation<T> =
 export interface PutHookOptions {
   /** Longest accepted delay, ms; undefined means no limit. */
   readonly timerMaxDelayMs?: number;
+}
+
+/**
+ * Whether any put hook might act on properties containing `text`: false
+ * only when `text` holds none of the property names the hooks look for
+ * (`TRAN_MSG`, `DELAY`, `TIMER_*`). A caller may test a whole batch's
+ * properties, concatenated, at once and skip `prepareBatchForStore` when
+ * this is false (the messages would come back unchanged).
+ *
+ * @param text Encoded properties (of one message or several, concatenated).
+ * @returns False if no hook can rewrite or refuse such messages.
+ */
+export function mayTriggerPutHooks(text: string): boolean {
+  return text.includes(MessageConst.TRANSACTION_PREPARED) ||
+    text.includes(MessageConst.DELAY_TIME_LEVEL) || text.includes(TIMER_PROPERTY_PREFIX);
 }
 
 /**

@@ -52,7 +52,40 @@ export function prepareMessage(
   if (typeof message.topic !== "string" || message.topic.length === 0) {
     return illegal("topic is empty");
   }
-  const topicBytes = encoder.encode(message.topic);
+  return prepareWithTopic(
+    message,
+    encoder.encode(message.topic),
+    limits,
+    storeHost,
+    recordBytesMax,
+  );
+}
+
+/**
+ * The UTF-8 bytes of a message's properties: the caller's `propertiesBytes`
+ * when their length can be the encoding's (UTF-8 takes 1..3 bytes per UTF-16
+ * code unit), else a fresh encoding. The length test is a cheap guard
+ * against stale bytes, not proof of equality: the contract is the caller's.
+ */
+function propertiesBytesOf(message: MessageToPut): Uint8Array {
+  const properties = message.properties ?? "";
+  const given = message.propertiesBytes;
+  if (
+    given instanceof Uint8Array && given.length >= properties.length &&
+    given.length <= properties.length * 3
+  ) {
+    return given;
+  }
+  return encoder.encode(properties);
+}
+
+function prepareWithTopic(
+  message: MessageToPut,
+  topicBytes: Uint8Array,
+  limits: StoreLimits,
+  storeHost: HostAddress,
+  recordBytesMax: number,
+): PreparedMessage | PutRefusal {
   const topicMax = isRetryOrDlq(message.topic) ? limits.retryTopicBytesMax : limits.topicBytesMax;
   if (topicBytes.length > topicMax) {
     return illegal(`topic is ${topicBytes.length} bytes, limit is ${topicMax}`);
@@ -64,7 +97,7 @@ export function prepareMessage(
   if (message.body.length > limits.messageBytesMax) {
     return illegal(`body is ${message.body.length} bytes, limit is ${limits.messageBytesMax}`);
   }
-  const propertiesBytes = encoder.encode(message.properties ?? "");
+  const propertiesBytes = propertiesBytesOf(message);
   if (propertiesBytes.length > limits.propertiesBytesMax) {
     return {
       status: "PROPERTIES_SIZE_EXCEEDED",
@@ -109,14 +142,20 @@ export function prepareBatch(
   if (messages.length > limits.batchMessagesMax) {
     return illegal(`batch has ${messages.length} messages, limit is ${limits.batchMessagesMax}`);
   }
+  const first = messages[0];
+  if (typeof first.topic !== "string" || first.topic.length === 0) {
+    return illegal("topic is empty");
+  }
+  // One topic per batch: encode it once.
+  const topicBytes = encoder.encode(first.topic);
   const out: PreparedMessage[] = [];
   let total = 0;
   for (const message of messages) {
-    const prepared = prepareMessage(message, limits, storeHost, recordBytesMax);
-    if ("status" in prepared) return prepared;
-    if (message.topic !== messages[0].topic || message.queueId !== messages[0].queueId) {
+    if (message.topic !== first.topic || message.queueId !== first.queueId) {
       return illegal("batch mixes topics or queues");
     }
+    const prepared = prepareWithTopic(message, topicBytes, limits, storeHost, recordBytesMax);
+    if ("status" in prepared) return prepared;
     total += prepared.size;
     out.push(prepared);
   }

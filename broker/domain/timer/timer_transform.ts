@@ -160,6 +160,8 @@ export function transformTimerMessage(
       topic: TIMER_TOPIC,
       queueId: TIMER_QUEUE_ID,
       properties: encodeProperties(properties),
+      // The sent bytes no longer match the rewritten properties.
+      propertiesBytes: undefined,
     },
   };
 }

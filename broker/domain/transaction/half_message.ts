@@ -105,6 +105,8 @@ export function toHalfMessage(message: MessageToPut, producerGroup?: string): Me
     topic: HALF_TOPIC,
     queueId: HALF_QUEUE_ID,
     properties: encodeProperties(properties),
+    // The sent bytes no longer match the rewritten properties.
+    propertiesBytes: undefined,
     sysFlag: withTransactionType(message.sysFlag, MessageSysFlag.TRANSACTION_NOT_TYPE),
     preparedTransactionOffset: 0,
   };
