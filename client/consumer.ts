@@ -8,6 +8,7 @@
 
 import { allocateAveragely } from "./allocate.ts";
 import { BrokerClient } from "./broker_client.ts";
+import { unregisterAndClose } from "./client_registration.ts";
 import { MQBrokerError, MQClientError } from "./errors.ts";
 import {
   decodeReceivedMessages,
@@ -31,7 +32,6 @@ import {
   queueRequestHeader,
   searchOffsetRequestHeader,
   sendMessageRequestHeaderV2,
-  unregisterClientRequestHeader,
   updateConsumerOffsetRequestHeader,
 } from "./protocol/headers.ts";
 import {
@@ -765,20 +765,7 @@ export class Consumer implements AsyncDisposable {
     await this.#release(states);
     this.#states.clear();
     this.#batches = [];
-    try {
-      await this.#client.request(
-        RequestCode.UNREGISTER_CLIENT,
-        unregisterClientRequestHeader.encode({
-          clientID: this.clientId,
-          consumerGroup: this.group,
-        }),
-        undefined,
-        { timeoutMs: 1_000 },
-      );
-    } catch {
-      // Best effort: the broker also drops the channel when it closes.
-    }
-    await this.#client.close();
+    await unregisterAndClose(this.#client, this.clientId, { consumerGroup: this.group });
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 
 import { BrokerClient } from "./broker_client.ts";
+import { sendProducerHeartbeat, unregisterAndClose } from "./client_registration.ts";
 import { MQBrokerError, MQClientError, MQConnectionClosedError } from "./errors.ts";
 import {
   encodeBatchBody,
@@ -22,9 +23,7 @@ import {
   DEFAULT_TOPIC_QUEUE_NUMS,
   sendMessageRequestHeaderV2,
   sendMessageResponseHeader,
-  unregisterClientRequestHeader,
 } from "./protocol/headers.ts";
-import { encodeJsonBody, type HeartbeatData } from "./protocol/heartbeat.ts";
 import { UniqueIdGenerator } from "./protocol/message_id.ts";
 import { RequestCode } from "./protocol/request_code.ts";
 import { ResponseCode } from "./protocol/response_code.ts";
@@ -668,20 +667,7 @@ export class Producer implements AsyncDisposable {
     // Sends accepted before close() still go out (their flush checks `#closed` later).
     this.#flushPending();
     this.#closed = true;
-    try {
-      await this.#client.request(
-        RequestCode.UNREGISTER_CLIENT,
-        unregisterClientRequestHeader.encode({
-          clientID: this.clientId,
-          producerGroup: this.group,
-        }),
-        undefined,
-        { timeoutMs: 1_000 },
-      );
-    } catch {
-      // Best effort: the broker also drops idle clients.
-    }
-    await this.#client.close();
+    await unregisterAndClose(this.#client, this.clientId, { producerGroup: this.group });
   }
 
   /** Same as {@linkcode Producer.close}, for `await using`. */
@@ -693,13 +679,8 @@ export class Producer implements AsyncDisposable {
     if (this.#closed) throw new MQConnectionClosedError("Cannot send: producer is closed");
   }
 
-  async #heartbeat(signal?: AbortSignal): Promise<void> {
-    const data: HeartbeatData = {
-      clientID: this.clientId,
-      producerDataSet: [{ groupName: this.group }],
-      consumerDataSet: [],
-    };
-    await this.#client.invoke(RequestCode.HEART_BEAT, {}, encodeJsonBody(data), { signal });
+  #heartbeat(signal?: AbortSignal): Promise<void> {
+    return sendProducerHeartbeat(this.#client, this.clientId, this.group, signal);
   }
 
   #header(

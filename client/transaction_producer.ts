@@ -7,6 +7,7 @@
  */
 
 import { BrokerClient } from "./broker_client.ts";
+import { sendProducerHeartbeat, unregisterAndClose } from "./client_registration.ts";
 import { MQBrokerError, MQClientError, MQConnectionClosedError } from "./errors.ts";
 import {
   encodeMessage,
@@ -33,9 +34,7 @@ import {
   sendMessageRequestHeaderV2,
   sendMessageResponseHeader,
   TransactionState,
-  unregisterClientRequestHeader,
 } from "./protocol/headers.ts";
-import { encodeJsonBody, type HeartbeatData } from "./protocol/heartbeat.ts";
 import { decodeOffsetMessageId, UniqueIdGenerator } from "./protocol/message_id.ts";
 import { checkRecord, decodeRecord, MessageSysFlag } from "./protocol/message_record.ts";
 import { encodeProperties, getProperty, MessageConst } from "./protocol/properties.ts";
@@ -291,20 +290,7 @@ export class TransactionProducer implements AsyncDisposable {
     this.#closed = true;
     if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
     this.#heartbeatTimer = undefined;
-    try {
-      await this.#client.request(
-        RequestCode.UNREGISTER_CLIENT,
-        unregisterClientRequestHeader.encode({
-          clientID: this.clientId,
-          producerGroup: this.group,
-        }),
-        undefined,
-        { timeoutMs: 1_000 },
-      );
-    } catch {
-      // Best effort: the broker also drops clients whose connection closed.
-    }
-    await this.#client.close();
+    await unregisterAndClose(this.#client, this.clientId, { producerGroup: this.group });
   }
 
   /** Same as {@linkcode TransactionProducer.close}, for `await using`. */
@@ -312,13 +298,8 @@ export class TransactionProducer implements AsyncDisposable {
     return this.close();
   }
 
-  async #heartbeat(signal?: AbortSignal): Promise<void> {
-    const data: HeartbeatData = {
-      clientID: this.clientId,
-      producerDataSet: [{ groupName: this.group }],
-      consumerDataSet: [],
-    };
-    await this.#client.invoke(RequestCode.HEART_BEAT, {}, encodeJsonBody(data), { signal });
+  #heartbeat(signal?: AbortSignal): Promise<void> {
+    return sendProducerHeartbeat(this.#client, this.clientId, this.group, signal);
   }
 
   async #endTransaction(end: {
