@@ -599,19 +599,30 @@ export class CommitLog implements CommitLogRead {
   /**
    * Delete segments whose last-modified time plus `reservedMs` is at or
    * before `nowMs` (or all but the active one when `force`), oldest first,
-   * stopping at the first one kept. Never deletes the segment being written.
+   * stopping at the first one kept. Never deletes the segment being written,
+   * one not wholly flushed, or one not wholly dispatched (its records would
+   * never reach the ConsumeQueues and index, whose min offsets follow the
+   * CommitLog's).
    *
    * @param nowMs Current time.
    * @param reservedMs Retention, ms.
    * @param maxSegments Delete at most this many.
    * @param force Ignore age (disk nearly full).
+   * @param dispatchedOffset Everything below it has been dispatched (default: all flushed data).
    * @returns Base offsets deleted.
    */
-  deleteExpired(nowMs: number, reservedMs: number, maxSegments: number, force = false): number[] {
+  deleteExpired(
+    nowMs: number,
+    reservedMs: number,
+    maxSegments: number,
+    force = false,
+    dispatchedOffset = Number.MAX_SAFE_INTEGER,
+  ): number[] {
     const activeBase = segmentBase(this.#writtenOffset, this.segmentBytes);
+    const keepFrom = Math.min(this.#flushedOffset, dispatchedOffset);
     const deleted: number[] = [];
     for (const base of [...this.#bases]) {
-      if (deleted.length >= maxSegments || base + this.segmentBytes > this.#flushedOffset) break;
+      if (deleted.length >= maxSegments || base + this.segmentBytes > keepFrom) break;
       if (base >= activeBase) break;
       const mtime = this.#dir.lastModifiedMs(base);
       if (!force && mtime !== undefined && mtime + reservedMs > nowMs) break;

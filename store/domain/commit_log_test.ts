@@ -136,6 +136,20 @@ Deno.test("CommitLog.deleteExpired() keeps segments younger than the reserved ti
   assert.ok(dir.list().length >= 3);
 });
 
+Deno.test("CommitLog.deleteExpired() never deletes a segment dispatch has not finished", () => {
+  const { log, dir, fs } = newLog(512);
+  for (let i = 0; i < 12; i++) log.append(encode(message("T", 0, "x".repeat(100))));
+  log.flush();
+  const before = dir.list();
+  assert.ok(before.length >= 3);
+  const future = fs.now() + 10_000;
+  // Dispatch has reached the middle of the second segment: only the first may go, even when forced.
+  const dispatched = before[1] + 10;
+  assert.deepEqual(log.deleteExpired(future, 1000, 100, true, dispatched), [before[0]]);
+  assert.deepEqual(dir.list(), before.slice(1));
+  assert.deepEqual(log.deleteExpired(future, 1000, 100, true, dispatched), []);
+});
+
 Deno.test("CommitLog.recover() finds the end after a crash and cuts the unflushed tail", () => {
   const { log, fs, dir, table } = newLog(4096, 64);
   const sizes: number[] = [];

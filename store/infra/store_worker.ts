@@ -43,6 +43,7 @@ import {
   controlBlock,
   CTRL_COMMITTED,
   CTRL_DISK_USED_PPM,
+  CTRL_DISPATCHED,
   CTRL_FLUSHED,
   CTRL_FLUSHED_TIMESTAMP,
   CTRL_MIN,
@@ -196,6 +197,7 @@ class StoreWorker {
       this.#config.fileReservedTimeHours * 3_600_000,
       DELETE_SEGMENTS_PER_ROUND_MAX,
       diskRatio > DISK_CLEAN_FORCIBLY_RATIO,
+      loadOffset(this.#control, CTRL_DISPATCHED),
     );
     if (deleted.length > 0) storeOffset(this.#control, CTRL_MIN, this.#commitLog.minOffset);
   }
