@@ -7,7 +7,11 @@
 import { decodeSendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import type { SendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import { createOffsetMessageId } from "../../client/protocol/message_id.ts";
-import { MessageConst } from "../../client/protocol/properties.ts";
+import {
+  findPropertyValue,
+  MessageConst,
+  propertyNeedle,
+} from "../../client/protocol/properties.ts";
 import type { RemotingCommand } from "../../client/protocol/remoting_command.ts";
 import { createResponse } from "../../client/protocol/remoting_command.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
@@ -52,28 +56,8 @@ function badMiniRecord(index: number, at: number, what: string): RequestError {
   );
 }
 
-const UNIQ_KEY_NEEDLE = MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX + NAME_VALUE;
-const CLUSTER_NEEDLE = MessageConst.CLUSTER + NAME_VALUE;
-
-/**
- * `getProperty` (properties.ts) with a prebuilt `name + \x01` needle (no string building per
- * call): the value of the first pair whose name matches, or undefined.
- */
-function findProperty(text: string, needle: string): string | undefined {
-  let at = 0;
-  while (at <= text.length) {
-    const found = text.indexOf(needle, at);
-    if (found === -1) return undefined;
-    if (found === 0 || text.charCodeAt(found - 1) === 2) {
-      const valueStart = found + needle.length;
-      let end = text.indexOf(PAIR_END, valueStart);
-      if (end === -1) end = text.length;
-      return text.slice(valueStart, end);
-    }
-    at = found + 1;
-  }
-  return undefined;
-}
+const UNIQ_KEY_NEEDLE = propertyNeedle(MessageConst.UNIQ_CLIENT_MESSAGE_ID_KEYIDX);
+const CLUSTER_NEEDLE = propertyNeedle(MessageConst.CLUSTER);
 
 /** Uppercase hex of each byte value. */
 const HEX_BYTES: readonly string[] = Array.from(
@@ -366,12 +350,12 @@ export class SendController {
     let added = "";
     if (text.length > 0 && !text.endsWith(PAIR_END)) added = PAIR_END;
     const properties = added === "" ? text : text + added;
-    let uniqKey = findProperty(properties, UNIQ_KEY_NEEDLE);
+    let uniqKey = findPropertyValue(properties, UNIQ_KEY_NEEDLE);
     if (uniqKey === undefined || uniqKey === "") {
       uniqKey = this.#ctx.uniqueIds.next();
       added += UNIQ_KEY_NEEDLE + uniqKey + PAIR_END;
     }
-    if (findProperty(properties, CLUSTER_NEEDLE) === undefined) {
+    if (findPropertyValue(properties, CLUSTER_NEEDLE) === undefined) {
       added += this.#clusterPair;
     }
     return { properties: added === "" ? text : text + added, uniqKey, added };

@@ -120,7 +120,29 @@ export function decodeProperties(text: string): Map<string, string> {
  * @returns Its value, or undefined.
  */
 export function getProperty(text: string, name: string): string | undefined {
-  const needle = name + NAME_VALUE_SEPARATOR;
+  return findPropertyValue(text, propertyNeedle(name));
+}
+
+/**
+ * The search needle of a property name (`name \x01`), for hot paths that look
+ * the same name up in many strings with {@linkcode findPropertyValue}.
+ *
+ * @param name The property name.
+ * @returns The needle.
+ */
+export function propertyNeedle(name: string): string {
+  return name + NAME_VALUE_SEPARATOR;
+}
+
+/**
+ * {@linkcode getProperty} with a prebuilt needle: the value of the first pair
+ * whose name matches, or undefined.
+ *
+ * @param text The encoded properties.
+ * @param needle `propertyNeedle(name)`.
+ * @returns Its value, or undefined.
+ */
+export function findPropertyValue(text: string, needle: string): string | undefined {
   let at = 0;
   while (at <= text.length) {
     const found = text.indexOf(needle, at);
