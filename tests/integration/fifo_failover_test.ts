@@ -12,7 +12,13 @@
 import assert from "node:assert/strict";
 import { startTestBroker } from "../_helpers/broker.ts";
 import { until } from "../_helpers/consume.ts";
-import { createAdmin, createConsumer, createProducer, type Producer } from "../../mod.ts";
+import {
+  type Consumer,
+  createAdmin,
+  createConsumer,
+  createProducer,
+  type Producer,
+} from "../../mod.ts";
 
 const GROUPS = ["g-a", "g-b", "g-c", "g-d"];
 
@@ -45,6 +51,48 @@ interface Finished {
   readonly seq: number;
   readonly queueId: number;
   readonly atMs: number;
+}
+
+/** The orderly consumer both tests run: short rebalance, renew and commit intervals. */
+function orderlyConsumer(endpoint: string, group: string, topic: string, clientId?: string) {
+  return createConsumer({
+    endpoint,
+    group,
+    topic,
+    clientId,
+    orderly: true,
+    consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET",
+    rebalanceIntervalMs: 200,
+    lockRenewIntervalMs: 200,
+    commitIntervalMs: 100,
+  });
+}
+
+/** Record every message the consumer finishes into `sink` until `stop()`. */
+function record(consumer: Consumer, sink: Finished[]): { stop(): Promise<void> } {
+  const controller = new AbortController();
+  const consuming = (async () => {
+    for await (const m of consumer.messages({ signal: controller.signal })) {
+      sink.push({
+        group: m.messageGroup!,
+        seq: Number(m.properties.seq),
+        queueId: m.queueId,
+        atMs: performance.now(),
+      });
+    }
+  })();
+  return {
+    async stop() {
+      controller.abort();
+      await consuming.catch(() => {});
+    },
+  };
+}
+
+/** Whether every group's last message (seq `last`) was finished. */
+function allFinished(seen: readonly Finished[], last: number): boolean {
+  const done = new Set(seen.filter((f) => f.seq === last).map((f) => f.group));
+  return GROUPS.every((g) => done.has(g));
 }
 
 Deno.test("FIFO order holds when an orderly consumer is killed: its queue moves only after the lock expires", async () => {
@@ -88,28 +136,8 @@ Deno.test("FIFO order holds when an orderly consumer is killed: its queue moves 
   let killedAtMs = Infinity;
   try {
     await until(() => childReady, "member A to start");
-    await using b = await createConsumer({
-      endpoint,
-      group: "ord-crash",
-      topic: "OrdCrash",
-      clientId: "B",
-      orderly: true,
-      consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET",
-      rebalanceIntervalMs: 200,
-      lockRenewIntervalMs: 200,
-      commitIntervalMs: 100,
-    });
-    const controller = new AbortController();
-    const consuming = (async () => {
-      for await (const m of b.messages({ signal: controller.signal })) {
-        seenByB.push({
-          group: m.messageGroup!,
-          seq: Number(m.properties.seq),
-          queueId: m.queueId,
-          atMs: performance.now(),
-        });
-      }
-    })();
+    await using b = await orderlyConsumer(endpoint, "ord-crash", "OrdCrash", "B");
+    const recording = record(b, seenByB);
     await until(() => b.assignment.length === 1, "A and B to hold one queue each");
     const queueOfA = 1 - b.assignment[0].queueId;
 
@@ -122,16 +150,8 @@ Deno.test("FIFO order holds when an orderly consumer is killed: its queue moves 
     killedAtMs = performance.now();
     await sendGroups(producer, "OrdCrash", 10, 20);
     await until(() => b.assignment.length === 2, "B to take over A's queue after the lock expires");
-    await until(
-      () => {
-        const done = new Set(seenByB.filter((f) => f.seq === 19).map((f) => f.group));
-        return GROUPS.every((g) => done.has(g));
-      },
-      "B to finish every group",
-      20_000,
-    );
-    controller.abort();
-    await consuming;
+    await until(() => allFinished(seenByB, 19), "B to finish every group", 20_000);
+    await recording.stop();
 
     assert.ok(seenByA.length > 0, "A consumed before it was killed");
     assert.ok(seenByB.some((f) => f.queueId === queueOfA), "B consumed A's queue after the crash");
@@ -171,27 +191,8 @@ Deno.test("FIFO order holds across a broker restart: consumers re-lock their que
       await admin.createTopic("OrdRestart", { readQueueNums: 2, writeQueueNums: 2, order: true });
     }
     const seen: Finished[] = [];
-    await using consumer = await createConsumer({
-      endpoint,
-      group: "ord-restart",
-      topic: "OrdRestart",
-      orderly: true,
-      consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET",
-      rebalanceIntervalMs: 200,
-      lockRenewIntervalMs: 200,
-      commitIntervalMs: 100,
-    });
-    const controller = new AbortController();
-    const consuming = (async () => {
-      for await (const m of consumer.messages({ signal: controller.signal })) {
-        seen.push({
-          group: m.messageGroup!,
-          seq: Number(m.properties.seq),
-          queueId: m.queueId,
-          atMs: performance.now(),
-        });
-      }
-    })();
+    await using consumer = await orderlyConsumer(endpoint, "ord-restart", "OrdRestart");
+    const recording = record(consumer, seen);
     try {
       {
         await using producer = await createProducer({ endpoint });
@@ -205,16 +206,12 @@ Deno.test("FIFO order holds across a broker restart: consumers re-lock their que
         await sendGroups(producer, "OrdRestart", 10, 20);
       }
       await until(
-        () => {
-          const done = new Set(seen.filter((f) => f.seq === 19).map((f) => f.group));
-          return GROUPS.every((g) => done.has(g));
-        },
+        () => allFinished(seen, 19),
         "every group to be finished after the restart",
         20_000,
       );
     } finally {
-      controller.abort();
-      await consuming.catch(() => {});
+      await recording.stop();
       await broker.close();
     }
     for (const group of GROUPS) {
