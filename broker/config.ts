@@ -85,6 +85,8 @@ export interface BrokerConfig {
   readonly rebalanceLockExpiryMs: number;
   /** Deliveries of a failed message before it goes to the group's DLQ (a consumer may ask for another). */
   readonly retryMaxTimes: number;
+  /** Port of the gRPC front for RocketMQ 5 clients (local-mode proxy); 0 turns it off. */
+  readonly grpcPort: number;
 }
 
 /** How an option's text is parsed. */
@@ -138,6 +140,7 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     timerMaxDelayMs: 0,
     rebalanceLockExpiryMs: 60_000,
     retryMaxTimes: 16,
+    grpcPort: 8081,
   } satisfies BrokerConfig,
 );
 
@@ -335,6 +338,13 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "redeliveries of a failed message before it goes to the DLQ",
     },
+    {
+      key: "grpcPort",
+      flag: "--grpc-port",
+      env: "RMQ_GRPC_PORT",
+      kind: "int",
+      description: "gRPC port for RocketMQ 5 clients (0 = off)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -505,6 +515,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("timerMaxDelayMs", 0, Number.MAX_SAFE_INTEGER);
   range("rebalanceLockExpiryMs", 1, Number.MAX_SAFE_INTEGER);
   range("retryMaxTimes", 0, 1_000_000);
+  range("grpcPort", 0, 65535);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

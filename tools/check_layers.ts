@@ -7,7 +7,8 @@
  * - `client/` imports nothing outside `client/`; `mod.ts` imports only `client/`.
  * - `store/` never imports `broker/`, and imports from `client/` only the shared
  *   wire/disk kernel `client/protocol/`.
- * - `broker/` reaches the store only through `store/mod.ts`.
+ * - `broker/` reaches the store only through `store/mod.ts`, and the gRPC front only
+ *   through `proxy/mod.ts`; `proxy/` imports only itself and `client/protocol/`.
  * - Inside a module, `server -> api -> domain <- infra`: domain imports no
  *   api/server/infra, api imports no server.
  * - Domain code touches no `Deno.*`, `Worker`, `SharedArrayBuffer` or `Atomics`.
@@ -18,7 +19,7 @@
 import { dirname, join, normalize, relative } from "node:path";
 
 const root = normalize(join(dirname(new URL(import.meta.url).pathname), ".."));
-const SOURCE_DIRS = ["client", "store", "broker", "registry"];
+const SOURCE_DIRS = ["client", "store", "broker", "registry", "proxy"];
 const IMPORT_RE =
   /(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 const WORKER_URL_RE = /new URL\(\s*["']([^"']+)["']\s*,\s*import\.meta\.url\s*\)/g;
@@ -72,6 +73,14 @@ function check(rel: string, source: string, problems: string[]): void {
     }
     if (module === "store" && targetModule === "client" && !target.startsWith("client/protocol/")) {
       problems.push(`${where}: the store may import only client/protocol/ from client/`);
+    }
+    if (
+      module === "proxy" && targetModule !== "proxy" && !target.startsWith("client/protocol/")
+    ) {
+      problems.push(`${where}: proxy/ imports only itself and client/protocol/`);
+    }
+    if (module === "broker" && targetModule === "proxy" && target !== "proxy/mod.ts") {
+      problems.push(`${where}: the broker reaches the gRPC front only through proxy/mod.ts`);
     }
     if (module === "broker" && targetModule === "store" && target !== "store/mod.ts") {
       problems.push(`${where}: the broker reaches the store only through store/mod.ts`);

@@ -1,0 +1,202 @@
+/**
+ * Local mode of the gRPC front: the {@linkcode ProxyBackend} port over this
+ * broker's own domain objects (topic table, store, put hooks, transaction
+ * service), with no network hop, as RocketMQ's proxy does in `local` mode.
+ *
+ * @module
+ */
+
+import { TransactionState } from "../../client/protocol/headers.ts";
+import { MessageSysFlag } from "../../client/protocol/message_record.ts";
+import { MessageConst } from "../../client/protocol/properties.ts";
+import { createOffsetMessageId } from "../../client/protocol/message_id.ts";
+import type {
+  BackendEndTransaction,
+  BackendEndTransactionResult,
+  BackendHost,
+  BackendMessage,
+  BackendSendResult,
+  BackendTopic,
+  GroupRetryPolicy,
+  ProxyBackend,
+} from "../../proxy/mod.ts";
+import type { MessageToPut, PutMessageResult } from "../../store/mod.ts";
+import { prepareForStore } from "../domain/put_hooks.ts";
+import { checkTopicNotReserved, isReadable, isWriteable } from "../domain/topic_config.ts";
+import type { TransactionService } from "../domain/transaction/transaction_service.ts";
+import type { BrokerContext } from "./broker_context.ts";
+
+/** Topic attribute naming the message type a topic accepts (RocketMQ 5). */
+export const MESSAGE_TYPE_ATTRIBUTE = "message.type";
+
+const NAME_VALUE = "\u0001";
+const PAIR_END = "\u0002";
+
+/** The broker as the gRPC front's backend. */
+export class LocalGrpcBackend implements ProxyBackend {
+  readonly #ctx: BrokerContext;
+  readonly #transactions: TransactionService;
+  readonly #clusterPair: string;
+
+  /**
+   * @param ctx The broker's object graph.
+   * @param transactions The transaction service (EndTransaction).
+   */
+  constructor(ctx: BrokerContext, transactions: TransactionService) {
+    this.#ctx = ctx;
+    this.#transactions = transactions;
+    this.#clusterPair = MessageConst.CLUSTER + NAME_VALUE + ctx.config.clusterName + PAIR_END;
+  }
+
+  /** The broker name in routes. */
+  get brokerName(): string {
+    return this.#ctx.config.brokerName;
+  }
+
+  /** The broker's advertised address. */
+  get storeHost(): BackendHost {
+    return this.#ctx.storeHost;
+  }
+
+  /**
+   * A topic, unless it is missing or reserved for the broker.
+   *
+   * @param name Topic name.
+   * @returns The topic's view, or undefined.
+   */
+  topic(name: string): BackendTopic | undefined {
+    const config = this.#ctx.topics.get(name);
+    if (config === undefined || checkTopicNotReserved(name) !== undefined) return undefined;
+    const type = config.attributes[MESSAGE_TYPE_ATTRIBUTE];
+    return {
+      name,
+      readQueueNums: config.readQueueNums,
+      writeQueueNums: config.writeQueueNums,
+      readable: isReadable(config.perm),
+      writeable: isWriteable(config.perm),
+      messageType: type === undefined || type === "" || type === "MIXED"
+        ? undefined
+        : type.toUpperCase(),
+    };
+  }
+
+  /**
+   * Store messages through the put hooks (half messages, timers).
+   *
+   * @param messages The messages.
+   * @param producerGroup Recorded in half messages.
+   * @returns One result per message.
+   */
+  send(
+    messages: readonly BackendMessage[],
+    producerGroup: string,
+  ): Promise<readonly BackendSendResult[]> {
+    return Promise.all(messages.map((m) => this.#sendOne(m, producerGroup)));
+  }
+
+  async #sendOne(message: BackendMessage, producerGroup: string): Promise<BackendSendResult> {
+    const { config, clock, store } = this.#ctx;
+    if (message.body.length > config.messageBytesMax) {
+      return {
+        status: "BODY_TOO_LARGE",
+        remark: `body is ${message.body.length} bytes, limit is ${config.messageBytesMax}`,
+      };
+    }
+    let properties = message.properties;
+    if (properties.length > 0 && !properties.endsWith(PAIR_END)) properties += PAIR_END;
+    properties += this.#clusterPair;
+    const toPut: MessageToPut = {
+      topic: message.topic,
+      queueId: message.queueId,
+      flag: 0,
+      body: message.body,
+      properties,
+      sysFlag: message.transactional ? MessageSysFlag.TRANSACTION_PREPARED_TYPE : 0,
+      bornTimestamp: message.bornTimestamp,
+      bornHost: message.bornHost,
+      reconsumeTimes: 0,
+      preparedTransactionOffset: 0,
+    };
+    const prepared = prepareForStore(toPut, producerGroup, clock.nowMs(), {
+      timerMaxDelayMs: config.timerMaxDelayMs > 0 ? config.timerMaxDelayMs : undefined,
+    });
+    if (prepared.kind === "illegal") return { status: "ILLEGAL", remark: prepared.remark };
+    let result: PutMessageResult;
+    try {
+      result = await store.putMessage(prepared.value);
+    } catch (error) {
+      return { status: "ERROR", remark: String((error as Error)?.message ?? error) };
+    }
+    return this.#result(result, message.queueId);
+  }
+
+  #result(result: PutMessageResult, queueId: number): BackendSendResult {
+    switch (result.status) {
+      case "PUT_OK":
+        return {
+          status: "SEND_OK",
+          offsetMessageId: createOffsetMessageId(this.#ctx.storeHost, result.commitLogOffset),
+          commitLogOffset: result.commitLogOffset,
+          queueId,
+          queueOffset: result.queueOffset,
+        };
+      case "FLUSH_DISK_TIMEOUT":
+        return { status: "FLUSH_TIMEOUT", remark: "flush to disk timed out" };
+      case "MESSAGE_ILLEGAL":
+        return { status: "ILLEGAL", remark: result.remark };
+      case "PROPERTIES_SIZE_EXCEEDED":
+        return { status: "PROPERTIES_TOO_LARGE", remark: result.remark };
+      case "OS_PAGE_CACHE_BUSY":
+      case "SERVICE_NOT_AVAILABLE":
+        return { status: "BUSY", remark: result.remark };
+      case "UNKNOWN_ERROR":
+        return { status: "ERROR", remark: result.remark };
+    }
+  }
+
+  /**
+   * Commit or roll back through the transaction service.
+   *
+   * @param request What to end.
+   * @returns The outcome.
+   */
+  async endTransaction(request: BackendEndTransaction): Promise<BackendEndTransactionResult> {
+    const result = await this.#transactions.endTransaction({
+      commitLogOffset: request.commitLogOffset,
+      tranStateTableOffset: request.halfQueueOffset,
+      producerGroup: request.producerGroup,
+      commitOrRollback: request.commit ? TransactionState.COMMIT : TransactionState.ROLLBACK,
+      fromTransactionCheck: request.fromCheck,
+      msgId: request.messageId,
+    });
+    switch (result.status) {
+      case "COMMITTED":
+      case "ROLLED_BACK":
+      case "UNKNOWN_IGNORED":
+        return { status: "OK" };
+      case "ALREADY_RESOLVED":
+        return result.conflict
+          ? { status: "INVALID", remark: `transaction already ended with ${result.resolution}` }
+          : { status: "OK" };
+      case "HALF_NOT_FOUND":
+        return { status: "NOT_FOUND", remark: result.remark };
+      case "GROUP_WRONG":
+      case "OFFSET_WRONG":
+      case "ILLEGAL_OPERATION":
+      case "INVALID_TYPE":
+        return { status: "INVALID", remark: result.remark };
+      case "PUT_FAILED":
+        return { status: "ERROR", remark: result.remark };
+    }
+  }
+
+  /**
+   * The retry policy of a consumer group: the broker-wide retry limit.
+   *
+   * @param _group Consumer group.
+   * @returns Its policy.
+   */
+  groupRetryPolicy(_group: string): GroupRetryPolicy {
+    return { maxDeliveryAttempts: this.#ctx.config.retryMaxTimes + 1, fifo: false };
+  }
+}

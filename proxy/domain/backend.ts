@@ -1,0 +1,168 @@
+/**
+ * The port the gRPC front calls: what it needs from "the brokers behind it".
+ *
+ * In local mode (`deno task broker`) the broker implements it over its own
+ * domain objects (topic table, store, transaction and timer services, pop),
+ * with no network hop; a cluster-mode proxy would implement it over remoting
+ * clients routed by the name server. Messages cross this port in the
+ * remoting form (an encoded properties string, see
+ * `client/protocol/properties.ts`), so both protocols share one store format.
+ *
+ * @module
+ */
+
+/** A host as raw address bytes and port. */
+export interface BackendHost {
+  /** 4 bytes (IPv4) or 16 bytes (IPv6). */
+  readonly ip: Uint8Array;
+  /** Port. */
+  readonly port: number;
+}
+
+/** What the front needs to know about one topic. */
+export interface BackendTopic {
+  /** Topic name. */
+  readonly name: string;
+  /** Queues consumers read. */
+  readonly readQueueNums: number;
+  /** Queues producers write. */
+  readonly writeQueueNums: number;
+  /** Readable at all. */
+  readonly readable: boolean;
+  /** Writeable at all. */
+  readonly writeable: boolean;
+  /**
+   * The topic's declared message type (attribute `message.type`: NORMAL,
+   * FIFO, DELAY, TRANSACTION, MIXED), or undefined when it declares none
+   * (any type accepted).
+   */
+  readonly messageType: string | undefined;
+}
+
+/** One message to store, converted from gRPC by the front. */
+export interface BackendMessage {
+  /** Target topic. */
+  readonly topic: string;
+  /** Target queue (the front picks it). */
+  readonly queueId: number;
+  /** Body bytes, uncompressed. */
+  readonly body: Uint8Array;
+  /** Encoded properties, with `UNIQ_KEY` = the gRPC message id. */
+  readonly properties: string;
+  /** Client's born time, ms since the epoch. */
+  readonly bornTimestamp: number;
+  /** The client's address. */
+  readonly bornHost: BackendHost;
+  /** True for a transactional prepare (stored as a half message). */
+  readonly transactional: boolean;
+}
+
+/** Outcome of storing one message. */
+export type BackendSendResult =
+  | {
+    readonly status: "SEND_OK";
+    /** Offset message id (store host + CommitLog offset). */
+    readonly offsetMessageId: string;
+    /** CommitLog offset of the stored record. */
+    readonly commitLogOffset: number;
+    /** Queue the message went to. */
+    readonly queueId: number;
+    /** Its QueueOffset (for a half message: in the half queue). */
+    readonly queueOffset: number;
+  }
+  | {
+    readonly status:
+      | "TOPIC_NOT_FOUND"
+      | "ILLEGAL"
+      | "BODY_TOO_LARGE"
+      | "PROPERTIES_TOO_LARGE"
+      | "FORBIDDEN"
+      | "FLUSH_TIMEOUT"
+      | "BUSY"
+      | "ERROR";
+    readonly remark: string;
+  };
+
+/** END_TRANSACTION as the front asks it. */
+export interface BackendEndTransaction {
+  /** The producer group recorded in the half message. */
+  readonly producerGroup: string;
+  /** CommitLog offset of the half message (or its check copy). */
+  readonly commitLogOffset: number;
+  /** QueueOffset of it in the half queue. */
+  readonly halfQueueOffset: number;
+  /** Commit (true) or roll back (false). */
+  readonly commit: boolean;
+  /** True when the producer answers a transaction check. */
+  readonly fromCheck: boolean;
+  /** The message id (UNIQ_KEY). */
+  readonly messageId: string;
+}
+
+/** Outcome of END_TRANSACTION. */
+export type BackendEndTransactionResult =
+  | { readonly status: "OK" }
+  | { readonly status: "NOT_FOUND" | "INVALID" | "ERROR"; readonly remark: string };
+
+/** A transaction check the brokers want the producers of a topic to answer. */
+export interface TransactionCheck {
+  /** The half message as stored, with the real topic restored (a record). */
+  readonly record: Uint8Array;
+  /** CommitLog offset of the half message (or check copy) to name in the answer. */
+  readonly commitLogOffset: number;
+  /** Its QueueOffset in the half queue. */
+  readonly halfQueueOffset: number;
+}
+
+/** The retry policy of a consumer group. */
+export interface GroupRetryPolicy {
+  /** Most deliveries of one message (retries + 1). */
+  readonly maxDeliveryAttempts: number;
+  /** Whether the group consumes in order (FIFO). */
+  readonly fifo: boolean;
+}
+
+/** Outcome of a recall. */
+export type BackendRecallResult =
+  | { readonly status: "OK"; readonly messageId: string }
+  | { readonly status: "NOT_FOUND" | "INVALID" | "UNSUPPORTED"; readonly remark: string };
+
+/** The brokers behind the gRPC front. */
+export interface ProxyBackend {
+  /** The broker name advertised in routes. */
+  readonly brokerName: string;
+  /** This broker's store host (message ids). */
+  readonly storeHost: BackendHost;
+  /**
+   * Look a topic up.
+   *
+   * @param name Topic name.
+   * @returns The topic, or undefined when it does not exist.
+   */
+  topic(name: string): BackendTopic | undefined;
+  /**
+   * Store messages (all of one request, each independently).
+   *
+   * @param messages The messages, already validated and mapped.
+   * @param producerGroup The producer group recorded in half messages.
+   * @returns One result per message, in order.
+   */
+  send(
+    messages: readonly BackendMessage[],
+    producerGroup: string,
+  ): Promise<readonly BackendSendResult[]>;
+  /**
+   * Commit or roll back a half message.
+   *
+   * @param request What to end.
+   * @returns The outcome.
+   */
+  endTransaction(request: BackendEndTransaction): Promise<BackendEndTransactionResult>;
+  /**
+   * The retry policy of a consumer group.
+   *
+   * @param group Consumer group.
+   * @returns Its policy.
+   */
+  groupRetryPolicy(group: string): GroupRetryPolicy;
+}
