@@ -11,12 +11,16 @@ export { GRPC_BODY_BYTES_MAX } from "./api/front_context.ts";
 export type {
   BackendEndTransaction,
   BackendEndTransactionResult,
+  BackendFilter,
   BackendHost,
   BackendMessage,
+  BackendPullRequest,
+  BackendPullResult,
   BackendSendResult,
   BackendTopic,
   GroupRetryPolicy,
   ProxyBackend,
+  QueueOffsets,
   TransactionCheck,
 } from "./domain/backend.ts";
 export {

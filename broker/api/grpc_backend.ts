@@ -15,12 +15,16 @@ import type {
   BackendEndTransactionResult,
   BackendHost,
   BackendMessage,
+  BackendPullRequest,
+  BackendPullResult,
   BackendSendResult,
   BackendTopic,
   GroupRetryPolicy,
   ProxyBackend,
+  QueueOffsets,
 } from "../../proxy/mod.ts";
-import type { MessageToPut, PutMessageResult } from "../../store/mod.ts";
+import type { GetMessageResult, MessageToPut, PutMessageResult } from "../../store/mod.ts";
+import { compileSubscription } from "../domain/filter/message_filter.ts";
 import { prepareForStore } from "../domain/put_hooks.ts";
 import { checkTopicNotReserved, isReadable, isWriteable } from "../domain/topic_config.ts";
 import type { TransactionService } from "../domain/transaction/transaction_service.ts";
@@ -199,4 +203,120 @@ export class LocalGrpcBackend implements ProxyBackend {
   groupRetryPolicy(_group: string): GroupRetryPolicy {
     return { maxDeliveryAttempts: this.#ctx.config.retryMaxTimes + 1, fifo: false };
   }
+
+  /**
+   * Lite pull: read a queue, holding an empty read in the broker's
+   * long-polling service until a message arrives or `holdMs` passes.
+   *
+   * @param request What to read.
+   * @returns The records, or why not.
+   */
+  async pull(request: BackendPullRequest): Promise<BackendPullResult> {
+    const compiled = request.filter === undefined
+      ? undefined
+      : compileSubscription(request.filter.type, request.filter.expression);
+    if (compiled !== undefined && !compiled.ok) {
+      return { status: "BAD_FILTER", remark: compiled.error };
+    }
+    const filter = compiled?.filter;
+    const { store, config, pullHold } = this.#ctx;
+    const read = () =>
+      store.getMessage({
+        group: request.group,
+        topic: request.topic,
+        queueId: request.queueId,
+        queueOffset: request.offset,
+        maxCount: Math.max(1, Math.min(request.maxCount, config.pullMessagesMax)),
+        filter,
+      });
+    let result = await read();
+    if (result.messages.length === 0 && isWaitable(result) && request.holdMs > 0) {
+      await new Promise<void>((resolve) => {
+        if (request.signal.aborted) return resolve();
+        request.signal.addEventListener("abort", () => resolve(), { once: true });
+        const held = pullHold.hold({
+          topic: request.topic,
+          queueId: request.queueId,
+          queueOffset: request.offset,
+          channelId: `grpc:${request.group}`,
+          matchesTagsCode: filter === undefined
+            ? undefined
+            : (code) => filter.matchesTagsCode(code),
+          timeoutMs: Math.min(request.holdMs, config.pullSuspendMaxMs),
+        }, () => resolve());
+        if (held !== "HELD") return resolve();
+        const maxOffset = store.getMaxOffsetInQueue(request.topic, request.queueId);
+        if (maxOffset > request.offset) {
+          pullHold.wakeQueue(request.topic, request.queueId, maxOffset);
+        }
+      });
+      if (!request.signal.aborted) result = await read();
+    }
+    const records = result.messages.map((m) => m.record);
+    const status = records.length > 0
+      ? "FOUND"
+      : result.status === "OFFSET_OVERFLOW_BADLY" || result.status === "OFFSET_TOO_SMALL"
+      ? "OFFSET_ILLEGAL"
+      : "NO_NEW_MESSAGE";
+    return { status, records, nextOffset: result.nextBeginOffset };
+  }
+
+  /**
+   * A queue's offsets.
+   *
+   * @param topic Topic.
+   * @param queueId Queue.
+   * @returns Min and max, or undefined for a queue the topic does not have.
+   */
+  queueOffsets(topic: string, queueId: number): QueueOffsets | undefined {
+    const config = this.#ctx.topics.get(topic);
+    if (config === undefined || queueId < 0 || queueId >= config.readQueueNums) return undefined;
+    const { store } = this.#ctx;
+    return {
+      minOffset: store.getMinOffsetInQueue(topic, queueId),
+      maxOffset: store.getMaxOffsetInQueue(topic, queueId),
+    };
+  }
+
+  /**
+   * The first QueueOffset stored at or after a time.
+   *
+   * @param topic Topic.
+   * @param queueId Queue.
+   * @param timestampMs Epoch ms.
+   * @returns The offset.
+   */
+  offsetByTime(topic: string, queueId: number, timestampMs: number): Promise<number> {
+    return this.#ctx.store.getOffsetInQueueByTime(topic, queueId, timestampMs);
+  }
+
+  /**
+   * A group's committed offset.
+   *
+   * @param group Consumer group.
+   * @param topic Topic.
+   * @param queueId Queue.
+   * @returns The offset or undefined.
+   */
+  committedOffset(group: string, topic: string, queueId: number): number | undefined {
+    return this.#ctx.store.queryConsumerOffset(group, topic, queueId);
+  }
+
+  /**
+   * Commit a group's offset.
+   *
+   * @param group Consumer group.
+   * @param topic Topic.
+   * @param queueId Queue.
+   * @param offset Next QueueOffset to consume.
+   */
+  commitOffset(group: string, topic: string, queueId: number, offset: number): void {
+    this.#ctx.store.commitConsumerOffset(group, topic, queueId, offset);
+  }
+}
+
+function isWaitable(result: GetMessageResult): boolean {
+  return result.status === "OFFSET_OVERFLOW_ONE" || result.status === "NO_MESSAGE_IN_QUEUE" ||
+    result.status === "NO_MATCHED_MESSAGE" || result.status === "OFFSET_FOUND_NULL" ||
+    result.status === "NO_MATCHED_LOGIC_QUEUE";
 }

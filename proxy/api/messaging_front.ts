@@ -13,6 +13,7 @@ import type { TelemetryCommand } from "../domain/protocol.ts";
 import { Code, status } from "../domain/status.ts";
 import type { CallContext } from "./call_context.ts";
 import type { FrontContext } from "./front_context.ts";
+import { PullActivity } from "./pull_activity.ts";
 import { RouteActivity } from "./route_activity.ts";
 import { SendActivity } from "./send_activity.ts";
 import { TelemetryActivity } from "./telemetry_activity.ts";
@@ -47,6 +48,7 @@ export class MessagingFront {
     this.#send = new SendActivity(ctx);
     const route = this.#route;
     const send = this.#send;
+    const pull = new PullActivity(ctx);
     this.#unary = {
       queryRoute: (r, c) => route.queryRoute(r, c),
       heartbeat: (r, c) => route.heartbeat(r, c),
@@ -54,8 +56,13 @@ export class MessagingFront {
       notifyClientTermination: (r, c) => route.notifyClientTermination(r, c),
       sendMessage: (r, c) => send.sendMessage(r, c),
       endTransaction: (r) => send.endTransaction(r),
+      updateOffset: (r) => pull.updateOffset(r),
+      getOffset: (r) => pull.getOffset(r),
+      queryOffset: (r) => pull.queryOffset(r),
     };
-    this.#streaming = {};
+    this.#streaming = {
+      pullMessage: (r, c, w) => pull.pullMessage(r, c, w as never),
+    };
   }
 
   /**

@@ -127,6 +127,53 @@ export type BackendRecallResult =
   | { readonly status: "OK"; readonly messageId: string }
   | { readonly status: "NOT_FOUND" | "INVALID" | "UNSUPPORTED"; readonly remark: string };
 
+/** A filter as a subscription states it. */
+export interface BackendFilter {
+  /** `TAG` or `SQL92`. */
+  readonly type: "TAG" | "SQL92";
+  /** The expression (`*`, `TagA || TagB`, an SQL92 condition). */
+  readonly expression: string;
+}
+
+/** A lite-pull read of one queue. */
+export interface BackendPullRequest {
+  /** Consumer group. */
+  readonly group: string;
+  /** Topic. */
+  readonly topic: string;
+  /** Queue. */
+  readonly queueId: number;
+  /** First QueueOffset wanted. */
+  readonly offset: number;
+  /** Most messages. */
+  readonly maxCount: number;
+  /** Filter, or undefined for all. */
+  readonly filter: BackendFilter | undefined;
+  /** Hold an empty read this long for new messages, ms (0: answer at once). */
+  readonly holdMs: number;
+  /** Aborted when the caller goes away. */
+  readonly signal: AbortSignal;
+}
+
+/** Outcome of a lite-pull read. */
+export type BackendPullResult =
+  | {
+    readonly status: "FOUND" | "NO_NEW_MESSAGE" | "OFFSET_ILLEGAL";
+    /** The records read (each a whole CommitLog record). */
+    readonly records: readonly Uint8Array[];
+    /** Offset to read next. */
+    readonly nextOffset: number;
+  }
+  | { readonly status: "BAD_FILTER"; readonly remark: string };
+
+/** Offsets of one queue. */
+export interface QueueOffsets {
+  /** Oldest retained QueueOffset. */
+  readonly minOffset: number;
+  /** Next QueueOffset to be written. */
+  readonly maxOffset: number;
+}
+
 /** The brokers behind the gRPC front. */
 export interface ProxyBackend {
   /** The broker name advertised in routes. */
@@ -165,4 +212,44 @@ export interface ProxyBackend {
    * @returns Its policy.
    */
   groupRetryPolicy(group: string): GroupRetryPolicy;
+  /**
+   * Read one queue from an offset (lite pull), holding an empty read.
+   *
+   * @param request What to read.
+   * @returns The records, or why not.
+   */
+  pull(request: BackendPullRequest): Promise<BackendPullResult>;
+  /**
+   * The queue's offsets, or undefined when the queue does not exist.
+   *
+   * @param topic Topic.
+   * @param queueId Queue.
+   */
+  queueOffsets(topic: string, queueId: number): QueueOffsets | undefined;
+  /**
+   * The first QueueOffset stored at or after a time.
+   *
+   * @param topic Topic.
+   * @param queueId Queue.
+   * @param timestampMs Epoch ms.
+   */
+  offsetByTime(topic: string, queueId: number, timestampMs: number): Promise<number>;
+  /**
+   * A group's committed offset of a queue.
+   *
+   * @param group Consumer group.
+   * @param topic Topic.
+   * @param queueId Queue.
+   * @returns The offset, or undefined when none is committed.
+   */
+  committedOffset(group: string, topic: string, queueId: number): number | undefined;
+  /**
+   * Commit a group's offset of a queue.
+   *
+   * @param group Consumer group.
+   * @param topic Topic.
+   * @param queueId Queue.
+   * @param offset Next QueueOffset to consume.
+   */
+  commitOffset(group: string, topic: string, queueId: number, offset: number): void;
 }
