@@ -16,6 +16,7 @@ export type {
   BackendMessage,
   BackendPullRequest,
   BackendPullResult,
+  BackendRecallResult,
   BackendSendResult,
   BackendTopic,
   GroupRetryPolicy,

@@ -17,6 +17,7 @@ import type {
   BackendMessage,
   BackendPullRequest,
   BackendPullResult,
+  BackendRecallResult,
   BackendSendResult,
   BackendTopic,
   GroupRetryPolicy,
@@ -25,6 +26,7 @@ import type {
 } from "../../proxy/mod.ts";
 import type { GetMessageResult, MessageToPut, PutMessageResult } from "../../store/mod.ts";
 import { compileSubscription } from "../domain/filter/message_filter.ts";
+import { createRecallMarker } from "../domain/timer/timer_recall.ts";
 import { prepareForStore } from "../domain/put_hooks.ts";
 import { checkTopicNotReserved, isReadable, isWriteable } from "../domain/topic_config.ts";
 import type { TransactionService } from "../domain/transaction/transaction_service.ts";
@@ -313,6 +315,57 @@ export class LocalGrpcBackend implements ProxyBackend {
   commitOffset(group: string, topic: string, queueId: number, offset: number): void {
     this.#ctx.store.commitConsumerOffset(group, topic, queueId, offset);
   }
+
+  /**
+   * Cancel a delayed message not yet due.
+   *
+   * @param topic Its topic.
+   * @param messageId Its UNIQ_KEY.
+   * @param deliverMs Its due time.
+   * @param bornHost Who asks.
+   * @returns The outcome.
+   */
+  recall(
+    topic: string,
+    messageId: string,
+    deliverMs: number,
+    bornHost: BackendHost,
+  ): Promise<BackendRecallResult> {
+    return recallTimerMessage(this.#ctx, topic, messageId, deliverMs, bornHost);
+  }
+}
+
+/**
+ * Put a recall marker for a delayed message not yet due (see `timer_recall.ts`).
+ *
+ * @param ctx The broker's object graph.
+ * @param topic Its topic.
+ * @param messageId Its UNIQ_KEY.
+ * @param deliverMs Its due time.
+ * @param bornHost Who asks.
+ * @returns The outcome.
+ */
+export async function recallTimerMessage(
+  ctx: BrokerContext,
+  topic: string,
+  messageId: string,
+  deliverMs: number,
+  bornHost: BackendHost,
+): Promise<BackendRecallResult> {
+  const nowMs = ctx.clock.nowMs();
+  if (ctx.topics.get(topic) === undefined) {
+    return { status: "NOT_FOUND", remark: `topic ${topic} does not exist` };
+  }
+  if (deliverMs <= nowMs) {
+    return { status: "NOT_FOUND", remark: `message ${messageId} was due already` };
+  }
+  const result = await ctx.store.putMessage(
+    createRecallMarker({ topic, uniqKey: messageId, deliverMs, bornHost, nowMs }),
+  );
+  if (result.status !== "PUT_OK" && result.status !== "FLUSH_DISK_TIMEOUT") {
+    return { status: "INVALID", remark: `recall not stored: ${result.status}` };
+  }
+  return { status: "OK", messageId };
 }
 
 function isWaitable(result: GetMessageResult): boolean {

@@ -15,7 +15,7 @@ import type { CallContext } from "./call_context.ts";
 import type { FrontContext } from "./front_context.ts";
 import { PullActivity } from "./pull_activity.ts";
 import { RouteActivity } from "./route_activity.ts";
-import { SendActivity } from "./send_activity.ts";
+import { recallMessage, SendActivity } from "./send_activity.ts";
 import { TelemetryActivity } from "./telemetry_activity.ts";
 
 /** A message with a `status` field (every response of the service). */
@@ -56,6 +56,7 @@ export class MessagingFront {
       notifyClientTermination: (r, c) => route.notifyClientTermination(r, c),
       sendMessage: (r, c) => send.sendMessage(r, c),
       endTransaction: (r) => send.endTransaction(r),
+      recallMessage: (r, c) => recallMessage(ctx, r, c),
       updateOffset: (r) => pull.updateOffset(r),
       getOffset: (r) => pull.getOffset(r),
       queryOffset: (r) => pull.queryOffset(r),

@@ -12,6 +12,7 @@
  */
 
 import { create } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { javaStringHashCode } from "../../client/protocol/properties.ts";
 import type { BackendMessage, BackendSendResult, BackendTopic } from "../domain/backend.ts";
 import { fromGrpcMessage } from "../domain/message_mapping.ts";
@@ -21,6 +22,9 @@ import {
   EndTransactionResponseSchema,
   type Message,
   MessageType,
+  type RecallMessageRequest,
+  type RecallMessageResponse,
+  RecallMessageResponseSchema,
   type SendMessageRequest,
   type SendMessageResponse,
   SendMessageResponseSchema,
@@ -33,6 +37,7 @@ import {
 import { SendDedup } from "../domain/send_dedup.ts";
 import { Code, okStatus, status } from "../domain/status.ts";
 import { decodeTransactionId, encodeTransactionId } from "../domain/transaction_id.ts";
+import { decodeRecallHandle, encodeRecallHandle } from "../domain/recall_handle.ts";
 import type { CallContext } from "./call_context.ts";
 import { type FrontContext, MESSAGE_GROUP_CHARS_MAX, SEND_MESSAGES_MAX } from "./front_context.ts";
 import { acceptedTypes } from "./route_activity.ts";
@@ -136,7 +141,19 @@ export class SendActivity {
       transactional: messageType === MessageType.TRANSACTION,
     };
     const [result] = await this.#ctx.backend.send([toStore], name);
-    return this.#entry(result, messageId, messageType);
+    const entry = this.#entry(result, messageId, messageType);
+    const deliver = message.systemProperties?.deliveryTimestamp;
+    if (
+      entry.status?.code === Code.OK && messageType === MessageType.DELAY && deliver !== undefined
+    ) {
+      entry.recallHandle = encodeRecallHandle({
+        topic: name,
+        brokerName: this.#ctx.backend.brokerName,
+        deliverMs: timestampDate(deliver).getTime(),
+        messageId,
+      });
+    }
+    return entry;
   }
 
   #pickQueue(topic: BackendTopic, group: string | undefined): number {
@@ -219,6 +236,53 @@ export class SendActivity {
       case "ERROR":
         return answer(status(Code.INTERNAL_SERVER_ERROR, result.remark));
     }
+  }
+}
+
+/**
+ * RecallMessage: cancel a delayed message that is not yet due, by the
+ * recall handle its SendMessage answer carried.
+ *
+ * @param ctx The front's context.
+ * @param request The request.
+ * @param call The call.
+ * @returns The answer.
+ */
+export async function recallMessage(
+  ctx: FrontContext,
+  request: RecallMessageRequest,
+  call: CallContext,
+): Promise<RecallMessageResponse> {
+  const target = decodeRecallHandle(request.recallHandle);
+  const topic = request.topic?.name ?? "";
+  if (target === undefined || (topic !== "" && topic !== target.topic)) {
+    return create(RecallMessageResponseSchema, {
+      status: status(Code.BAD_REQUEST, "recall_handle is not valid for this topic"),
+    });
+  }
+  const result = await ctx.backend.recall(
+    target.topic,
+    target.messageId,
+    target.deliverMs,
+    call.peer,
+  );
+  switch (result.status) {
+    case "OK":
+      return create(RecallMessageResponseSchema, {
+        status: okStatus(),
+        messageId: result.messageId,
+      });
+    case "NOT_FOUND":
+      return create(RecallMessageResponseSchema, {
+        status: status(Code.NOT_FOUND, result.remark),
+        messageId: target.messageId,
+      });
+    case "INVALID":
+    case "UNSUPPORTED":
+      return create(RecallMessageResponseSchema, {
+        status: status(Code.INTERNAL_SERVER_ERROR, result.remark),
+        messageId: target.messageId,
+      });
   }
 }
 

@@ -252,4 +252,19 @@ export interface ProxyBackend {
    * @param offset Next QueueOffset to consume.
    */
   commitOffset(group: string, topic: string, queueId: number, offset: number): void;
+  /**
+   * Cancel a delayed message that is not yet due.
+   *
+   * @param topic Its topic.
+   * @param messageId Its message id (`UNIQ_KEY`).
+   * @param deliverMs Its due time.
+   * @param bornHost Who asks.
+   * @returns The outcome.
+   */
+  recall(
+    topic: string,
+    messageId: string,
+    deliverMs: number,
+    bornHost: BackendHost,
+  ): Promise<BackendRecallResult>;
 }

@@ -127,7 +127,8 @@ export class GrpcServer {
           callback: grpc.sendUnaryData<unknown>,
         ) => {
           const controller = track();
-          call.on("cancelled", () => controller.abort());
+          // grpc-js reports "cancelled" after finished calls too: abort only live ones.
+          call.on("cancelled", () => aborts.has(controller) && controller.abort());
           front.unary(
             rpc,
             method.output,
@@ -141,7 +142,8 @@ export class GrpcServer {
       } else if (method.methodKind === "server_streaming") {
         implementation[rpc] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
           const controller = track();
-          call.on("cancelled", () => controller.abort());
+          // grpc-js reports "cancelled" after finished calls too: abort only live ones.
+          call.on("cancelled", () => aborts.has(controller) && controller.abort());
           const write = (response: unknown) => {
             if (!call.cancelled && !call.destroyed) call.write(response);
           };
