@@ -9,6 +9,8 @@
 export { GrpcFront, type GrpcFrontOptions } from "./grpc_front.ts";
 export { GRPC_BODY_BYTES_MAX } from "./api/front_context.ts";
 export type {
+  BackendAckResult,
+  BackendChangeInvisibleResult,
   BackendEndTransaction,
   BackendEndTransactionResult,
   BackendFilter,
@@ -17,11 +19,14 @@ export type {
   BackendPullRequest,
   BackendPullResult,
   BackendRecallResult,
+  BackendReceiveRequest,
+  BackendReceiveResult,
   BackendSendResult,
   BackendTopic,
   GroupRetryPolicy,
   ProxyBackend,
   QueueOffsets,
+  ReceivedRecord,
   TransactionCheck,
 } from "./domain/backend.ts";
 export {

@@ -11,6 +11,8 @@ import { MessageSysFlag } from "../../client/protocol/message_record.ts";
 import { MessageConst } from "../../client/protocol/properties.ts";
 import { createOffsetMessageId } from "../../client/protocol/message_id.ts";
 import type {
+  BackendAckResult,
+  BackendChangeInvisibleResult,
   BackendEndTransaction,
   BackendEndTransactionResult,
   BackendHost,
@@ -18,6 +20,8 @@ import type {
   BackendPullRequest,
   BackendPullResult,
   BackendRecallResult,
+  BackendReceiveRequest,
+  BackendReceiveResult,
   BackendSendResult,
   BackendTopic,
   GroupRetryPolicy,
@@ -34,6 +38,9 @@ import type { BrokerContext } from "./broker_context.ts";
 
 /** Topic attribute naming the message type a topic accepts (RocketMQ 5). */
 export const MESSAGE_TYPE_ATTRIBUTE = "message.type";
+
+/** Why the consumer RPCs are refused while the broker has no pop service. */
+const POP_MISSING = "consumption over gRPC needs the broker's pop service, which this build lacks";
 
 const NAME_VALUE = "\u0001";
 const PAIR_END = "\u0002";
@@ -332,6 +339,52 @@ export class LocalGrpcBackend implements ProxyBackend {
     bornHost: BackendHost,
   ): Promise<BackendRecallResult> {
     return recallTimerMessage(this.#ctx, topic, messageId, deliverMs, bornHost);
+  }
+
+  /**
+   * Pop for ReceiveMessage: needs the broker's pop service.
+   *
+   * @param _request What to pop.
+   * @returns UNSUPPORTED until pop consumption is wired in.
+   */
+  receive(_request: BackendReceiveRequest): Promise<BackendReceiveResult> {
+    return Promise.resolve({ status: "UNSUPPORTED", remark: POP_MISSING });
+  }
+
+  /**
+   * Ack a popped message.
+   *
+   * @returns UNSUPPORTED until pop consumption is wired in.
+   */
+  ack(_group: string, _topic: string, _receiptHandle: string): Promise<BackendAckResult> {
+    return Promise.resolve({ status: "UNSUPPORTED", remark: POP_MISSING });
+  }
+
+  /**
+   * Change a popped message's invisible time.
+   *
+   * @returns UNSUPPORTED until pop consumption is wired in.
+   */
+  changeInvisible(
+    _group: string,
+    _topic: string,
+    _receiptHandle: string,
+    _invisibleMs: number,
+  ): Promise<BackendChangeInvisibleResult> {
+    return Promise.resolve({ status: "UNSUPPORTED", remark: POP_MISSING });
+  }
+
+  /**
+   * Forward a popped message to the dead-letter queue.
+   *
+   * @returns UNSUPPORTED until pop consumption is wired in.
+   */
+  forwardToDeadLetter(
+    _group: string,
+    _topic: string,
+    _receiptHandle: string,
+  ): Promise<BackendAckResult> {
+    return Promise.resolve({ status: "UNSUPPORTED", remark: POP_MISSING });
   }
 }
 

@@ -13,6 +13,7 @@ import type { TelemetryCommand } from "../domain/protocol.ts";
 import { Code, status } from "../domain/status.ts";
 import type { CallContext } from "./call_context.ts";
 import type { FrontContext } from "./front_context.ts";
+import { ConsumerActivity } from "./consumer_activity.ts";
 import { PullActivity } from "./pull_activity.ts";
 import { RouteActivity } from "./route_activity.ts";
 import { recallMessage, SendActivity } from "./send_activity.ts";
@@ -49,6 +50,7 @@ export class MessagingFront {
     const route = this.#route;
     const send = this.#send;
     const pull = new PullActivity(ctx);
+    const consumer = new ConsumerActivity(ctx);
     this.#unary = {
       queryRoute: (r, c) => route.queryRoute(r, c),
       heartbeat: (r, c) => route.heartbeat(r, c),
@@ -57,12 +59,16 @@ export class MessagingFront {
       sendMessage: (r, c) => send.sendMessage(r, c),
       endTransaction: (r) => send.endTransaction(r),
       recallMessage: (r, c) => recallMessage(ctx, r, c),
+      ackMessage: (r) => consumer.ackMessage(r),
+      changeInvisibleDuration: (r) => consumer.changeInvisibleDuration(r),
+      forwardMessageToDeadLetterQueue: (r) => consumer.forwardToDeadLetterQueue(r),
       updateOffset: (r) => pull.updateOffset(r),
       getOffset: (r) => pull.getOffset(r),
       queryOffset: (r) => pull.queryOffset(r),
     };
     this.#streaming = {
       pullMessage: (r, c, w) => pull.pullMessage(r, c, w as never),
+      receiveMessage: (r, c, w) => consumer.receiveMessage(r, c, w as never),
     };
   }
 

@@ -174,6 +174,63 @@ export interface QueueOffsets {
   readonly maxOffset: number;
 }
 
+/** A pop of a topic for a consumer group (ReceiveMessage). */
+export interface BackendReceiveRequest {
+  /** Consumer group. */
+  readonly group: string;
+  /** Topic. */
+  readonly topic: string;
+  /** Most messages. */
+  readonly maxCount: number;
+  /** How long popped messages stay invisible, ms. */
+  readonly invisibleMs: number;
+  /** Hold an empty pop this long for new messages, ms (0: answer at once). */
+  readonly pollMs: number;
+  /** Filter, or undefined for all. */
+  readonly filter: BackendFilter | undefined;
+  /** FIFO pop (one message group at a time, in order). */
+  readonly fifo: boolean;
+  /** The client's attempt id (FIFO retries reuse it). */
+  readonly attemptId: string | undefined;
+  /** Aborted when the caller goes away. */
+  readonly signal: AbortSignal;
+}
+
+/** A popped message and the handle to ack it with. */
+export interface ReceivedRecord {
+  /** The stored record (whole CommitLog record). */
+  readonly record: Uint8Array;
+  /** Receipt handle (opaque to clients). */
+  readonly receiptHandle: string;
+}
+
+/** Outcome of a pop. */
+export type BackendReceiveResult =
+  | {
+    readonly status: "FOUND";
+    readonly messages: readonly ReceivedRecord[];
+    /** Invisible time applied, ms. */
+    readonly invisibleMs: number;
+  }
+  | { readonly status: "EMPTY" }
+  | { readonly status: "BAD_FILTER" | "BUSY" | "UNSUPPORTED"; readonly remark: string };
+
+/** Outcome of an ack or a forward to the dead-letter queue. */
+export type BackendAckResult =
+  | { readonly status: "OK" }
+  | {
+    readonly status: "INVALID_HANDLE" | "NOT_FOUND" | "ERROR" | "UNSUPPORTED";
+    readonly remark: string;
+  };
+
+/** Outcome of a change of invisible time. */
+export type BackendChangeInvisibleResult =
+  | { readonly status: "OK"; readonly receiptHandle: string }
+  | {
+    readonly status: "INVALID_HANDLE" | "NOT_FOUND" | "ERROR" | "UNSUPPORTED";
+    readonly remark: string;
+  };
+
 /** The brokers behind the gRPC front. */
 export interface ProxyBackend {
   /** The broker name advertised in routes. */
@@ -267,4 +324,46 @@ export interface ProxyBackend {
     deliverMs: number,
     bornHost: BackendHost,
   ): Promise<BackendRecallResult>;
+  /**
+   * Pop messages of a topic for a group (invisible until acked or the time ends).
+   *
+   * @param request What to pop.
+   * @returns The messages with their receipt handles, or why none.
+   */
+  receive(request: BackendReceiveRequest): Promise<BackendReceiveResult>;
+  /**
+   * Ack a popped message.
+   *
+   * @param group Consumer group.
+   * @param topic Topic as received.
+   * @param receiptHandle Its handle.
+   */
+  ack(group: string, topic: string, receiptHandle: string): Promise<BackendAckResult>;
+  /**
+   * Change how long a popped message stays invisible, from now.
+   *
+   * @param group Consumer group.
+   * @param topic Topic as received.
+   * @param receiptHandle Its handle.
+   * @param invisibleMs New invisible time, ms.
+   * @returns The new handle.
+   */
+  changeInvisible(
+    group: string,
+    topic: string,
+    receiptHandle: string,
+    invisibleMs: number,
+  ): Promise<BackendChangeInvisibleResult>;
+  /**
+   * Move a popped message to the group's dead-letter queue and ack it.
+   *
+   * @param group Consumer group.
+   * @param topic Topic as received.
+   * @param receiptHandle Its handle.
+   */
+  forwardToDeadLetter(
+    group: string,
+    topic: string,
+    receiptHandle: string,
+  ): Promise<BackendAckResult>;
 }

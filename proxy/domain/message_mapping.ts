@@ -190,7 +190,8 @@ export function toGrpcMessage(record: MessageRecord, delivery: DeliveryInfo = {}
   const tag = all.get(MessageConst.TAGS);
   const trace = all.get(TRACE_CONTEXT_PROPERTY);
   return create(MessageSchema, {
-    topic: { name: record.topic, resourceNamespace: "" },
+    // A redelivery read from a retry topic names its original topic.
+    topic: { name: all.get(MessageConst.RETRY_TOPIC) ?? record.topic, resourceNamespace: "" },
     userProperties,
     body,
     systemProperties: create(SystemPropertiesSchema, {
