@@ -140,6 +140,7 @@ export class ConsumerActivity {
               value: toGrpcMessage(decodeRecord(popped.record), {
                 receiptHandle: popped.receiptHandle,
                 invisibleMs: result.invisibleMs,
+                deliveryAttempt: popped.deliveryAttempt,
               }),
             },
           }));

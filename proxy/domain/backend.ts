@@ -202,6 +202,8 @@ export interface ReceivedRecord {
   readonly record: Uint8Array;
   /** Receipt handle (opaque to clients). */
   readonly receiptHandle: string;
+  /** Delivery attempt when the record's reconsume times do not say it (FIFO redeliveries). */
+  readonly deliveryAttempt?: number;
 }
 
 /** Outcome of a pop. */
