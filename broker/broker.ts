@@ -30,12 +30,13 @@ import { ChannelTransactionCheckSender } from "./api/transaction_check_sender.ts
 import { TransactionCheckService } from "./domain/transaction/transaction_check_service.ts";
 import { TransactionService } from "./domain/transaction/transaction_service.ts";
 import { TimerMessageService } from "./domain/timer/timer_service.ts";
-import { type BrokerConfig, parseIpv4, validateBrokerConfig } from "./config.ts";
+import { type BrokerConfig, parseIpv4, splitNamesrvAddr, validateBrokerConfig } from "./config.ts";
 import { ClientRegistry } from "./domain/client_registry.ts";
 import type { CancelTimer, Clock } from "./domain/clock.ts";
 import { PullHoldService } from "./domain/pull_hold.ts";
 import { TopicTable } from "./domain/topic_table.ts";
 import { createMessageStore } from "./infra/store_factory.ts";
+import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
@@ -219,6 +220,28 @@ export class Broker implements AsyncDisposable {
       expiry.cancel = clock.schedule(scan, CLIENT_EXPIRY_SCAN_INTERVAL_MS);
       transactionCheck.start();
       server.serve();
+      const namesrvAddrs = splitNamesrvAddr(config.namesrvAddr);
+      if (namesrvAddrs.length > 0) {
+        // Registered last, so it is closed first: routes drop this broker before it stops serving.
+        const registrar = new NamesrvRegistrar({
+          namesrvAddrs,
+          clusterName: config.clusterName,
+          brokerName: config.brokerName,
+          brokerId: config.brokerId,
+          brokerAddr: ctx.brokerAddress,
+          registerIntervalMs: config.registerIntervalMs,
+          source: { topics: () => topics.list(), dataVersion: () => topics.dataVersion },
+          log,
+        });
+        const unsubscribeTopics = topics.onChange(() => registrar.topicsChanged());
+        services.push({
+          close: async () => {
+            unsubscribeTopics();
+            await registrar.close();
+          },
+        });
+        await registrar.start();
+      }
       return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services);
     } catch (error) {
       for (const service of services.toReversed()) await service.close();

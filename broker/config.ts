@@ -85,6 +85,12 @@ export interface BrokerConfig {
   readonly rebalanceLockExpiryMs: number;
   /** Deliveries of a failed message before it goes to the group's DLQ (a consumer may ask for another). */
   readonly retryMaxTimes: number;
+  /** Name servers to register with, `host:port;host:port`; empty = standalone. */
+  readonly namesrvAddr: string;
+  /** Time between registrations with the name servers, ms. */
+  readonly registerIntervalMs: number;
+  /** Broker id in routes: 0 = master (slaves come with replication). */
+  readonly brokerId: number;
 }
 
 /** How an option's text is parsed. */
@@ -138,6 +144,9 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     timerMaxDelayMs: 0,
     rebalanceLockExpiryMs: 60_000,
     retryMaxTimes: 16,
+    namesrvAddr: "",
+    registerIntervalMs: 30_000,
+    brokerId: 0,
   } satisfies BrokerConfig,
 );
 
@@ -335,6 +344,25 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "redeliveries of a failed message before it goes to the DLQ",
     },
+    {
+      key: "namesrvAddr",
+      flag: "--namesrv-addr",
+      env: "RMQ_NAMESRV_ADDR",
+      kind: "string",
+      description: "name servers to register with, host:port;host:port (empty = standalone)",
+    },
+    {
+      key: "registerIntervalMs",
+      flag: "--register-interval-ms",
+      kind: "int",
+      description: "time between registrations with the name servers, ms",
+    },
+    {
+      key: "brokerId",
+      flag: "--broker-id",
+      kind: "int",
+      description: "broker id in routes (0 = master)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -505,6 +533,13 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("timerMaxDelayMs", 0, Number.MAX_SAFE_INTEGER);
   range("rebalanceLockExpiryMs", 1, Number.MAX_SAFE_INTEGER);
   range("retryMaxTimes", 0, 1_000_000);
+  range("registerIntervalMs", 1_000, 3_600_000);
+  range("brokerId", 0, 1_000_000);
+  for (const addr of splitNamesrvAddr(config.namesrvAddr)) {
+    if (!/^[^\s:;]+:\d{1,5}$/.test(addr)) {
+      throw new TypeError(`Invalid broker config: namesrvAddr "${addr}" is not host:port`);
+    }
+  }
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }
@@ -513,6 +548,16 @@ export function validateBrokerConfig(config: BrokerConfig): void {
       `Invalid broker config: brokerIp "${config.brokerIp}" is not an IPv4 address`,
     );
   }
+}
+
+/**
+ * The name-server addresses of a `host:port;host:port` list.
+ *
+ * @param text The list (empty = none).
+ * @returns The addresses, trimmed, empty items dropped.
+ */
+export function splitNamesrvAddr(text: string): string[] {
+  return text.split(";").map((a) => a.trim()).filter((a) => a !== "");
 }
 
 /**
