@@ -20,6 +20,7 @@ import { ClientController } from "./api/client_controller.ts";
 import { OffsetController } from "./api/offset_controller.ts";
 import { PullController } from "./api/pull_controller.ts";
 import { QueryMessageController } from "./api/query_message_controller.ts";
+import { RuntimeInfoController } from "./api/runtime_info_controller.ts";
 import { SendController } from "./api/send_controller.ts";
 import { LockController } from "./api/lock_controller.ts";
 import { SendBackController } from "./api/send_back_controller.ts";
@@ -152,6 +153,7 @@ export class Broker implements AsyncDisposable {
       router.register(clientController.handlers());
       router.register(new AdminController(ctx).handlers());
       router.register(new QueryMessageController(ctx).handlers());
+      router.register(new RuntimeInfoController(ctx).handlers());
 
       // FIFO: broker-side queue locks for orderly consumers.
       const locks = new RebalanceLockManager({
