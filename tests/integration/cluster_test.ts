@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { runAdminCli } from "../../client/cli/admin_cli.ts";
 import { ClusterAdmin } from "../../client/cluster_admin.ts";
 import { createProducer } from "../../client/producer.ts";
+import { type Consumer, createConsumer } from "../../client/consumer.ts";
 import { MQBrokerError } from "../../client/errors.ts";
 import { type BrokerProcess, spawnBroker } from "../_helpers/broker_process.ts";
 import { spawnNamesrv } from "../_helpers/namesrv_process.ts";
@@ -154,4 +155,51 @@ Deno.test({
     assert.deepEqual([...landed].sort(), ["a", "b"]);
     assert.ok(a.port > 0 && b.port > 0);
   },
+});
+
+Deno.test("a consumer group of two members gets every message of three brokers exactly once", async () => {
+  await using namesrv = await spawnNamesrv();
+  const n = namesrv.endpoint;
+  await using b0 = await spawnBroker({ args: brokerArgs("b0", n) });
+  await using b1 = await spawnBroker({ args: brokerArgs("b1", n) });
+  await using b2 = await spawnBroker({ args: brokerArgs("b2", n) });
+  await using admin = new ClusterAdmin({ nameServer: n });
+  await admin.createTopic("Pay", "C", { readQueueNums: 2, writeQueueNums: 2 });
+  await until(async () => (await routeBrokers(admin, "Pay")).length === 3, "route of 3 brokers");
+  const options = {
+    nameServer: n,
+    group: "G",
+    topic: "Pay",
+    consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET" as const,
+    rebalanceIntervalMs: 500,
+  };
+  await using c1 = await createConsumer({ ...options, clientId: "m1" });
+  await using c2 = await createConsumer({ ...options, clientId: "m2" });
+  const owned = (c: Consumer) => c.assignment.filter((q) => q.topic === "Pay");
+  await until(
+    () => owned(c1).length > 0 && owned(c2).length > 0 && owned(c1).length + owned(c2).length === 6,
+    "both members owning disjoint queues of all three brokers",
+  );
+  const total = 90;
+  await using producer = await createProducer({ nameServer: n, coalesce: false });
+  for (let i = 0; i < total; i++) await producer.send({ topic: "Pay", body: `p${i}` });
+  const received: { body: string; broker: string; member: string }[] = [];
+  const drain = async (c: Consumer, member: string) => {
+    for await (const m of c.messages()) {
+      received.push({ body: m.text(), broker: m.brokerName, member });
+    }
+  };
+  const loops = [drain(c1, "m1"), drain(c2, "m2")];
+  await until(() => new Set(received.map((r) => r.body)).size === total, "every message", 20_000);
+  assert.match(
+    await cli(["consumerProgress", "-n", n, "-g", "G", "-t", "Pay"]),
+    /Pay\s+b0[\s\S]*Pay\s+b1[\s\S]*Pay\s+b2/,
+  );
+  await c1.close();
+  await c2.close();
+  await Promise.all(loops);
+  assert.equal(received.length, total, "no message delivered twice");
+  assert.deepEqual([...new Set(received.map((r) => r.broker))].sort(), ["b0", "b1", "b2"]);
+  assert.deepEqual([...new Set(received.map((r) => r.member))].sort(), ["m1", "m2"]);
+  assert.ok(b0.port > 0 && b1.port > 0 && b2.port > 0);
 });
