@@ -133,19 +133,21 @@ export class OrderlyConsumeService implements ConsumeService {
    */
   async unlock(queues: readonly MessageQueue[]): Promise<void> {
     if (queues.length === 0) return;
-    await Promise.all([...byBroker(queues)].map(([brokerName, own]) =>
-      channelOf(this.#options.client, brokerName).invoke(
-        RequestCode.UNLOCK_BATCH_MQ,
-        {},
-        encodeJsonBody({
-          consumerGroup: this.#options.group,
-          clientId: this.#options.clientId,
-          onlyThisBroker: true,
-          mqSet: own,
-        }),
-        { timeoutMs: SEND_BACK_TIMEOUT_MS },
-      ).catch(() => {})
-    ));
+    await Promise.all(
+      [...byBroker(queues)].map(([brokerName, own]) =>
+        channelOf(this.#options.client, brokerName).invoke(
+          RequestCode.UNLOCK_BATCH_MQ,
+          {},
+          encodeJsonBody({
+            consumerGroup: this.#options.group,
+            clientId: this.#options.clientId,
+            onlyThisBroker: true,
+            mqSet: own,
+          }),
+          { timeoutMs: SEND_BACK_TIMEOUT_MS },
+        ).catch(() => {})
+      ),
+    );
   }
 }
 
