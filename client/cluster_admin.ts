@@ -45,13 +45,17 @@ export interface ClusterQueueProgress extends QueueProgress {
  * {@linkcode Admin}). Create with `new`, dispose with `await using`.
  */
 export class ClusterAdmin implements AsyncDisposable {
-  /** The name-server client. */
-  readonly nameServer: NameServerClient;
+  readonly #nameServer: NameServerClient;
   readonly #requestTimeoutMs: number | undefined;
 
-  /** @param options Name servers and timeout. */
+  /**
+   * Create an admin; nothing connects until the first call.
+   *
+   * @param options Name servers and timeout.
+   * @throws {TypeError} On an empty name-server list.
+   */
   constructor(options: ClusterAdminOptions) {
-    this.nameServer = new NameServerClient(options.nameServer, options.requestTimeoutMs);
+    this.#nameServer = new NameServerClient(options.nameServer, options.requestTimeoutMs);
     this.#requestTimeoutMs = options.requestTimeoutMs;
   }
 
@@ -61,7 +65,7 @@ export class ClusterAdmin implements AsyncDisposable {
    * @returns The cluster info.
    */
   clusterInfo(): Promise<ClusterInfo> {
-    return this.nameServer.clusterInfo();
+    return this.#nameServer.clusterInfo();
   }
 
   /**
@@ -72,7 +76,7 @@ export class ClusterAdmin implements AsyncDisposable {
    * @throws {MQBrokerError} TOPIC_NOT_EXIST.
    */
   topicRoute(topic: string): Promise<TopicRouteData> {
-    return this.nameServer.topicRoute(topic);
+    return this.#nameServer.topicRoute(topic);
   }
 
   /**
@@ -82,7 +86,7 @@ export class ClusterAdmin implements AsyncDisposable {
    * @returns Topic names.
    */
   topicList(cluster?: string): Promise<string[]> {
-    return this.nameServer.topicList(cluster);
+    return this.#nameServer.topicList(cluster);
   }
 
   /**
@@ -140,7 +144,7 @@ export class ClusterAdmin implements AsyncDisposable {
     const masters = await this.masters(cluster);
     await Promise.all(masters.map((m) => this.#withAdmin(m.addr, (a) => a.deleteTopic(topic))));
     // Name servers are independent: each one forgets the topic.
-    await Promise.all(this.nameServer.addresses.map(async (endpoint) => {
+    await Promise.all(this.#nameServer.addresses.map(async (endpoint) => {
       await using client = new BrokerClient({ endpoint, requestTimeoutMs: this.#requestTimeoutMs });
       await client.invoke(
         RequestCode.DELETE_TOPIC_IN_NAMESRV,
@@ -226,7 +230,7 @@ export class ClusterAdmin implements AsyncDisposable {
 
   /** Close the name-server channels. */
   close(): Promise<void> {
-    return this.nameServer.close();
+    return this.#nameServer.close();
   }
 
   /** Same as `close()`. */
