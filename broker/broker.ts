@@ -40,6 +40,7 @@ import { createMessageStore } from "./infra/store_factory.ts";
 import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
+import { startPop } from "./pop_module.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
 
 /** How often clients whose heartbeats stopped are looked for, ms. */
@@ -205,14 +206,20 @@ export class Broker implements AsyncDisposable {
       services.push(timers);
       await timers.start();
 
-      const unsubscribe = store.onArrival((arrival) =>
+      // Pop consumption: checkpoints and acks wait in the timer; revive re-puts what is unacked.
+      const pop = await startPop({ config, store, topics, clock, storeHost, timers, log });
+      services.push(pop);
+      router.register(pop.handlers);
+
+      const unsubscribe = store.onArrival((arrival) => {
         ctx.pullHold.notifyArrival(
           arrival.topic,
           arrival.queueId,
           arrival.maxOffset,
           arrival.tagsCode,
-        )
-      );
+        );
+        pop.onArrival(arrival);
+      });
       const expiry = { cancel: (() => {}) as CancelTimer };
       const controller = clientController;
       const scan = (): void => {
