@@ -7,6 +7,7 @@
 import { decodeSendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import type { SendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import { createOffsetMessageId } from "../../client/protocol/message_id.ts";
+import { fastSendV2Header } from "../../client/protocol/send_v2_json.ts";
 import {
   findPropertyValue,
   MessageConst,
@@ -118,9 +119,12 @@ export class SendController {
    * @returns The send response.
    */
   async send(request: RemotingCommand, channel: Channel): Promise<BrokerResponse> {
-    const decoded = decodeSendMessageRequestHeader(request.code, request.extFields);
-    if (!decoded.ok) throw new RequestError(ResponseCode.INVALID_PARAMETER, decoded.error);
-    const header = decoded.header;
+    let header = fastSendV2Header(request);
+    if (header === undefined) {
+      const decoded = decodeSendMessageRequestHeader(request.code, request.extFields);
+      if (!decoded.ok) throw new RequestError(ResponseCode.INVALID_PARAMETER, decoded.error);
+      header = decoded.header;
+    }
     const { config } = this.#ctx;
     const topicProblem = checkTopicName(header.topic);
     if (topicProblem !== undefined) {
