@@ -26,7 +26,8 @@ export interface RemotingServerLimits extends ChannelLimits {
 /** What the server calls for each request and each closed connection. */
 export interface RemotingServerHandlers {
   /**
-   * Handle a request. Its `body` is a private copy the handler may keep.
+   * Handle a request. Its `body` is the handler's (a view of a read buffer that is never
+   * reused; copy it to keep it long, so the whole buffer is not kept).
    * Must not throw; a rejected promise closes nothing and is logged.
    */
   dispatch(

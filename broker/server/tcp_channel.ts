@@ -23,6 +23,13 @@ import type { BudgetMember, ServerBudget } from "./server_budget.ts";
 /** Bytes asked of the frame decoder for each socket read. */
 export const READ_CHUNK_BYTES = 64 * 1024;
 
+/**
+ * Size of each read buffer of a connection's frame decoder, bytes. Request
+ * bodies view these buffers (no copy), so one stays alive while a request
+ * that arrived in it is being handled.
+ */
+export const DECODER_BUFFER_BYTES = 256 * 1024;
+
 /** Bytes a request is counted for besides its body (header and bookkeeping). */
 export const REQUEST_OVERHEAD_BYTES = 256;
 
@@ -176,7 +183,8 @@ export class TcpChannel implements Channel, BudgetMember {
   }
 
   async run(dispatch: Dispatch): Promise<void> {
-    const decoder = new FrameDecoder(this.#limits.frameBytesMax);
+    // Stable bodies: a request keeps a view of the read buffer, no copy per body.
+    const decoder = new FrameDecoder(this.#limits.frameBytesMax, DECODER_BUFFER_BYTES, true);
     try {
       while (!this.#closed) {
         // Dispatch every whole frame already buffered, while backpressure allows.
@@ -218,8 +226,6 @@ export class TcpChannel implements Channel, BudgetMember {
     // Peers' responses (to our oneway notifications) need nothing.
     if (isResponse(request)) return;
     this.#peerSerializeType = serializeType;
-    // The body views the decoder's carry buffer, which the next read reuses.
-    if (request.body !== undefined) request.body = request.body.slice();
     const requestBytes = (request.body?.length ?? 0) + REQUEST_OVERHEAD_BYTES;
     this.#inFlight++;
     this.#inFlightRequestBytes += requestBytes;

@@ -16,7 +16,7 @@
 
 import type { RemotingCommand } from "./command.ts";
 import type { SendMessageRequestHeader } from "./headers.ts";
-import { readAsciiValue, utf8Decoder } from "./header_text.ts";
+import { readAsciiValue } from "./header_text.ts";
 
 /** The typed header a fast-path decode attached to a SEND_MESSAGE_V2 command. */
 export const SEND_V2_HEADER: unique symbol = Symbol("rmq.sendV2Header");
@@ -45,6 +45,8 @@ const CH_0 = 0x30;
 const CH_9 = 0x39;
 /** Longest properties string decoded here, bytes. */
 const PROPERTIES_BYTES_MAX = 4096;
+/** Decodes the unescaped properties bytes, all ASCII by construction (no validation needed). */
+const asciiDecoder = new TextDecoder();
 /** Unescaped properties bytes; only this module's sync code touches it. */
 const scratch = new Uint8Array(PROPERTIES_BYTES_MAX);
 
@@ -233,7 +235,7 @@ function properties(b: Uint8Array, start: number, end: number, f: Fields): numbe
     const c = b[at];
     if (c === CH_QUOTE) {
       // TextDecoder beats building a string in JS for all but the shortest ASCII runs.
-      f.properties = n === 0 ? "" : utf8Decoder.decode(out.subarray(0, n));
+      f.properties = n === 0 ? "" : asciiDecoder.decode(out.subarray(0, n));
       return at + 1;
     }
     if (c < 0x20 || c >= 0x80) return -1;
