@@ -285,6 +285,11 @@ export class Broker implements AsyncDisposable {
     return this.#server.connectionCount;
   }
 
+  /** Unsent response bytes held for all connections together (bounded by `outputBytesTotalMax`). */
+  get heldOutputBytes(): number {
+    return this.#server.heldOutputBytes;
+  }
+
   /**
    * Graceful shutdown; idempotent.
    *

@@ -55,6 +55,15 @@ export interface BrokerConfig {
   readonly inFlightRequestsPerConnectionMax: number;
   /** Most response bytes queued for one connection before it is closed as too slow. */
   readonly outputBytesPerConnectionMax: number;
+  /**
+   * A connection's requests stop being read while its unsent output (plus the expected output of
+   * its running requests, or their bodies) exceeds this; reading resumes at a quarter of it, bytes.
+   */
+  readonly outputHighWaterBytes: number;
+  /** Most unsent response bytes of all connections together; beyond it the largest holder is closed. */
+  readonly outputBytesTotalMax: number;
+  /** Most bytes of requests being handled, all connections together; reading pauses beyond it. */
+  readonly inFlightRequestBytesTotalMax: number;
   /** Longest a pull may be held for long polling, ms (caps the request's suspendTimeoutMillis). */
   readonly pullSuspendMaxMs: number;
   /** Most pulls held for long polling at once; beyond it pulls answer PULL_NOT_FOUND at once. */
@@ -128,7 +137,10 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     messageBytesMax: 4 * 1024 * 1024,
     connectionsMax: 1024,
     inFlightRequestsPerConnectionMax: 4096,
-    outputBytesPerConnectionMax: 256 * 1024 * 1024,
+    outputBytesPerConnectionMax: 64 * 1024 * 1024,
+    outputHighWaterBytes: 4 * 1024 * 1024,
+    outputBytesTotalMax: 512 * 1024 * 1024,
+    inFlightRequestBytesTotalMax: 256 * 1024 * 1024,
     pullSuspendMaxMs: 60_000,
     heldPullsMax: 100_000,
     pullMessagesMax: 1024,
@@ -253,6 +265,24 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       flag: "--output-bytes-per-connection-max",
       kind: "int",
       description: "most queued response bytes per connection",
+    },
+    {
+      key: "outputHighWaterBytes",
+      flag: "--output-high-water-bytes",
+      kind: "int",
+      description: "a connection's reading pauses above this much unsent output",
+    },
+    {
+      key: "outputBytesTotalMax",
+      flag: "--output-bytes-total-max",
+      kind: "int",
+      description: "most unsent response bytes, all connections",
+    },
+    {
+      key: "inFlightRequestBytesTotalMax",
+      flag: "--in-flight-request-bytes-total-max",
+      kind: "int",
+      description: "most bytes of requests in flight, all connections",
     },
     {
       key: "pullSuspendMaxMs",
@@ -518,6 +548,9 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("connectionsMax", 1, 1_000_000);
   range("inFlightRequestsPerConnectionMax", 1, 1_000_000);
   range("outputBytesPerConnectionMax", config.frameBytesMax, Number.MAX_SAFE_INTEGER);
+  range("outputHighWaterBytes", 64 * 1024, config.outputBytesPerConnectionMax);
+  range("outputBytesTotalMax", config.outputBytesPerConnectionMax, Number.MAX_SAFE_INTEGER);
+  range("inFlightRequestBytesTotalMax", config.frameBytesMax, Number.MAX_SAFE_INTEGER);
   range("pullSuspendMaxMs", 0, 3_600_000);
   range("heldPullsMax", 0, 10_000_000);
   range("pullMessagesMax", 1, 65536);
