@@ -3,7 +3,7 @@
  * case's memory and threads cannot skew the next. Every benchmark prints one
  * JSON line per case to stdout; this runner passes them through unchanged.
  *
- * Usage: `deno task bench [--only store,e2e,timer,txn,foreign,grpc] [--quick]`
+ * Usage: `deno task bench [--only store,e2e,timer,txn,foreign,cluster,grpc] [--quick]`
  * `--quick` asks each benchmark for its small configuration (for smoke runs);
  * figures in BENCHMARKS.md come from full runs.
  *
@@ -21,6 +21,7 @@ const BENCHES = [
     file: "foreign_bench.ts",
     quick: ["--messages", "20000", "--warmup", "2000", "--latency-sends", "500"],
   },
+  { name: "cluster", file: "cluster_bench.ts", quick: ["--quick"] },
   {
     name: "grpc",
     file: "grpc_bench.ts",

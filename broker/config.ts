@@ -55,6 +55,15 @@ export interface BrokerConfig {
   readonly inFlightRequestsPerConnectionMax: number;
   /** Most response bytes queued for one connection before it is closed as too slow. */
   readonly outputBytesPerConnectionMax: number;
+  /**
+   * A connection's requests stop being read while its unsent output (plus the expected output of
+   * its running requests, or their bodies) exceeds this; reading resumes at a quarter of it, bytes.
+   */
+  readonly outputHighWaterBytes: number;
+  /** Most unsent response bytes of all connections together; beyond it the largest holder is closed. */
+  readonly outputBytesTotalMax: number;
+  /** Most bytes of requests being handled, all connections together; reading pauses beyond it. */
+  readonly inFlightRequestBytesTotalMax: number;
   /** Longest a pull may be held for long polling, ms (caps the request's suspendTimeoutMillis). */
   readonly pullSuspendMaxMs: number;
   /** Most pulls held for long polling at once; beyond it pulls answer PULL_NOT_FOUND at once. */
@@ -87,6 +96,12 @@ export interface BrokerConfig {
   readonly retryMaxTimes: number;
   /** Port of the gRPC front for RocketMQ 5 clients (local-mode proxy); 0 turns it off. */
   readonly grpcPort: number;
+  /** Name servers to register with, `host:port;host:port`; empty = standalone. */
+  readonly namesrvAddr: string;
+  /** Time between registrations with the name servers, ms. */
+  readonly registerIntervalMs: number;
+  /** Broker id in routes: 0 = master (slaves come with replication). */
+  readonly brokerId: number;
 }
 
 /** How an option's text is parsed. */
@@ -124,7 +139,10 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     messageBytesMax: 4 * 1024 * 1024,
     connectionsMax: 1024,
     inFlightRequestsPerConnectionMax: 4096,
-    outputBytesPerConnectionMax: 256 * 1024 * 1024,
+    outputBytesPerConnectionMax: 64 * 1024 * 1024,
+    outputHighWaterBytes: 4 * 1024 * 1024,
+    outputBytesTotalMax: 512 * 1024 * 1024,
+    inFlightRequestBytesTotalMax: 256 * 1024 * 1024,
     pullSuspendMaxMs: 60_000,
     heldPullsMax: 100_000,
     pullMessagesMax: 1024,
@@ -141,6 +159,9 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     rebalanceLockExpiryMs: 60_000,
     retryMaxTimes: 16,
     grpcPort: 8081,
+    namesrvAddr: "",
+    registerIntervalMs: 30_000,
+    brokerId: 0,
   } satisfies BrokerConfig,
 );
 
@@ -249,6 +270,24 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       description: "most queued response bytes per connection",
     },
     {
+      key: "outputHighWaterBytes",
+      flag: "--output-high-water-bytes",
+      kind: "int",
+      description: "a connection's reading pauses above this much unsent output",
+    },
+    {
+      key: "outputBytesTotalMax",
+      flag: "--output-bytes-total-max",
+      kind: "int",
+      description: "most unsent response bytes, all connections",
+    },
+    {
+      key: "inFlightRequestBytesTotalMax",
+      flag: "--in-flight-request-bytes-total-max",
+      kind: "int",
+      description: "most bytes of requests in flight, all connections",
+    },
+    {
       key: "pullSuspendMaxMs",
       flag: "--pull-suspend-max-ms",
       kind: "int",
@@ -344,6 +383,25 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       env: "RMQ_GRPC_PORT",
       kind: "int",
       description: "gRPC port for RocketMQ 5 clients (0 = off)",
+    },
+    {
+      key: "namesrvAddr",
+      flag: "--namesrv-addr",
+      env: "RMQ_NAMESRV_ADDR",
+      kind: "string",
+      description: "name servers to register with, host:port;host:port (empty = standalone)",
+    },
+    {
+      key: "registerIntervalMs",
+      flag: "--register-interval-ms",
+      kind: "int",
+      description: "time between registrations with the name servers, ms",
+    },
+    {
+      key: "brokerId",
+      flag: "--broker-id",
+      kind: "int",
+      description: "broker id in routes (0 = master)",
     },
   ] satisfies BrokerOption[],
 );
@@ -500,6 +558,9 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("connectionsMax", 1, 1_000_000);
   range("inFlightRequestsPerConnectionMax", 1, 1_000_000);
   range("outputBytesPerConnectionMax", config.frameBytesMax, Number.MAX_SAFE_INTEGER);
+  range("outputHighWaterBytes", 64 * 1024, config.outputBytesPerConnectionMax);
+  range("outputBytesTotalMax", config.outputBytesPerConnectionMax, Number.MAX_SAFE_INTEGER);
+  range("inFlightRequestBytesTotalMax", config.frameBytesMax, Number.MAX_SAFE_INTEGER);
   range("pullSuspendMaxMs", 0, 3_600_000);
   range("heldPullsMax", 0, 10_000_000);
   range("pullMessagesMax", 1, 65536);
@@ -516,6 +577,13 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("rebalanceLockExpiryMs", 1, Number.MAX_SAFE_INTEGER);
   range("retryMaxTimes", 0, 1_000_000);
   range("grpcPort", 0, 65535);
+  range("registerIntervalMs", 1_000, 3_600_000);
+  range("brokerId", 0, 1_000_000);
+  for (const addr of splitNamesrvAddr(config.namesrvAddr)) {
+    if (!/^[^\s:;]+:\d{1,5}$/.test(addr)) {
+      throw new TypeError(`Invalid broker config: namesrvAddr "${addr}" is not host:port`);
+    }
+  }
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }
@@ -524,6 +592,16 @@ export function validateBrokerConfig(config: BrokerConfig): void {
       `Invalid broker config: brokerIp "${config.brokerIp}" is not an IPv4 address`,
     );
   }
+}
+
+/**
+ * The name-server addresses of a `host:port;host:port` list.
+ *
+ * @param text The list (empty = none).
+ * @returns The addresses, trimmed, empty items dropped.
+ */
+export function splitNamesrvAddr(text: string): string[] {
+  return text.split(";").map((a) => a.trim()).filter((a) => a !== "");
 }
 
 /**

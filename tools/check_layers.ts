@@ -9,6 +9,9 @@
  *   wire/disk kernel `client/protocol/`.
  * - `broker/` reaches the store only through `store/mod.ts`, and the gRPC front only
  *   through `proxy/mod.ts`; `proxy/` imports only itself and `client/protocol/`.
+ * - `namesrv/` never imports the store, and from `broker/` only the remoting
+ *   transport (`broker/server/remoting_server.ts`, `request_router.ts`) and
+ *   `broker/api/broker_context.ts`; from `client/` only `client/protocol/`.
  * - Inside a module, `server -> api -> domain <- infra`: domain imports no
  *   api/server/infra, api imports no server.
  * - Domain code touches no `Deno.*`, `Worker`, `SharedArrayBuffer` or `Atomics`.
@@ -19,7 +22,13 @@
 import { dirname, join, normalize, relative } from "node:path";
 
 const root = normalize(join(dirname(new URL(import.meta.url).pathname), ".."));
-const SOURCE_DIRS = ["client", "store", "broker", "registry", "proxy"];
+const SOURCE_DIRS = ["client", "store", "broker", "registry", "namesrv", "proxy"];
+/** The broker files the name server shares: the remoting transport and its handler vocabulary. */
+const NAMESRV_SHARED_BROKER_FILES = new Set([
+  "broker/server/remoting_server.ts",
+  "broker/server/request_router.ts",
+  "broker/api/broker_context.ts",
+]);
 const IMPORT_RE =
   /(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 const WORKER_URL_RE = /new URL\(\s*["']([^"']+)["']\s*,\s*import\.meta\.url\s*\)/g;
@@ -84,6 +93,19 @@ function check(rel: string, source: string, problems: string[]): void {
     }
     if (module === "broker" && targetModule === "store" && target !== "store/mod.ts") {
       problems.push(`${where}: the broker reaches the store only through store/mod.ts`);
+    }
+    if (module === "namesrv" && targetModule === "store") {
+      problems.push(`${where}: the name server never imports the store`);
+    }
+    if (
+      module === "namesrv" && targetModule === "broker" && !NAMESRV_SHARED_BROKER_FILES.has(target)
+    ) {
+      problems.push(`${where}: the name server shares only the broker's remoting transport`);
+    }
+    if (
+      module === "namesrv" && targetModule === "client" && !target.startsWith("client/protocol/")
+    ) {
+      problems.push(`${where}: the name server may import only client/protocol/ from client/`);
     }
     if (targetModule === module && layer !== undefined && targetLayer !== undefined) {
       if (layer === "domain" && targetLayer !== "domain") {

@@ -14,6 +14,7 @@ import { createProducer } from "../producer.ts";
 import { createTransactionProducer } from "../transaction_producer.ts";
 import type { Message } from "../message.ts";
 import { MQClientError } from "../errors.ts";
+import { CLUSTER_USAGE, isNameServer, runClusterCommand } from "./cluster_cli.ts";
 
 /** Default broker address of the CLI. */
 export const DEFAULT_ENDPOINT = "127.0.0.1:10911";
@@ -38,8 +39,10 @@ Commands:
   dlqResend -g GROUP (-o OFFSET | -i OFFSET_MSG_ID) [--to origin|retry]
                                          re-send a dead letter to its topic (or %RETRY%GROUP)
 
+${CLUSTER_USAGE}
+
 Options:
-  -n host:port   broker address (default ${DEFAULT_ENDPOINT})
+  -n host:port   broker address (default ${DEFAULT_ENDPOINT}); a name server for cluster commands
   -h, --help     this text`;
 
 /**
@@ -150,6 +153,8 @@ export async function runAdminCli(
     print(USAGE);
     return 0;
   }
+  const cluster = await runClusterCommand(command, options, print, formatTable);
+  if (cluster !== undefined) return cluster;
   const endpoint = options.n ?? DEFAULT_ENDPOINT;
   switch (command) {
     case "sendMessage": {
@@ -182,7 +187,10 @@ export async function runAdminCli(
         });
         result = await producer.sendInTransaction(message, () => state);
       } else {
-        await using producer = await createProducer({ endpoint });
+        const viaNameServer = options.n !== undefined && await isNameServer(endpoint.split(";")[0]);
+        await using producer = await createProducer(
+          viaNameServer ? { nameServer: endpoint } : { endpoint },
+        );
         result = await producer.send(message);
       }
       print(formatTable(["Field", "Value"], [

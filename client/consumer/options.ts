@@ -33,10 +33,16 @@ export const LOCK_RENEW_INTERVAL_MS_DEFAULT = 20_000;
 /** Default pause before an orderly consumer redelivers a failed message, ms (`suspendCurrentQueueTimeMillis`). */
 export const RETRY_SUSPEND_MS_DEFAULT = 1_000;
 
-/** Options of `createConsumer`. */
+/** Options of `createConsumer`. Give `endpoint` or `nameServer`. */
 export interface ConsumerOptions {
-  /** Broker address, `host:port`. */
-  readonly endpoint: string;
+  /** A standalone broker's address, `host:port`. */
+  readonly endpoint?: string;
+  /**
+   * Name servers, `host:port;host:port`: the consumer rebalances over the
+   * read queues of every broker of the topic, heartbeats to each of them and
+   * commits each queue's offset to the broker that owns it.
+   */
+  readonly nameServer?: string;
   /** Consumer group. */
   readonly group: string;
   /** Subscribed topic. */

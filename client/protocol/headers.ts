@@ -51,7 +51,7 @@ export interface HeaderCodec<T> {
 }
 
 /** The value kinds a header field can have. */
-type FieldKind = "string" | "int" | "long" | "bool";
+export type FieldKind = "string" | "int" | "long" | "bool";
 
 interface FieldSpec {
   /** Property name in the TS interface. */
@@ -66,7 +66,14 @@ const INT32_MIN = -0x8000_0000;
 const INT32_MAX = 0x7fff_ffff;
 const DECIMAL = /^-?\d{1,19}$/;
 
-function defineCodec<T>(
+/**
+ * Build a {@linkcode HeaderCodec} from a field list: `[key, kind, required, wireName?]`.
+ *
+ * @param name Header name for error messages.
+ * @param fields The fields.
+ * @returns The codec.
+ */
+export function defineCodec<T>(
   name: string,
   fields: ReadonlyArray<readonly [key: string, kind: FieldKind, required: boolean, wire?: string]>,
 ): HeaderCodec<T> {

@@ -64,6 +64,8 @@ export const RequestCode = {
   NOTIFICATION: 200054,
   POLLING_INFO: 200055,
   BATCH_ACK_MESSAGE: 200151,
+  GET_TOPICS_BY_CLUSTER: 224,
+  GET_BROKER_RUNTIME_INFO: 28,
 } as const;
 
 /** A known request code number. */
