@@ -207,13 +207,22 @@ export class LocalGrpcBackend implements ProxyBackend {
   }
 
   /**
-   * The retry policy of a consumer group: the broker-wide retry limit.
+   * The retry policy of a consumer group: the broker-wide retry limit, and
+   * FIFO when every subscribed topic is ordered (created with `order`, or
+   * with attribute `message.type` FIFO); this broker keeps no per-group
+   * subscription config.
    *
    * @param _group Consumer group.
+   * @param topics The subscribed topics.
    * @returns Its policy.
    */
-  groupRetryPolicy(_group: string): GroupRetryPolicy {
-    return { maxDeliveryAttempts: this.#ctx.config.retryMaxTimes + 1, fifo: false };
+  groupRetryPolicy(_group: string, topics: readonly string[]): GroupRetryPolicy {
+    const fifo = topics.length > 0 && topics.every((name) => {
+      const config = this.#ctx.topics.get(name);
+      return config !== undefined &&
+        (config.order || config.attributes[MESSAGE_TYPE_ATTRIBUTE]?.toUpperCase() === "FIFO");
+    });
+    return { maxDeliveryAttempts: this.#ctx.config.retryMaxTimes + 1, fifo };
   }
 
   /**

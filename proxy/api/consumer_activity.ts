@@ -118,7 +118,7 @@ export class ConsumerActivity {
       invisibleMs: clampInvisible(asked),
       pollMs: holdWithinDeadline(poll, call, this.#ctx.nowMs()),
       filter: backendFilter(request.filterExpression),
-      fifo: this.#ctx.backend.groupRetryPolicy(group).fifo,
+      fifo: this.#ctx.backend.groupRetryPolicy(group, [topicName]).fifo,
       attemptId: request.attemptId,
       signal: call.signal,
     });

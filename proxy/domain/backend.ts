@@ -265,12 +265,13 @@ export interface ProxyBackend {
    */
   endTransaction(request: BackendEndTransaction): Promise<BackendEndTransactionResult>;
   /**
-   * The retry policy of a consumer group.
+   * The retry policy of a consumer group for the topics it subscribes.
    *
    * @param group Consumer group.
+   * @param topics The subscribed topics.
    * @returns Its policy.
    */
-  groupRetryPolicy(group: string): GroupRetryPolicy;
+  groupRetryPolicy(group: string, topics: readonly string[]): GroupRetryPolicy;
   /**
    * Read one queue from an offset (lite pull), holding an empty read.
    *
