@@ -100,6 +100,8 @@ export interface BrokerConfig {
   readonly registerIntervalMs: number;
   /** Broker id in routes: 0 = master (slaves come with replication). */
   readonly brokerId: number;
+  /** Port of the gRPC front for RocketMQ 5 clients (local-mode proxy); 0 turns it off. */
+  readonly grpcPort: number;
 }
 
 /** How an option's text is parsed. */
@@ -159,6 +161,7 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     namesrvAddr: "",
     registerIntervalMs: 30_000,
     brokerId: 0,
+    grpcPort: 8081,
   } satisfies BrokerConfig,
 );
 
@@ -393,6 +396,13 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "broker id in routes (0 = master)",
     },
+    {
+      key: "grpcPort",
+      flag: "--grpc-port",
+      env: "RMQ_GRPC_PORT",
+      kind: "int",
+      description: "gRPC port for RocketMQ 5 clients (0 = off)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -573,6 +583,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
       throw new TypeError(`Invalid broker config: namesrvAddr "${addr}" is not host:port`);
     }
   }
+  range("grpcPort", 0, 65535);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }
