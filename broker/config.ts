@@ -94,14 +94,14 @@ export interface BrokerConfig {
   readonly rebalanceLockExpiryMs: number;
   /** Deliveries of a failed message before it goes to the group's DLQ (a consumer may ask for another). */
   readonly retryMaxTimes: number;
-  /** Port of the gRPC front for RocketMQ 5 clients (local-mode proxy); 0 turns it off. */
-  readonly grpcPort: number;
   /** Name servers to register with, `host:port;host:port`; empty = standalone. */
   readonly namesrvAddr: string;
   /** Time between registrations with the name servers, ms. */
   readonly registerIntervalMs: number;
   /** Broker id in routes: 0 = master (slaves come with replication). */
   readonly brokerId: number;
+  /** Port of the gRPC front for RocketMQ 5 clients (local-mode proxy); 0 turns it off. */
+  readonly grpcPort: number;
 }
 
 /** How an option's text is parsed. */
@@ -158,10 +158,10 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     timerMaxDelayMs: 0,
     rebalanceLockExpiryMs: 60_000,
     retryMaxTimes: 16,
-    grpcPort: 8081,
     namesrvAddr: "",
     registerIntervalMs: 30_000,
     brokerId: 0,
+    grpcPort: 8081,
   } satisfies BrokerConfig,
 );
 
@@ -378,13 +378,6 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       description: "redeliveries of a failed message before it goes to the DLQ",
     },
     {
-      key: "grpcPort",
-      flag: "--grpc-port",
-      env: "RMQ_GRPC_PORT",
-      kind: "int",
-      description: "gRPC port for RocketMQ 5 clients (0 = off)",
-    },
-    {
       key: "namesrvAddr",
       flag: "--namesrv-addr",
       env: "RMQ_NAMESRV_ADDR",
@@ -402,6 +395,13 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       flag: "--broker-id",
       kind: "int",
       description: "broker id in routes (0 = master)",
+    },
+    {
+      key: "grpcPort",
+      flag: "--grpc-port",
+      env: "RMQ_GRPC_PORT",
+      kind: "int",
+      description: "gRPC port for RocketMQ 5 clients (0 = off)",
     },
   ] satisfies BrokerOption[],
 );
@@ -576,7 +576,6 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("timerMaxDelayMs", 0, Number.MAX_SAFE_INTEGER);
   range("rebalanceLockExpiryMs", 1, Number.MAX_SAFE_INTEGER);
   range("retryMaxTimes", 0, 1_000_000);
-  range("grpcPort", 0, 65535);
   range("registerIntervalMs", 1_000, 3_600_000);
   range("brokerId", 0, 1_000_000);
   for (const addr of splitNamesrvAddr(config.namesrvAddr)) {
@@ -584,6 +583,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
       throw new TypeError(`Invalid broker config: namesrvAddr "${addr}" is not host:port`);
     }
   }
+  range("grpcPort", 0, 65535);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

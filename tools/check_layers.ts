@@ -7,11 +7,11 @@
  * - `client/` imports nothing outside `client/`; `mod.ts` imports only `client/`.
  * - `store/` never imports `broker/`, and imports from `client/` only the shared
  *   wire/disk kernel `client/protocol/`.
- * - `broker/` reaches the store only through `store/mod.ts`, and the gRPC front only
- *   through `proxy/mod.ts`; `proxy/` imports only itself and `client/protocol/`.
  * - `namesrv/` never imports the store, and from `broker/` only the remoting
  *   transport (`broker/server/remoting_server.ts`, `request_router.ts`) and
  *   `broker/api/broker_context.ts`; from `client/` only `client/protocol/`.
+ * - `broker/` reaches the store only through `store/mod.ts`, and the gRPC front only
+ *   through `proxy/mod.ts`; `proxy/` imports only itself and `client/protocol/`.
  * - Inside a module, `server -> api -> domain <- infra`: domain imports no
  *   api/server/infra, api imports no server.
  * - Domain code touches no `Deno.*`, `Worker`, `SharedArrayBuffer` or `Atomics`.
