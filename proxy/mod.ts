@@ -23,6 +23,7 @@ export type {
   BackendReceiveResult,
   BackendSendResult,
   BackendTopic,
+  BackendTopicBroker,
   GroupRetryPolicy,
   ProxyBackend,
   QueueOffsets,

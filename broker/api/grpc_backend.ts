@@ -80,16 +80,27 @@ export class LocalGrpcBackend implements ProxyBackend {
    * @param name Topic name.
    * @returns The topic's view, or undefined.
    */
-  topic(name: string): BackendTopic | undefined {
+  topic(name: string): Promise<BackendTopic | undefined> {
+    return Promise.resolve(this.#topic(name));
+  }
+
+  #topic(name: string): BackendTopic | undefined {
     const config = this.#ctx.topics.get(name);
     if (config === undefined || checkTopicNotReserved(name) !== undefined) return undefined;
     const type = config.attributes[MESSAGE_TYPE_ATTRIBUTE];
+    const readable = isReadable(config.perm);
+    const writeable = isWriteable(config.perm);
     return {
       name,
-      readQueueNums: config.readQueueNums,
-      writeQueueNums: config.writeQueueNums,
-      readable: isReadable(config.perm),
-      writeable: isWriteable(config.perm),
+      brokers: [{
+        name: this.#ctx.config.brokerName,
+        readQueueNums: config.readQueueNums,
+        writeQueueNums: config.writeQueueNums,
+        readable,
+        writeable,
+      }],
+      readable,
+      writeable,
       messageType: type === undefined || type === "" || type === "MIXED"
         ? undefined
         : type.toUpperCase(),

@@ -92,7 +92,7 @@ export class ConsumerActivity {
     const group = request.group?.name ?? "";
     const topicName = request.messageQueue?.topic?.name ?? "";
     if (group === "") return reply(status(Code.ILLEGAL_CONSUMER_GROUP, "group is empty"));
-    const topic = topicName === "" ? undefined : this.#ctx.backend.topic(topicName);
+    const topic = topicName === "" ? undefined : await this.#ctx.backend.topic(topicName);
     if (topic === undefined) {
       return reply(status(Code.TOPIC_NOT_FOUND, `topic ${topicName} does not exist`));
     }
