@@ -39,6 +39,8 @@ import { createMessageStore } from "./infra/store_factory.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
+import type { BrokerMetricsSource } from "./metrics/broker_metrics.ts";
+import { RemotingMetrics } from "./metrics/remoting_metrics.ts";
 
 /** How often clients whose heartbeats stopped are looked for, ms. */
 export const CLIENT_EXPIRY_SCAN_INTERVAL_MS = 10_000;
@@ -81,6 +83,7 @@ export class Broker implements AsyncDisposable {
   readonly #unsubscribe: () => void;
   readonly #cancelExpiryScan: { cancel: CancelTimer };
   readonly #services: readonly BrokerService[];
+  readonly #operations: BrokerMetricsSource;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -91,6 +94,7 @@ export class Broker implements AsyncDisposable {
     unsubscribe: () => void,
     cancelExpiryScan: { cancel: CancelTimer },
     services: readonly BrokerService[],
+    operations: BrokerMetricsSource,
   ) {
     this.#server = server;
     this.#store = store;
@@ -99,6 +103,7 @@ export class Broker implements AsyncDisposable {
     this.#unsubscribe = unsubscribe;
     this.#cancelExpiryScan = cancelExpiryScan;
     this.#services = services;
+    this.#operations = operations;
   }
 
   /**
@@ -115,9 +120,10 @@ export class Broker implements AsyncDisposable {
     const clock = options.clock ?? new SystemClock();
     const log = options.log ?? (() => {});
     const router = new RequestRouter(log);
+    const remoting = new RemotingMetrics();
     let clientController: ClientController | undefined;
     const server = new RemotingServer(config.listen, config.port, config, {
-      dispatch: (request, channel) => router.dispatch(request, channel),
+      dispatch: remoting.wrap((request, channel) => router.dispatch(request, channel)),
       connectionClosed: (channel) => clientController?.channelClosed(channel),
     }, log);
     const ownsStore = options.store === undefined;
@@ -219,7 +225,19 @@ export class Broker implements AsyncDisposable {
       expiry.cancel = clock.schedule(scan, CLIENT_EXPIRY_SCAN_INTERVAL_MS);
       transactionCheck.start();
       server.serve();
-      return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services);
+      const operations: BrokerMetricsSource = {
+        config,
+        store,
+        topics,
+        clients: ctx.clients,
+        remoting,
+        address: ctx.brokerAddress,
+        storeHost,
+        connectionCount: () => server.connectionCount,
+        timerStats: () => timers.stats(),
+        nowMs: () => clock.nowMs(),
+      };
+      return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services, operations);
     } catch (error) {
       for (const service of services.toReversed()) await service.close();
       await server.close(0);
@@ -246,6 +264,15 @@ export class Broker implements AsyncDisposable {
   /** The store the broker runs on. */
   get store(): MessageStore {
     return this.#store;
+  }
+
+  /**
+   * The state and counters the metrics and the HTTP API read (see `broker/http/`).
+   *
+   * @ignore
+   */
+  get operations(): BrokerMetricsSource {
+    return this.#operations;
   }
 
   /** Open client connections. */

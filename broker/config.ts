@@ -85,6 +85,10 @@ export interface BrokerConfig {
   readonly rebalanceLockExpiryMs: number;
   /** Deliveries of a failed message before it goes to the group's DLQ (a consumer may ask for another). */
   readonly retryMaxTimes: number;
+  /** HTTP port of `/metrics`, the dashboard and `/api/` (on the listen address); 0 turns it off. */
+  readonly httpPort: number;
+  /** Plain ACL file (YAML or JSON); empty means access control is off. */
+  readonly aclFile: string;
 }
 
 /** How an option's text is parsed. */
@@ -138,6 +142,8 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     timerMaxDelayMs: 0,
     rebalanceLockExpiryMs: 60_000,
     retryMaxTimes: 16,
+    httpPort: 8080,
+    aclFile: "",
   } satisfies BrokerConfig,
 );
 
@@ -335,6 +341,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "redeliveries of a failed message before it goes to the DLQ",
     },
+    {
+      key: "httpPort",
+      flag: "--http-port",
+      kind: "int",
+      description: "HTTP port of /metrics, the dashboard and /api/ (0 = off)",
+    },
+    {
+      key: "aclFile",
+      flag: "--acl-file",
+      kind: "string",
+      description: "plain ACL file, YAML or JSON (empty = access control off)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -505,6 +523,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("timerMaxDelayMs", 0, Number.MAX_SAFE_INTEGER);
   range("rebalanceLockExpiryMs", 1, Number.MAX_SAFE_INTEGER);
   range("retryMaxTimes", 0, 1_000_000);
+  range("httpPort", 0, 65535);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }
