@@ -169,3 +169,4 @@ export {
   MQTimeoutError,
 } from "./client/errors.ts";
 export { type TopicConfig } from "./client/protocol/heartbeat.ts";
+export { type SessionCredentials } from "./client/protocol/acl_signature.ts";

@@ -40,6 +40,10 @@ import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
 import type { BrokerMetricsSource } from "./metrics/broker_metrics.ts";
+import { guardWithAcl } from "./api/acl_guard.ts";
+import { AccessValidator } from "./domain/acl/access_validator.ts";
+import { AclFailureLog } from "./domain/acl/acl_failure_log.ts";
+import { AclFileWatcher, readAclFile } from "./infra/acl_file.ts";
 import { RemotingMetrics } from "./metrics/remoting_metrics.ts";
 
 /** How often clients whose heartbeats stopped are looked for, ms. */
@@ -64,6 +68,8 @@ export interface BrokerStartOptions {
   readonly clock?: Clock;
   /** Structured log sink (errors, refused connections). Default: discard. */
   readonly log?: LogSink;
+  /** With `config.aclFile`: time between checks of the file for changes, ms. Default 1000. */
+  readonly aclReloadCheckIntervalMs?: number;
 }
 
 /**
@@ -121,9 +127,22 @@ export class Broker implements AsyncDisposable {
     const log = options.log ?? (() => {});
     const router = new RequestRouter(log);
     const remoting = new RemotingMetrics();
+    // Access control (off unless --acl-file): one check in front of every handler.
+    let acl: BrokerMetricsSource["acl"];
+    let routed: Parameters<RemotingMetrics["wrap"]>[0] = (request, channel) =>
+      router.dispatch(request, channel);
+    if (config.aclFile !== "") {
+      const loaded = await readAclFile(config.aclFile);
+      if (!loaded.ok) throw new TypeError(loaded.error);
+      acl = {
+        validator: new AccessValidator(loaded.config),
+        failures: new AclFailureLog(log, () => clock.nowMs()),
+      };
+      routed = guardWithAcl(routed, acl.validator, acl.failures);
+    }
     let clientController: ClientController | undefined;
     const server = new RemotingServer(config.listen, config.port, config, {
-      dispatch: remoting.wrap((request, channel) => router.dispatch(request, channel)),
+      dispatch: remoting.wrap(routed),
       connectionClosed: (channel) => clientController?.channelClosed(channel),
     }, log);
     const ownsStore = options.store === undefined;
@@ -177,6 +196,18 @@ export class Broker implements AsyncDisposable {
           }),
         ).handlers(),
       );
+
+      if (acl !== undefined) {
+        const validator = acl.validator;
+        services.push(
+          await AclFileWatcher.start({
+            path: config.aclFile,
+            onReload: (reloaded) => validator.update(reloaded),
+            log,
+            reloadCheckIntervalMs: options.aclReloadCheckIntervalMs,
+          }),
+        );
+      }
 
       const transactions = new TransactionService({ store, clock, storeHost });
       await transactions.open();
@@ -236,6 +267,7 @@ export class Broker implements AsyncDisposable {
         connectionCount: () => server.connectionCount,
         timerStats: () => timers.stats(),
         nowMs: () => clock.nowMs(),
+        acl,
       };
       return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services, operations);
     } catch (error) {

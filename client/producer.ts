@@ -5,6 +5,7 @@
  */
 
 import { BrokerClient } from "./broker_client.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { sendProducerHeartbeat, unregisterAndClose } from "./client_registration.ts";
 import { MQBrokerError, MQClientError, MQConnectionClosedError } from "./errors.ts";
 import {
@@ -83,6 +84,8 @@ export const RETRIABLE_SEND_CODES: readonly number[] = Object.freeze([
 export interface ProducerOptions {
   /** Broker address, `host:port`, e.g. `127.0.0.1:10911`. */
   readonly endpoint: string;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
   /** Producer group. Default {@linkcode PRODUCER_GROUP_DEFAULT}. */
   readonly group?: string;
   /** Time budget of one send including retries, ms. Default {@linkcode SEND_TIMEOUT_MS_DEFAULT}. */
@@ -340,6 +343,7 @@ export class Producer implements AsyncDisposable {
       endpoint: options.endpoint,
       requestTimeoutMs: this.#sendTimeoutMs,
       onReconnect: () => void this.#heartbeat().catch(() => {}),
+      credentials: options.credentials,
     });
     this.#routes = new RouteCache(this.#client, this.#routeTtlMs);
   }

@@ -20,6 +20,8 @@ import { decodeRecord } from "../../client/protocol/message_record.ts";
 import type { HostAddress, MessageStore } from "../../store/mod.ts";
 import type { Channel } from "../api/broker_context.ts";
 import type { BrokerConfig } from "../config.ts";
+import type { AccessValidator } from "../domain/acl/access_validator.ts";
+import type { AclFailureLog } from "../domain/acl/acl_failure_log.ts";
 import type { ClientRegistry } from "../domain/client_registry.ts";
 import type { TimerServiceStats } from "../domain/timer/timer_service.ts";
 import {
@@ -52,6 +54,8 @@ export interface BrokerMetricsSource {
   timerStats(): TimerServiceStats;
   /** Epoch ms now. */
   nowMs(): number;
+  /** Access control, when `--acl-file` is set (the gRPC front calls `validator.checkGrpc`). */
+  readonly acl?: { readonly validator: AccessValidator; readonly failures: AclFailureLog };
 }
 
 /** One consumer group's lag on one topic. */
@@ -316,6 +320,15 @@ export function createBrokerMetrics(source: BrokerMetricsSource): MetricsExposit
         value: source.clients.consumerChannels(group).length,
       })),
   });
+  if (source.acl !== undefined) {
+    const failures = source.acl.failures;
+    metrics.add({
+      name: "rocketmq_acl_denied_total",
+      help: "Requests denied by access control.",
+      type: "counter",
+      collect: () => [{ value: failures.total }],
+    });
+  }
   metrics.add({
     name: "rocketmq_remoting_connections",
     help: "Open remoting (TCP) connections.",
