@@ -11,9 +11,11 @@
  */
 
 import type { LogSink } from "../server/request_router.ts";
+import type { AccessValidator } from "../domain/acl/access_validator.ts";
 import { type BrokerMetricsSource, createBrokerMetrics } from "../metrics/broker_metrics.ts";
 import type { MetricsExposition } from "../metrics/exposition.ts";
 import { DashboardApi } from "./dashboard_api.ts";
+import type { TpsHistory } from "./tps_history.ts";
 import { staticAsset } from "./static_assets.ts";
 
 /** Options of {@linkcode BrokerHttpServer.start}. */
@@ -57,8 +59,13 @@ export class BrokerHttpServer implements AsyncDisposable {
         log({ event: "http_error", error: String((error as Error)?.stack ?? error) });
         return Response.json({ error: "internal error" }, { status: 500 });
       },
-    }, (request) => route(request, metrics, api));
+    }, (request) => route(request, metrics, api, options.source));
     return new BrokerHttpServer(server, api);
+  }
+
+  /** The TPS and lag history behind the dashboard's charts (sampled every 5 s). */
+  get history(): TpsHistory {
+    return this.#api.history;
   }
 
   /** The port it listens on. */
@@ -82,11 +89,20 @@ async function route(
   request: Request,
   metrics: MetricsExposition,
   api: DashboardApi,
+  source: BrokerMetricsSource,
 ): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/metrics") {
     if (request.method !== "GET") return new Response("Method Not Allowed", { status: 405 });
     return new Response(await metrics.text(), { headers: { "content-type": metrics.contentType } });
+  }
+  // With access control on, the dashboard and its API need an admin account (HTTP Basic:
+  // accessKey and secretKey); /metrics stays open for scrapers.
+  if (source.acl !== undefined && !isAdmin(request, source.acl.validator)) {
+    return new Response("Admin account required", {
+      status: 401,
+      headers: { "www-authenticate": 'Basic realm="broker", charset="UTF-8"' },
+    });
   }
   if (url.pathname.startsWith("/api/")) return await api.handle(request, url);
   if (request.method !== "GET") return new Response("Method Not Allowed", { status: 405 });
@@ -95,4 +111,19 @@ async function route(
   return new Response(asset.body, {
     headers: { "content-type": asset.contentType, "cache-control": "no-cache" },
   });
+}
+
+function isAdmin(request: Request, validator: AccessValidator): boolean {
+  const header = request.headers.get("authorization") ?? "";
+  if (!header.startsWith("Basic ")) return false;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder().decode(
+      Uint8Array.from(atob(header.slice(6).trim()), (c) => c.charCodeAt(0)),
+    );
+  } catch {
+    return false;
+  }
+  const colon = decoded.indexOf(":");
+  return colon > 0 && validator.checkAdmin(decoded.slice(0, colon), decoded.slice(colon + 1));
 }

@@ -12,6 +12,20 @@ export const HISTORY_SAMPLE_INTERVAL_MS = 5_000;
 /** Samples kept: one hour at {@linkcode HISTORY_SAMPLE_INTERVAL_MS}. */
 export const HISTORY_SAMPLES_MAX = 720;
 
+interface Snapshot {
+  readonly timeMs: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+}
+
+function rates(from: Snapshot, to: Snapshot): { tpsIn: number; tpsOut: number } {
+  const seconds = Math.max(0.001, (to.timeMs - from.timeMs) / 1000);
+  return {
+    tpsIn: (to.messagesIn - from.messagesIn) / seconds,
+    tpsOut: (to.messagesOut - from.messagesOut) / seconds,
+  };
+}
+
 /** One point of the history. */
 export interface HistoryPoint {
   /** Epoch ms of the sample. */
@@ -33,32 +47,30 @@ export interface HistoryPoint {
 export class TpsHistory {
   readonly #source: BrokerMetricsSource;
   readonly #points: HistoryPoint[] = [];
-  #last: { timeMs: number; messagesIn: number; messagesOut: number };
+  /** Totals at the previous sample (or start) and at the last one: `current()` spans both intervals. */
+  #before: Snapshot;
+  #last: Snapshot;
 
   /** @param source The broker's state. */
   constructor(source: BrokerMetricsSource) {
     this.#source = source;
-    const totals = source.remoting.totals();
-    this.#last = { timeMs: performance.now(), ...totals };
+    this.#last = this.#snapshot();
+    this.#before = this.#last;
   }
 
   /**
-   * Rates since the last sample, without recording a point.
+   * Rates over the last one to two sample intervals (up to now), without recording a point.
    *
    * @returns Messages per second in and out.
    */
   current(): { tpsIn: number; tpsOut: number } {
-    const totals = this.#source.remoting.totals();
-    const seconds = Math.max(0.001, (performance.now() - this.#last.timeMs) / 1000);
-    return {
-      tpsIn: (totals.messagesIn - this.#last.messagesIn) / seconds,
-      tpsOut: (totals.messagesOut - this.#last.messagesOut) / seconds,
-    };
+    return rates(this.#before, this.#snapshot());
   }
 
-  /** Record a point (rates since the previous one, current lag). */
+  /** Record a point (rates since the previous sample, current lag). */
   sample(): void {
-    const { tpsIn, tpsOut } = this.current();
+    const now = this.#snapshot();
+    const { tpsIn, tpsOut } = rates(this.#last, now);
     let lagMessages = 0;
     const store = this.#source.store;
     for (const entry of store.listConsumerOffsets()) {
@@ -67,10 +79,19 @@ export class TpsHistory {
         store.getMaxOffsetInQueue(entry.topic, entry.queueId) - entry.offset,
       );
     }
-    const totals = this.#source.remoting.totals();
-    this.#last = { timeMs: performance.now(), ...totals };
+    this.#before = this.#last;
+    this.#last = now;
     this.#points.push({ timeMs: this.#source.nowMs(), tpsIn, tpsOut, lagMessages });
     if (this.#points.length > HISTORY_SAMPLES_MAX) this.#points.shift();
+  }
+
+  #snapshot(): Snapshot {
+    const totals = this.#source.remoting.totals();
+    return {
+      timeMs: performance.now(),
+      messagesIn: totals.messagesIn,
+      messagesOut: totals.messagesOut,
+    };
   }
 
   /**

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { startTestBroker } from "../_helpers/broker.ts";
 import { until } from "../_helpers/consume.ts";
 import { createAdmin } from "../../client/admin.ts";
+import { BrokerHttpServer } from "../../broker/http/http_server.ts";
 import { createProducer } from "../../client/producer.ts";
 import { Connection } from "../../client/connection.ts";
 import { MQBrokerError } from "../../client/errors.ts";
@@ -50,7 +51,14 @@ const body = new TextEncoder().encode("payload");
 
 async function withAclBroker(
   yaml: string,
-  run: (ctx: { endpoint: string; aclPath: string; stored: (t: string) => number }) => Promise<void>,
+  run: (
+    ctx: {
+      endpoint: string;
+      aclPath: string;
+      stored: (t: string) => number;
+      broker: Awaited<ReturnType<typeof startTestBroker>>;
+    },
+  ) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "rmq_acl_" });
   const aclPath = `${dir}/plain_acl.yml`;
@@ -68,7 +76,7 @@ async function withAclBroker(
     }
     const stored = (topic: string) =>
       [0, 1, 2, 3].reduce((n, q) => n + broker.broker.store.getMaxOffsetInQueue(topic, q), 0);
-    await run({ endpoint, aclPath, stored });
+    await run({ endpoint, aclPath, stored, broker });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -218,5 +226,29 @@ Deno.test("ACL: an edited file is reloaded", async () => {
       async () => (await send()).code === ResponseCode.NO_PERMISSION,
       "the reload to drop the account",
     );
+  });
+});
+
+Deno.test("ACL: the HTTP API needs an admin account; /metrics stays open", async () => {
+  await withAclBroker(ACL(), async ({ broker }) => {
+    await using http = BrokerHttpServer.start({
+      source: broker.broker.operations,
+      hostname: "127.0.0.1",
+      port: 0,
+    });
+    const base = `http://127.0.0.1:${http.port}`;
+    const get = async (path: string, user?: string) => {
+      const response = await fetch(`${base}${path}`, {
+        headers: user === undefined ? {} : { authorization: `Basic ${btoa(user)}` },
+      });
+      await response.body?.cancel();
+      return response.status;
+    };
+    assert.equal(await get("/metrics"), 200);
+    assert.equal(await get("/api/broker"), 401);
+    assert.equal(await get("/api/broker", "producerAK:producer-secret"), 401);
+    assert.equal(await get("/api/broker", "adminAK01:wrong-secret"), 401);
+    assert.equal(await get("/api/broker", "adminAK01:admin-secret"), 200);
+    assert.equal(await get("/", "adminAK01:admin-secret"), 200);
   });
 });

@@ -74,6 +74,20 @@ export class AccessValidator {
   }
 
   /**
+   * Check an admin's password login (the HTTP API's Basic authentication).
+   *
+   * @param accessKey The account's access key.
+   * @param secretKey The secret presented.
+   * @returns True for an admin account whose secret matches (compared in constant time).
+   */
+  checkAdmin(accessKey: string, secretKey: string): boolean {
+    const account = this.#config.accounts.get(accessKey);
+    // Compare even for an unknown key, so timing does not tell which keys exist.
+    const matches = equalConstantTime(secretKey, account?.secretKey ?? "\u0000" + secretKey);
+    return account !== undefined && account.admin && matches;
+  }
+
+  /**
    * Check one remoting request.
    *
    * @param request The request.

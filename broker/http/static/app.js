@@ -65,9 +65,11 @@ function table(columns, rows) {
     h(
       "tbody",
       {},
-      rows.map((r) =>
-        h("tr", {}, columns.map((c) => h("td", { class: c.num ? "num" : undefined }, c.cell(r))))
-      ),
+      rows.length === 0
+        ? h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, "none"))
+        : rows.map((r) =>
+          h("tr", {}, columns.map((c) => h("td", { class: c.num ? "num" : undefined }, c.cell(r))))
+        ),
     ),
   );
 }
@@ -151,7 +153,7 @@ async function topicsPage() {
       "label",
       {},
       "Topic",
-      h("input", { name: "topic", required: true, pattern: "[A-Za-z0-9_%|-]+" }),
+      h("input", { name: "topic", required: true, pattern: "[A-Za-z0-9_%\\|\\-]+" }),
     ),
     h(
       "label",
