@@ -40,10 +40,7 @@ import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
 import type { BrokerMetricsSource } from "./metrics/broker_metrics.ts";
-import { guardWithAcl } from "./api/acl_guard.ts";
-import { AccessValidator } from "./domain/acl/access_validator.ts";
-import { AclFailureLog } from "./domain/acl/acl_failure_log.ts";
-import { AclFileWatcher, readAclFile } from "./infra/acl_file.ts";
+import { prepareOperations } from "./operations.ts";
 import { RemotingMetrics } from "./metrics/remoting_metrics.ts";
 
 /** How often clients whose heartbeats stopped are looked for, ms. */
@@ -127,22 +124,17 @@ export class Broker implements AsyncDisposable {
     const log = options.log ?? (() => {});
     const router = new RequestRouter(log);
     const remoting = new RemotingMetrics();
-    // Access control (off unless --acl-file): one check in front of every handler.
-    let acl: BrokerMetricsSource["acl"];
-    let routed: Parameters<RemotingMetrics["wrap"]>[0] = (request, channel) =>
-      router.dispatch(request, channel);
-    if (config.aclFile !== "") {
-      const loaded = await readAclFile(config.aclFile);
-      if (!loaded.ok) throw new TypeError(loaded.error);
-      acl = {
-        validator: new AccessValidator(loaded.config),
-        failures: new AclFailureLog(log, () => clock.nowMs()),
-      };
-      routed = guardWithAcl(routed, acl.validator, acl.failures);
-    }
+    // Access control and the other operations features (broker/operations.ts).
+    const ops = await prepareOperations({
+      config,
+      router,
+      clock,
+      log,
+      aclReloadCheckIntervalMs: options.aclReloadCheckIntervalMs,
+    });
     let clientController: ClientController | undefined;
     const server = new RemotingServer(config.listen, config.port, config, {
-      dispatch: remoting.wrap(routed),
+      dispatch: remoting.wrap(ops.dispatch),
       connectionClosed: (channel) => clientController?.channelClosed(channel),
     }, log);
     const ownsStore = options.store === undefined;
@@ -158,7 +150,10 @@ export class Broker implements AsyncDisposable {
       await topics.load(config.autoCreateTopicEnable ? 8 : undefined);
       let opaque = 0;
       const ctx: BrokerContext = {
-        config,
+        // Read per request: updateBrokerConfig swaps the run-time changeable options.
+        get config() {
+          return ops.runtime.current;
+        },
         store,
         topics,
         clients: new ClientRegistry<Channel>(),
@@ -169,6 +164,8 @@ export class Broker implements AsyncDisposable {
         brokerAddress: `${ipText(storeHost.ip)}:${storeHost.port}`,
         nextOpaque: () => (opaque = (opaque + 1) | 0),
       };
+      const started = await ops.start({ store, router, remoting });
+      services.push(started);
       clientController = new ClientController(ctx);
       router.register(new SendController(ctx).handlers());
       router.register(new PullController(ctx).handlers());
@@ -193,21 +190,10 @@ export class Broker implements AsyncDisposable {
             put: createTimerAwarePut((m) => sendBackStore.putMessage(m), () => clock.nowMs()),
             topics,
             retryMaxTimesDefault: config.retryMaxTimes,
+            groupRetryMaxTimes: (group) => started.groupRetryMaxTimes(group),
           }),
         ).handlers(),
       );
-
-      if (acl !== undefined) {
-        const validator = acl.validator;
-        services.push(
-          await AclFileWatcher.start({
-            path: config.aclFile,
-            onReload: (reloaded) => validator.update(reloaded),
-            log,
-            reloadCheckIntervalMs: options.aclReloadCheckIntervalMs,
-          }),
-        );
-      }
 
       const transactions = new TransactionService({ store, clock, storeHost });
       await transactions.open();
@@ -257,7 +243,9 @@ export class Broker implements AsyncDisposable {
       transactionCheck.start();
       server.serve();
       const operations: BrokerMetricsSource = {
-        config,
+        get config() {
+          return ops.runtime.current;
+        },
         store,
         topics,
         clients: ctx.clients,
@@ -267,7 +255,7 @@ export class Broker implements AsyncDisposable {
         connectionCount: () => server.connectionCount,
         timerStats: () => timers.stats(),
         nowMs: () => clock.nowMs(),
-        acl,
+        acl: ops.acl,
       };
       return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services, operations);
     } catch (error) {

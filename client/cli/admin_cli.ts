@@ -14,6 +14,7 @@ import { createProducer } from "../producer.ts";
 import { createTransactionProducer } from "../transaction_producer.ts";
 import type { Message } from "../message.ts";
 import { MQClientError } from "../errors.ts";
+import { cliCredentials, OPS_USAGE, runOpsCommand } from "./ops_commands.ts";
 
 /** Default broker address of the CLI. */
 export const DEFAULT_ENDPOINT = "127.0.0.1:10911";
@@ -142,14 +143,17 @@ export async function runAdminCli(
 ): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
-    print(USAGE);
+    print(`${USAGE}\n\n${OPS_USAGE}`);
     return command === undefined ? 1 : 0;
   }
+  const ops = await runOpsCommand(argv, print);
+  if (ops !== undefined) return ops;
   const options = parseOptions(rest);
   if (options.help !== undefined) {
-    print(USAGE);
+    print(`${USAGE}\n\n${OPS_USAGE}`);
     return 0;
   }
+  const credentials = cliCredentials(options);
   const endpoint = options.n ?? DEFAULT_ENDPOINT;
   switch (command) {
     case "sendMessage": {
@@ -182,7 +186,7 @@ export async function runAdminCli(
         });
         result = await producer.sendInTransaction(message, () => state);
       } else {
-        await using producer = await createProducer({ endpoint });
+        await using producer = await createProducer({ endpoint, credentials });
         result = await producer.send(message);
       }
       print(formatTable(["Field", "Value"], [
@@ -196,7 +200,7 @@ export async function runAdminCli(
       return 0;
     }
   }
-  await using admin = await createAdmin({ endpoint });
+  await using admin = await createAdmin({ endpoint, credentials });
   switch (command) {
     case "topicList": {
       const topics = await admin.listTopics();

@@ -66,7 +66,14 @@ const INT32_MIN = -0x8000_0000;
 const INT32_MAX = 0x7fff_ffff;
 const DECIMAL = /^-?\d{1,19}$/;
 
-function defineCodec<T>(
+/**
+ * Define a header codec from its field list (for header files of other areas).
+ *
+ * @param name Header name for error messages.
+ * @param fields `[key, kind, required, wireName?]` per field.
+ * @returns The codec.
+ */
+export function defineCodec<T>(
   name: string,
   fields: ReadonlyArray<readonly [key: string, kind: FieldKind, required: boolean, wire?: string]>,
 ): HeaderCodec<T> {

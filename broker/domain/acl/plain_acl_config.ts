@@ -194,3 +194,34 @@ export function parsePlainAclConfig(document: unknown): ParseAclResult {
   }
   return { ok: true, config: { globalWhiteRemoteAddresses, accounts } };
 }
+
+/** An account as RocketMQ's admin requests carry it (UPDATE_AND_CREATE_ACL_CONFIG). */
+export interface PlainAccessConfig {
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly whiteRemoteAddress?: string;
+  readonly admin?: boolean;
+  readonly defaultTopicPerm?: string;
+  readonly defaultGroupPerm?: string;
+  readonly topicPerms?: readonly string[];
+  readonly groupPerms?: readonly string[];
+}
+
+/** Outcome of an account change. */
+export type AclChangeResult = { readonly ok: true } | {
+  readonly ok: false;
+  readonly error: string;
+};
+
+/**
+ * The port through which admin requests change accounts (the infra writes the
+ * ACL file and reloads it, so a change takes effect when the call returns).
+ */
+export interface AclAccountStore {
+  /** Create or replace an account. */
+  upsert(account: PlainAccessConfig): Promise<AclChangeResult>;
+  /** Remove an account; an unknown key is an error. */
+  remove(accessKey: string): Promise<AclChangeResult>;
+  /** The file's global white list and accounts (secrets included: callers mask them). */
+  read(): Promise<{ globalWhiteAddrs: string[]; accounts: PlainAccessConfig[] }>;
+}
