@@ -241,8 +241,11 @@ export class DashboardApi {
     const names = new Set([...clients.consumerGroups(), ...lags.map((l) => l.group)]);
     return [...names].sort().map((group) => {
       const mine = lags.filter((l) => l.group === group);
+      const info = clients.consumerGroupInfo(group);
       return {
         group,
+        messageModel: info?.messageModel ?? "",
+        consumeType: info?.consumeType ?? "",
         members: clients.consumerIds(group).length,
         topics: mine.map((l) => l.topic).sort(),
         lagMessages: mine.reduce((sum, l) => sum + l.lagMessages, 0),
@@ -277,7 +280,17 @@ export class DashboardApi {
       channelId: channel.id,
       remoteAddress: channel.remoteAddress,
     }));
-    return { group, clientIds: clients.consumerIds(group), members, queues };
+    const info = clients.consumerGroupInfo(group);
+    return {
+      group,
+      messageModel: info?.messageModel ?? null,
+      consumeType: info?.consumeType ?? null,
+      consumeFromWhere: info?.consumeFromWhere ?? null,
+      subscriptions: info?.subscriptions ?? [],
+      clientIds: clients.consumerIds(group),
+      members,
+      queues,
+    };
   }
 
   async #resetOffset(group: string, body: Record<string, unknown>) {

@@ -4,9 +4,14 @@
  * topic and consumer group, and message sizes.
  *
  * It wraps the router's dispatch function once (in the composition root), so
- * no controller changes. Per request it costs two `performance.now()` calls,
- * a few map lookups and additions; label objects are built only the first
- * time a topic, group or code pair is seen. Lives on the main thread.
+ * no controller changes. Per request it costs one extra promise reaction, a
+ * few map lookups and additions; label objects are built only the first time
+ * a topic, group or code pair is seen. The clock is read once per event-loop
+ * turn, not per request (`performance.now()` costs about 150 ns): requests
+ * decoded in one turn share a start time and responses completed in one turn
+ * share an end time, so a latency is exact to within the time one turn takes,
+ * well inside the smallest bucket (1 ms) under normal load. Lives on the main
+ * thread.
  *
  * @module
  */
@@ -73,6 +78,20 @@ export class RemotingMetrics {
   /** topic -> group -> Flow. */
   readonly #out = new Map<string, Map<string, Flow>>();
   readonly #sizeKeys = new Map<string, number>();
+  /** The clock reading of the current event-loop turn, or -1 before the first read in it. */
+  #turnNowMs = -1;
+  readonly #endTurn = () => {
+    this.#turnNowMs = -1;
+  };
+
+  /** `performance.now()`, read at most once per turn of the event loop. */
+  #now(): number {
+    if (this.#turnNowMs < 0) {
+      this.#turnNowMs = performance.now();
+      queueMicrotask(this.#endTurn);
+    }
+    return this.#turnNowMs;
+  }
 
   /**
    * Wrap a dispatch function so every answered request is counted.
@@ -82,7 +101,7 @@ export class RemotingMetrics {
    */
   wrap(dispatch: Dispatch): Dispatch {
     return (request, channel) => {
-      const startMs = performance.now();
+      const startMs = this.#now();
       const result = dispatch(request, channel);
       if (result instanceof Promise) {
         return result.then((response) => {
@@ -162,7 +181,7 @@ export class RemotingMetrics {
     this.rpcLatency.observe(
       code * 4096 + (responseCode & 0xfff),
       () => ({ protocol_type: "remoting", request_code: code, response_code: responseCode }),
-      performance.now() - startMs,
+      this.#now() - startMs,
     );
     if (responseCode !== ResponseCode.SUCCESS) return;
     const fields = request.extFields;

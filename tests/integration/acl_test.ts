@@ -245,6 +245,11 @@ Deno.test("ACL: the HTTP API needs an admin account; /metrics stays open", async
       return response.status;
     };
     assert.equal(await get("/metrics"), 200);
+    // Denials so far are counted (the fetches below add none: HTTP is not remoting).
+    await using conn = await Connection.connect({ endpoint: `127.0.0.1:${broker.port}` });
+    await conn.request(RequestCode.SEND_MESSAGE_V2, sendFields("Allowed"), body);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^rocketmq_acl_denied_total\{[^}]*\} 1$/m);
     assert.equal(await get("/api/broker"), 401);
     assert.equal(await get("/api/broker", "producerAK:producer-secret"), 401);
     assert.equal(await get("/api/broker", "adminAK01:wrong-secret"), 401);

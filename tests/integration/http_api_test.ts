@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { startTestBroker } from "../_helpers/broker.ts";
 import { BrokerHttpServer } from "../../broker/http/http_server.ts";
 import { createProducer } from "../../client/producer.ts";
+import { createConsumer } from "../../client/consumer.ts";
 import { encodeProperties } from "../../client/protocol/properties.ts";
 
 async function api(base: string, path: string, init: { method?: string; body?: unknown } = {}) {
@@ -105,6 +106,21 @@ Deno.test("HTTP API: broker, topics, groups, messages and DLQ resend", async () 
   }
   const detail = await api(base, "groups/web-group");
   assert.ok(detail.body.queues.every((q: { lagMessages: number }) => q.lagMessages === 0));
+
+  // A live group shows its model, type and subscriptions.
+  await using consumer = await createConsumer({
+    endpoint,
+    group: "live-group",
+    topic: "Web",
+    consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET",
+  });
+  const iterator = consumer.messages();
+  await iterator.next();
+  const live = await api(base, "groups/live-group");
+  assert.equal(live.body.messageModel, "CLUSTERING");
+  assert.equal(live.body.subscriptions[0].topic, "Web");
+  assert.equal(live.body.clientIds.length, 1);
+  await iterator.return?.();
 
   // Resend from DLQ: the dead letter goes to the group's retry topic.
   const dead = await store.putMessage({
