@@ -45,6 +45,9 @@ import { LocalGrpcBackend } from "./api/grpc_backend.ts";
 import { GrpcPopBridge } from "./api/grpc_pop.ts";
 import { startPop } from "./pop_module.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
+import type { BrokerMetricsSource } from "./metrics/broker_metrics.ts";
+import { prepareOperations } from "./operations.ts";
+import { RemotingMetrics } from "./metrics/remoting_metrics.ts";
 
 /** How often clients whose heartbeats stopped are looked for, ms. */
 export const CLIENT_EXPIRY_SCAN_INTERVAL_MS = 10_000;
@@ -68,6 +71,8 @@ export interface BrokerStartOptions {
   readonly clock?: Clock;
   /** Structured log sink (errors, refused connections). Default: discard. */
   readonly log?: LogSink;
+  /** With `config.aclFile`: time between checks of the file for changes, ms. Default 1000. */
+  readonly aclReloadCheckIntervalMs?: number;
 }
 
 /**
@@ -88,6 +93,7 @@ export class Broker implements AsyncDisposable {
   readonly #cancelExpiryScan: { cancel: CancelTimer };
   readonly #services: readonly BrokerService[];
   readonly #grpc: GrpcFront | undefined;
+  readonly #operations: BrokerMetricsSource;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -99,6 +105,7 @@ export class Broker implements AsyncDisposable {
     cancelExpiryScan: { cancel: CancelTimer },
     services: readonly BrokerService[],
     grpc: GrpcFront | undefined,
+    operations: BrokerMetricsSource,
   ) {
     this.#grpc = grpc;
     this.#server = server;
@@ -108,6 +115,7 @@ export class Broker implements AsyncDisposable {
     this.#unsubscribe = unsubscribe;
     this.#cancelExpiryScan = cancelExpiryScan;
     this.#services = services;
+    this.#operations = operations;
   }
 
   /**
@@ -124,9 +132,18 @@ export class Broker implements AsyncDisposable {
     const clock = options.clock ?? new SystemClock();
     const log = options.log ?? (() => {});
     const router = new RequestRouter(log);
+    const remoting = new RemotingMetrics();
+    // Access control and the other operations features (broker/operations.ts).
+    const ops = await prepareOperations({
+      config,
+      router,
+      clock,
+      log,
+      aclReloadCheckIntervalMs: options.aclReloadCheckIntervalMs,
+    });
     let clientController: ClientController | undefined;
     const server = new RemotingServer(config.listen, config.port, config, {
-      dispatch: (request, channel) => router.dispatch(request, channel),
+      dispatch: remoting.wrap(ops.dispatch),
       connectionClosed: (channel) => clientController?.channelClosed(channel),
     }, log);
     const ownsStore = options.store === undefined;
@@ -142,7 +159,10 @@ export class Broker implements AsyncDisposable {
       await topics.load(config.autoCreateTopicEnable ? 8 : undefined);
       let opaque = 0;
       const ctx: BrokerContext = {
-        config,
+        // Read per request: updateBrokerConfig swaps the run-time changeable options.
+        get config() {
+          return ops.runtime.current;
+        },
         store,
         topics,
         clients: new ClientRegistry<Channel>(),
@@ -153,6 +173,8 @@ export class Broker implements AsyncDisposable {
         brokerAddress: `${ipText(storeHost.ip)}:${storeHost.port}`,
         nextOpaque: () => (opaque = (opaque + 1) | 0),
       };
+      const started = await ops.start({ store, router, remoting });
+      services.push(started);
       clientController = new ClientController(ctx);
       router.register(new SendController(ctx).handlers());
       router.register(new PullController(ctx).handlers());
@@ -178,6 +200,7 @@ export class Broker implements AsyncDisposable {
             put: createTimerAwarePut((m) => sendBackStore.putMessage(m), () => clock.nowMs()),
             topics,
             retryMaxTimesDefault: config.retryMaxTimes,
+            groupRetryMaxTimes: (group) => started.groupRetryMaxTimes(group),
           }),
         ).handlers(),
       );
@@ -291,7 +314,32 @@ export class Broker implements AsyncDisposable {
         });
         await registrar.start();
       }
-      return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services, grpc);
+      const operations: BrokerMetricsSource = {
+        get config() {
+          return ops.runtime.current;
+        },
+        store,
+        topics,
+        clients: ctx.clients,
+        remoting,
+        address: ctx.brokerAddress,
+        storeHost,
+        connectionCount: () => server.connectionCount,
+        timerStats: () => timers.stats(),
+        nowMs: () => clock.nowMs(),
+        acl: ops.acl,
+      };
+      return new Broker(
+        server,
+        store,
+        ownsStore,
+        ctx,
+        unsubscribe,
+        expiry,
+        services,
+        grpc,
+        operations,
+      );
     } catch (error) {
       for (const service of services.toReversed()) await service.close();
       await server.close(0);
@@ -323,6 +371,15 @@ export class Broker implements AsyncDisposable {
   /** The store the broker runs on. */
   get store(): MessageStore {
     return this.#store;
+  }
+
+  /**
+   * The state and counters the metrics and the HTTP API read (see `broker/http/`).
+   *
+   * @ignore
+   */
+  get operations(): BrokerMetricsSource {
+    return this.#operations;
   }
 
   /** Open client connections. */

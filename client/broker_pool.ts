@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { BrokerClient } from "./broker_client.ts";
 import type { RequestHandler } from "./connection.ts";
 import { MQClientError } from "./errors.ts";
@@ -28,6 +29,8 @@ export interface BrokerPoolOptions {
    * reconnect (e.g. to send the client's heartbeat). Errors are ignored.
    */
   readonly onBrokerConnect?: (client: BrokerClient) => Promise<void>;
+  /** ACL credentials; every request on every broker channel is signed with them. */
+  readonly credentials?: SessionCredentials;
 }
 
 /**
@@ -152,6 +155,7 @@ export class BrokerPool {
         endpoint: addr,
         requestTimeoutMs: this.#options.requestTimeoutMs,
         onRequest: this.#options.onRequest,
+        credentials: this.#options.credentials,
         onReconnect: hook === undefined ? undefined : () => void hook(created).catch(() => {}),
       });
       client = created;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import type { BrokerClient } from "./broker_client.ts";
 import { BrokerPool, FaultAvoidance } from "./broker_pool.ts";
 import type { RequestHandler } from "./connection.ts";
@@ -50,6 +51,8 @@ export interface SendRouterOptions {
   readonly onRequest?: RequestHandler;
   /** Run on each broker channel's first use and reconnects (heartbeats). */
   readonly onBrokerConnect?: (client: BrokerClient) => Promise<void>;
+  /** ACL credentials; every request is signed with them. */
+  readonly credentials?: SessionCredentials;
 }
 
 /** One request to send: its code, body, and header for the chosen queue. */
