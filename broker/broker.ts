@@ -43,6 +43,7 @@ import { RemotingServer } from "./server/remoting_server.ts";
 import type { GrpcFront } from "../proxy/mod.ts";
 import { LocalGrpcBackend } from "./api/grpc_backend.ts";
 import { GrpcPopBridge } from "./api/grpc_pop.ts";
+import { grpcAccessHook } from "./api/grpc_access.ts";
 import { startPop } from "./pop_module.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
 import type { BrokerMetricsSource } from "./metrics/broker_metrics.ts";
@@ -267,6 +268,7 @@ export class Broker implements AsyncDisposable {
           port: config.grpcPort,
           advertisedHost: ipText(storeHost.ip),
           backend: new LocalGrpcBackend(ctx, transactions, bridge),
+          authorize: ops.acl === undefined ? undefined : grpcAccessHook(ops.acl),
           bodyBytesMax: config.messageBytesMax,
           log,
         });

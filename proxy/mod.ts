@@ -32,6 +32,7 @@ export type {
 } from "./domain/backend.ts";
 export {
   ACCEPT_ALL,
+  type AccessResource,
   type Authorization,
   type AuthorizationHook,
   type AuthorizationRequest,
