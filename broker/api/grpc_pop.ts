@@ -173,19 +173,29 @@ export class GrpcPopBridge {
       if (!compiled.ok) return { status: "BAD_FILTER", remark: compiled.error };
       filter = compiled.filter;
     }
-    const result = await this.#pop.pop({
-      group: request.group,
-      topic: request.topic,
-      queueId: -1,
-      readQueueNums: config.readQueueNums,
-      maxCount: request.maxCount,
-      invisibleTimeMs: request.invisibleMs,
-      pollTimeMs: request.pollMs,
-      initMode: POP_INIT_MODE_MIN,
-      filter,
-      order: request.fifo,
-      attemptId: request.attemptId,
+    // A held pop is given up when the call ends (client gone, server closing); messages the pop
+    // takes after that stay invisible until their invisible time ends, then come back.
+    const aborted = new Promise<undefined>((resolve) => {
+      if (request.signal.aborted) resolve(undefined);
+      request.signal.addEventListener("abort", () => resolve(undefined), { once: true });
     });
+    const result = await Promise.race([
+      aborted,
+      this.#pop.pop({
+        group: request.group,
+        topic: request.topic,
+        queueId: -1,
+        readQueueNums: config.readQueueNums,
+        maxCount: request.maxCount,
+        invisibleTimeMs: request.invisibleMs,
+        pollTimeMs: request.pollMs,
+        initMode: POP_INIT_MODE_MIN,
+        filter,
+        order: request.fifo,
+        attemptId: request.attemptId,
+      }),
+    ]);
+    if (result === undefined) return { status: "EMPTY" };
     if (result.status === "POLLING_FULL") {
       return { status: "BUSY", remark: "too many receives are waiting; retry later" };
     }
