@@ -12,6 +12,14 @@
  * New segment files are sized with `truncate` (a sparse file; unwritten bytes
  * read as zeros). I/O errors are wrapped once here, with `cause`.
  *
+ * Directory entries: a created or deleted segment, and a created directory,
+ * survive a power cut only once its directory is fsynced. `sync` on a
+ * segment directory (and `syncDirectory`) fsyncs the directory and every
+ * directory above it up to the data dir, and the data dir's parent once per
+ * file system object; `writeFile` of a new file, `removeFile` and
+ * `removeDirectory` do the same for their parent. These run once per
+ * segment, never per message.
+ *
  * @module
  */
 
@@ -33,6 +41,51 @@ function wrap(action: string, path: string, cause: unknown): Error {
 function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound ||
     (error as { code?: string } | null)?.code === "ENOENT";
+}
+
+/**
+ * fsync one directory. A file system that refuses fsync on directories
+ * (EINVAL/EISDIR/ENOTSUP) is tolerated; a missing directory is skipped.
+ *
+ * @param path Directory path.
+ * @throws {Error} On any other I/O failure.
+ */
+export function fsyncDirectory(path: string): void {
+  let fd: number | undefined;
+  try {
+    fd = nodeFs.openSync(path, "r");
+    nodeFs.fsyncSync(fd);
+  } catch (error) {
+    const code = (error as { code?: string } | null)?.code;
+    if (isNotFound(error) || code === "EINVAL" || code === "EISDIR" || code === "ENOTSUP") return;
+    throw wrap("fsync directory", path, error);
+  } finally {
+    if (fd !== undefined) nodeFs.closeSync(fd);
+  }
+}
+
+/**
+ * fsync `root/relative` and every directory above it up to and including `root`.
+ *
+ * @param root The data dir.
+ * @param relative A `/`-separated path below it ("" for the root itself).
+ */
+function fsyncChain(root: string, relative: string): void {
+  const parts = relative.split("/").filter((p) => p.length > 0);
+  for (let n = parts.length; n >= 0; n--) {
+    fsyncDirectory(n === 0 ? root : `${root}/${parts.slice(0, n).join("/")}`);
+  }
+}
+
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash <= 0 ? (slash === 0 ? "/" : ".") : path.slice(0, slash);
+}
+
+/** Parent of a relative path ("" for a top-level name). */
+function relativeParent(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "" : path.slice(0, slash);
 }
 
 /** A segment file on disk. Owned by one thread; other threads open their own. */
@@ -139,14 +192,29 @@ export class FsSegment implements Segment {
 /** A directory of segment files. */
 export class FsSegmentDirectory implements SegmentDirectory {
   readonly path: string;
+  readonly #sync: () => void;
 
   /**
    * Wrap a directory path (not created until a segment is created).
    *
    * @param path Absolute or cwd-relative directory path.
+   * @param sync Makes its entries durable (default: fsync the directory and its parent).
    */
-  constructor(path: string) {
+  constructor(path: string, sync?: () => void) {
     this.path = path;
+    this.#sync = sync ?? (() => {
+      fsyncDirectory(path);
+      fsyncDirectory(parentOf(path));
+    });
+  }
+
+  /**
+   * fsync the directory and the ones above it up to the data dir.
+   *
+   * @throws {Error} On I/O failure.
+   */
+  sync(): void {
+    this.#sync();
   }
 
   /**
@@ -242,6 +310,7 @@ export class FsSegmentDirectory implements SegmentDirectory {
 export class FsStoreFileSystem implements StoreFileSystem {
   /** The data directory. */
   readonly root: string;
+  #rootEntrySynced = false;
 
   /**
    * Root the file system at a directory (created if needed on first write).
@@ -263,7 +332,22 @@ export class FsStoreFileSystem implements StoreFileSystem {
    * @returns The directory.
    */
   segments(path: string): SegmentDirectory {
-    return new FsSegmentDirectory(this.#abs(path));
+    return new FsSegmentDirectory(this.#abs(path), () => this.syncDirectory(path));
+  }
+
+  /**
+   * fsync a directory and every directory above it up to the data dir (and,
+   * the first time, the data dir's parent, in case the data dir is new).
+   *
+   * @param path Relative directory path ("" for the data dir).
+   * @throws {Error} On I/O failure.
+   */
+  syncDirectory(path: string): void {
+    fsyncChain(this.root, path);
+    if (!this.#rootEntrySynced) {
+      fsyncDirectory(parentOf(this.root));
+      this.#rootEntrySynced = true;
+    }
   }
 
   /**
@@ -297,7 +381,9 @@ export class FsStoreFileSystem implements StoreFileSystem {
       Deno.removeSync(this.#abs(path), { recursive: true });
     } catch (error) {
       if (!isNotFound(error)) throw wrap("remove", this.#abs(path), error);
+      return;
     }
+    this.syncDirectory(relativeParent(path));
   }
 
   /**
@@ -328,6 +414,13 @@ export class FsStoreFileSystem implements StoreFileSystem {
     try {
       const slash = abs.lastIndexOf("/");
       if (slash > 0) Deno.mkdirSync(abs.slice(0, slash), { recursive: true });
+      let created = false;
+      try {
+        Deno.statSync(abs);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        created = true;
+      }
       const file = Deno.openSync(abs, { write: true, create: true, truncate: true });
       try {
         let done = 0;
@@ -336,6 +429,7 @@ export class FsStoreFileSystem implements StoreFileSystem {
       } finally {
         file.close();
       }
+      if (created) this.syncDirectory(relativeParent(path));
     } catch (error) {
       throw wrap("write", abs, error);
     }
@@ -352,7 +446,9 @@ export class FsStoreFileSystem implements StoreFileSystem {
       Deno.removeSync(this.#abs(path));
     } catch (error) {
       if (!isNotFound(error)) throw wrap("remove", this.#abs(path), error);
+      return;
     }
+    this.syncDirectory(relativeParent(path));
   }
 
   /**
