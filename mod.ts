@@ -136,6 +136,12 @@ export {
   type SubscriptionExpression,
 } from "./client/consumer.ts";
 export {
+  createSimpleConsumer,
+  type ReceiveOptions,
+  type SimpleConsumer,
+  type SimpleConsumerOptions,
+} from "./client/simple_consumer.ts";
+export {
   createProducer,
   type Producer,
   type ProducerOptions,
