@@ -19,7 +19,9 @@ import {
 import type { RemotingCommand } from "./protocol/remoting_command.ts";
 import { RequestCode } from "./protocol/request_code.ts";
 import { allocateStrategy } from "./consumer/allocate_strategy.ts";
+import { BroadcastConsumeService } from "./consumer/consume_broadcasting.ts";
 import { ConcurrentConsumeService } from "./consumer/consume_concurrently.ts";
+import { LOCAL_OFFSET_STORE_DIR_DEFAULT, LocalOffsetStore } from "./consumer/local_offset_store.ts";
 import { OrderlyConsumeService } from "./consumer/consume_orderly.ts";
 import type { ConsumeService, Delivery } from "./consumer/consume_service.ts";
 import { DeliveryBuffer } from "./consumer/delivery_buffer.ts";
@@ -99,6 +101,11 @@ export interface ReconsumeOptions {
  * consumer also consumes `%RETRY%<group>`; such messages report the original
  * `topic` and a `reconsumeTimes` one higher per attempt.
  *
+ * Broadcasting (`messageModel: "BROADCASTING"`): every member takes every
+ * queue and so gets every message; offsets live in a local file under
+ * `offsetStoreDir`, survive a restart and are never committed to the
+ * broker; `reconsumeLater` does not retry (no retry topic), as in RocketMQ.
+ *
  * Orderly mode (`orderly: true`): before pulling a queue the consumer locks
  * it on the broker (LOCK_BATCH_MQ), renews its locks every
  * `lockRenewIntervalMs`, and unlocks queues it gives up (after committing
@@ -136,6 +143,8 @@ export class Consumer implements AsyncDisposable {
   readonly clientId: string;
   /** True for an orderly consumer. */
   readonly orderly: boolean;
+  /** `CLUSTERING` or `BROADCASTING`. */
+  readonly messageModel: "CLUSTERING" | "BROADCASTING";
   readonly #client: BrokerClient;
   readonly #subscription: Subscription;
   readonly #subscriptions: readonly Subscription[];
@@ -166,13 +175,25 @@ export class Consumer implements AsyncDisposable {
     this.group = options.group;
     this.topic = options.topic;
     this.orderly = options.orderly ?? false;
+    this.messageModel = options.messageModel ?? "CLUSTERING";
+    if (this.messageModel !== "CLUSTERING" && this.messageModel !== "BROADCASTING") {
+      throw new TypeError(
+        `Cannot create consumer: messageModel must be CLUSTERING or BROADCASTING, got ${
+          String(this.messageModel)
+        }`,
+      );
+    }
+    const broadcasting = this.messageModel === "BROADCASTING";
+    if (broadcasting && this.orderly) {
+      throw new TypeError("Cannot create consumer: an orderly consumer cannot broadcast");
+    }
     this.clientId = options.clientId ?? `consumer@${Deno.pid}@${crypto.randomUUID().slice(0, 8)}`;
     this.#subscription = parseSubscription(this.topic, options.subscription);
-    this.#subscriptions = this.orderly
+    this.#subscriptions = this.orderly || broadcasting
       ? [this.#subscription]
       : [this.#subscription, subscribeAll(RETRY_TOPIC_PREFIX + this.group)];
     this.#options = resolveConsumerOptions(options);
-    const strategy = allocateStrategy(options.allocateStrategy);
+    const strategy = broadcasting ? undefined : allocateStrategy(options.allocateStrategy);
     this.#onRebalance = options.onRebalance;
     this.#client = new BrokerClient({
       endpoint: options.endpoint,
@@ -189,12 +210,14 @@ export class Consumer implements AsyncDisposable {
       ? new OrderlyConsumeService({ ...common, clientId: this.clientId })
       : undefined;
     this.#service = this.#orderlyService ??
-      new ConcurrentConsumeService({
+      (broadcasting ? new BroadcastConsumeService() : new ConcurrentConsumeService({
         ...common,
         onRetryTopicUsed: () => this.#rebalancer.noteRetryTopicUsed(),
-      });
+      }));
     this.#buffer = new DeliveryBuffer(this.#service, this.#options.bufferedMax);
-    this.#offsets = new RemoteOffsetStore(this.#client, this.group);
+    this.#offsets = broadcasting
+      ? new LocalOffsetStore(options.offsetStoreDir ?? LOCAL_OFFSET_STORE_DIR_DEFAULT, this.group)
+      : new RemoteOffsetStore(this.#client, this.group);
     this.#rebalancer = new RebalanceService({
       client: this.#client,
       group: this.group,
@@ -234,9 +257,9 @@ export class Consumer implements AsyncDisposable {
     return [...this.#queues.values()].map((s) => s.queue);
   }
 
-  /** The group's retry topic this consumer also consumes, or undefined in orderly mode. */
+  /** The group's retry topic this consumer also consumes, or undefined (orderly, broadcasting). */
   get retryTopic(): string | undefined {
-    return this.orderly ? undefined : RETRY_TOPIC_PREFIX + this.group;
+    return this.#subscriptions[1]?.topic;
   }
 
   /**
@@ -248,6 +271,7 @@ export class Consumer implements AsyncDisposable {
    *   the subscription (SUBSCRIPTION_PARSE_FAILED) or, in orderly mode, the locks.
    */
   async start(): Promise<void> {
+    if (this.#offsets instanceof LocalOffsetStore) await this.#offsets.load();
     await this.#heartbeat();
     if (this.#subscription.type === "SQL92") {
       await checkSubscription(this.#client, this.group, this.#subscription, this.#subVersion);
@@ -456,7 +480,7 @@ export class Consumer implements AsyncDisposable {
     return sendConsumerHeartbeat(this.#client, {
       clientId: this.clientId,
       group: this.group,
-      messageModel: "CLUSTERING",
+      messageModel: this.messageModel,
       consumeFromWhere: this.#options.consumeFromWhere,
       subscriptions: this.#subscriptions,
       subVersion: this.#subVersion,
