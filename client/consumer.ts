@@ -32,6 +32,7 @@ import {
   resolveConsumerOptions,
   type ResolvedConsumerOptions,
 } from "./consumer/options.ts";
+import { PopPushService } from "./consumer/pop_push.ts";
 import { ProcessQueue } from "./consumer/process_queue.ts";
 import { type PullContext, pullLoop } from "./consumer/pull_service.ts";
 import { RebalanceService } from "./consumer/rebalance.ts";
@@ -101,6 +102,10 @@ export interface ReconsumeOptions {
  * consumer also consumes `%RETRY%<group>`; such messages report the original
  * `topic` and a `reconsumeTimes` one higher per attempt.
  *
+ * Pop mode (`mode: "pop"`): the broker hands out messages (POP_MESSAGE) to
+ * any member; advancing acks, `reconsumeLater` keeps the message invisible
+ * for its back-off, after which it comes back with reconsumeTimes + 1.
+ *
  * Broadcasting (`messageModel: "BROADCASTING"`): every member takes every
  * queue and so gets every message; offsets live in a local file under
  * `offsetStoreDir`, survive a restart and are never committed to the
@@ -159,6 +164,7 @@ export class Consumer implements AsyncDisposable {
   readonly #rebalancer: RebalanceService;
   readonly #pull: PullContext;
   readonly #timers: Array<ReturnType<typeof setInterval>> = [];
+  readonly #popPush: PopPushService | undefined;
   #current: Delivery | undefined;
   #iterating = false;
   #closed = false;
@@ -193,6 +199,27 @@ export class Consumer implements AsyncDisposable {
       ? [this.#subscription]
       : [this.#subscription, subscribeAll(RETRY_TOPIC_PREFIX + this.group)];
     this.#options = resolveConsumerOptions(options);
+    if (options.mode !== undefined && options.mode !== "pull" && options.mode !== "pop") {
+      throw new TypeError(
+        `Cannot create consumer: mode must be pull or pop, got ${String(options.mode)}`,
+      );
+    }
+    if (options.mode === "pop" && broadcasting) {
+      throw new TypeError("Cannot create consumer: pop mode is for clustering consumers");
+    }
+    this.#popPush = options.mode === "pop"
+      ? new PopPushService({
+        endpoint: options.endpoint,
+        group: this.group,
+        topic: this.topic,
+        subscription: options.subscription,
+        clientId: this.clientId,
+        batchSize: this.#options.pullBatchSize,
+        pollTimeMs: this.#options.suspendTimeoutMs,
+        orderly: this.orderly,
+        fromFirst: this.#options.consumeFromWhere === "CONSUME_FROM_FIRST_OFFSET",
+      })
+      : undefined;
     const strategy = broadcasting ? undefined : allocateStrategy(options.allocateStrategy);
     this.#onRebalance = options.onRebalance;
     this.#client = new BrokerClient({
@@ -271,6 +298,7 @@ export class Consumer implements AsyncDisposable {
    *   the subscription (SUBSCRIPTION_PARSE_FAILED) or, in orderly mode, the locks.
    */
   async start(): Promise<void> {
+    if (this.#popPush !== undefined) return await this.#popPush.start();
     if (this.#offsets instanceof LocalOffsetStore) await this.#offsets.load();
     await this.#heartbeat();
     if (this.#subscription.type === "SQL92") {
@@ -309,6 +337,7 @@ export class Consumer implements AsyncDisposable {
       throw new TypeError("Cannot iterate messages: another iteration is active");
     }
     this.#iterating = true;
+    if (this.#popPush !== undefined) return this.#iteratePop(options?.signal);
     return this.#iterate(options?.signal);
   }
 
@@ -345,8 +374,17 @@ export class Consumer implements AsyncDisposable {
         `Cannot reconsume message: delayLevel must be an integer from 0 to ${DELAY_LEVEL_MAX}, got ${delayLevel}`,
       );
     }
+    if (this.#popPush !== undefined) return await this.#popPush.reconsumeLater(message, delayLevel);
     const current = this.#current?.message === message ? this.#current : undefined;
     await this.#service.reconsumeLater(message, current, delayLevel);
+  }
+
+  async *#iteratePop(signal: AbortSignal | undefined): AsyncGenerator<ReceivedMessage> {
+    try {
+      yield* this.#popPush!.messages(signal);
+    } finally {
+      this.#iterating = false;
+    }
   }
 
   async *#iterate(signal: AbortSignal | undefined): AsyncGenerator<ReceivedMessage> {
@@ -418,6 +456,10 @@ export class Consumer implements AsyncDisposable {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    if (this.#popPush !== undefined) {
+      await this.#popPush.close();
+      return await this.#client.close();
+    }
     for (const timer of this.#timers) clearInterval(timer);
     this.#rebalancer.close();
     this.#buffer.wake();

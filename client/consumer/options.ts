@@ -79,6 +79,13 @@ export interface ConsumerOptions {
    */
   readonly allocateStrategy?: "AVG" | "AVG_BY_CIRCLE" | "CONSISTENT_HASH";
   /**
+   * `pull` (default): the client rebalances queues and pulls them. `pop`:
+   * the broker hands out messages (POP_MESSAGE); no rebalance, no queue
+   * locks, no offsets to commit; advancing acks a message, `reconsumeLater`
+   * keeps it invisible for the retry back-off. With `orderly`, FIFO pop.
+   */
+  readonly mode?: "pull" | "pop";
+  /**
    * `CLUSTERING` (default): members split the queues and offsets live on the
    * broker. `BROADCASTING`: every member gets every message; offsets live in
    * a local file (`offsetStoreDir`), survive a restart and are never

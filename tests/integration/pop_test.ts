@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { startTestBroker, TestConnection } from "../_helpers/broker.ts";
 import { createAdmin } from "../../client/admin.ts";
 import { createProducer } from "../../client/producer.ts";
+import { type Consumer, createConsumer } from "../../client/consumer.ts";
 import { MQBrokerError } from "../../client/errors.ts";
 import type { ReceivedMessage } from "../../client/message.ts";
 import { createSimpleConsumer, type SimpleConsumer } from "../../client/simple_consumer.ts";
@@ -249,4 +250,43 @@ Deno.test("Pop: after maxAttempts deliveries an unacked message goes to %DLQ%<gr
   });
   const [dead] = await receiveN(dlq, 1, 60_000);
   assert.equal(dead.text(), "poison");
+});
+
+Deno.test("Pop mode push consumer: two members share the messages; reconsumeLater brings one back", async () => {
+  await using env = await setup("PopPush", 2);
+  for (let i = 0; i < 20; i++) await env.producer.send({ topic: "PopPush", body: `p${i}` });
+  const member = () =>
+    createConsumer({
+      endpoint: env.endpoint,
+      group: "push-pop-g",
+      topic: "PopPush",
+      mode: "pop",
+      consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET",
+      suspendTimeoutMs: 1_000,
+      pullTimeoutMs: 5_000,
+    });
+  await using a = await member();
+  await using b = await member();
+  const seen = new Set<string>();
+  let retried: string | undefined;
+  const { promise: done, resolve } = Promise.withResolvers<void>();
+  const run = async (c: Consumer) => {
+    for await (const m of c.messages()) {
+      if (retried === undefined) {
+        retried = m.text();
+        await c.reconsumeLater(m, { delayLevel: 1 });
+        continue;
+      }
+      if (m.text() === retried && !seen.has(retried)) assert.equal(m.reconsumeTimes, 1);
+      seen.add(m.text());
+      if (seen.size === 20) resolve();
+    }
+  };
+  const loops = [run(a), run(b)];
+  const timer = setTimeout(resolve, WAIT_MS);
+  await done;
+  clearTimeout(timer);
+  await Promise.all([a.close(), b.close()]);
+  await Promise.all(loops);
+  assert.equal(seen.size, 20);
 });
