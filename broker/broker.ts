@@ -39,6 +39,8 @@ import { createMessageStore } from "./infra/store_factory.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import { startPop } from "./pop_module.ts";
+import { AssignmentController } from "./api/assignment_controller.ts";
+import { RequestModeTable } from "./domain/pop/assignment.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
 
 /** How often clients whose heartbeats stopped are looked for, ms. */
@@ -207,6 +209,7 @@ export class Broker implements AsyncDisposable {
       const pop = await startPop({ config, store, topics, clock, storeHost, timers, log });
       services.push(pop);
       router.register(pop.handlers);
+      router.register(new AssignmentController(ctx, new RequestModeTable()).handlers());
 
       const unsubscribe = store.onArrival((arrival) => {
         ctx.pullHold.notifyArrival(

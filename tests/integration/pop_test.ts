@@ -290,3 +290,45 @@ Deno.test("Pop mode push consumer: two members share the messages; reconsumeLate
   await Promise.all(loops);
   assert.equal(seen.size, 20);
 });
+
+Deno.test("QUERY_ASSIGNMENT shares queues among members in PULL mode and gives all in POP mode", async () => {
+  await using env = await setup("Assign", 4);
+  await using a = await createSimpleConsumer({
+    endpoint: env.endpoint,
+    group: "assign-g",
+    subscriptions: { Assign: "*" },
+    clientId: "client-a",
+  });
+  await using b = await createSimpleConsumer({
+    endpoint: env.endpoint,
+    group: "assign-g",
+    subscriptions: { Assign: "*" },
+    clientId: "client-b",
+  });
+  assert.ok(a && b);
+  await using raw = await TestConnection.connect(env.broker.port);
+  const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+  const query = async (clientId: string) => {
+    const response = await raw.request(
+      RequestCode.QUERY_ASSIGNMENT,
+      {},
+      json({ topic: "Assign", consumerGroup: "assign-g", clientId, strategyName: "AVG" }),
+    );
+    assert.equal(response.code, ResponseCode.SUCCESS, response.remark);
+    const body = JSON.parse(new TextDecoder().decode(response.body));
+    return body.messageQueueAssignments as { messageQueue: { queueId: number }; mode: string }[];
+  };
+  const [qa, qb] = [await query("client-a"), await query("client-b")];
+  assert.deepEqual(qa.map((x) => x.messageQueue.queueId), [0, 1]);
+  assert.deepEqual(qb.map((x) => x.messageQueue.queueId), [2, 3]);
+  assert.equal(qa[0].mode, "PULL");
+  const set = await raw.request(
+    RequestCode.SET_MESSAGE_REQUEST_MODE,
+    {},
+    json({ topic: "Assign", consumerGroup: "assign-g", mode: "POP", popShareQueueNum: 0 }),
+  );
+  assert.equal(set.code, ResponseCode.SUCCESS);
+  const popAll = await query("client-a");
+  assert.equal(popAll.length, 4);
+  assert.equal(popAll[0].mode, "POP");
+});
