@@ -135,6 +135,12 @@ export {
   type ReconsumeOptions,
   type SubscriptionExpression,
 } from "./client/consumer.ts";
+export type {
+  ConsumerConnection,
+  ConsumerMember,
+  ConsumeStats,
+  QueueConsumeStats,
+} from "./client/admin_consumer.ts";
 export {
   createSimpleConsumer,
   type ReceiveOptions,

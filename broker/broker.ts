@@ -40,6 +40,7 @@ import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import { startPop } from "./pop_module.ts";
 import { AssignmentController } from "./api/assignment_controller.ts";
+import { ConsumerAdminController } from "./api/consumer_admin_controller.ts";
 import { RequestModeTable } from "./domain/pop/assignment.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
 
@@ -210,6 +211,7 @@ export class Broker implements AsyncDisposable {
       services.push(pop);
       router.register(pop.handlers);
       router.register(new AssignmentController(ctx, new RequestModeTable()).handlers());
+      router.register(new ConsumerAdminController(ctx, pop.ctx).handlers());
 
       const unsubscribe = store.onArrival((arrival) => {
         ctx.pullHold.notifyArrival(

@@ -515,7 +515,37 @@ export class Consumer implements AsyncDisposable {
     if (request.code === RequestCode.NOTIFY_CONSUMER_IDS_CHANGED && !this.#closed) {
       void this.#rebalancer.run().catch(() => {});
     }
+    if (request.code === RequestCode.RESET_CONSUMER_CLIENT_OFFSET && !this.#closed) {
+      void this.#resetOffsets(request).catch(() => {});
+    }
     return undefined;
+  }
+
+  /**
+   * RESET_CONSUMER_CLIENT_OFFSET: drop the state of each reset queue
+   * (without committing its old progress), store the new offset, and let
+   * the rebalance start it again from there.
+   */
+  async #resetOffsets(request: RemotingCommand): Promise<void> {
+    let table: Record<string, number>;
+    try {
+      table = JSON.parse(new TextDecoder().decode(request.body ?? new Uint8Array())).offsetTable;
+    } catch {
+      return;
+    }
+    const reset: [ProcessQueue, number][] = [];
+    for (const pq of this.#queues.values()) {
+      const offset = table?.[`${pq.queue.topic}@${pq.queue.brokerName}@${pq.queue.queueId}`];
+      if (typeof offset === "number") reset.push([pq, offset]);
+    }
+    for (const [pq] of reset) {
+      this.#queues.delete(pq.key);
+      pq.deactivate();
+    }
+    await Promise.all(reset.map(([pq]) => pq.loop));
+    // A pull sent before the reset may have stored the old offset: store the new one last.
+    await Promise.all(reset.map(([pq, offset]) => this.#offsets.commit(pq.queue, offset)));
+    if (reset.length > 0) await this.#rebalancer.run();
   }
 
   #heartbeat(): Promise<void> {

@@ -228,6 +228,35 @@ export class ClientRegistry<C extends ClientChannel> {
   }
 
   /**
+   * A consumer group's registration and members (consumerConnection).
+   *
+   * @param group Consumer group.
+   * @returns Model, type, start policy, subscriptions and members; undefined for an unknown group.
+   */
+  consumerGroupInfo(group: string):
+    | {
+      readonly consumeType: string;
+      readonly messageModel: string;
+      readonly consumeFromWhere: string;
+      readonly subscriptions: readonly Subscription[];
+      readonly members: readonly { readonly clientId: string; readonly channel: C }[];
+    }
+    | undefined {
+    const info = this.#consumers.get(group);
+    if (info === undefined) return undefined;
+    return {
+      consumeType: info.consumeType,
+      messageModel: info.messageModel,
+      consumeFromWhere: info.consumeFromWhere,
+      subscriptions: [...info.subscriptions.values()],
+      members: [...info.members.values()].map((m) => ({
+        clientId: m.clientId,
+        channel: m.channel,
+      })),
+    };
+  }
+
+  /**
    * The connections of a consumer group's members.
    *
    * @param group Consumer group.
