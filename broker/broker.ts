@@ -39,6 +39,7 @@ import { createMessageStore } from "./infra/store_factory.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import { startPop } from "./pop_module.ts";
+import { DedupWindow } from "./domain/dedup/dedup_window.ts";
 import { AssignmentController } from "./api/assignment_controller.ts";
 import { ConsumerAdminController } from "./api/consumer_admin_controller.ts";
 import { RequestModeTable } from "./domain/pop/assignment.ts";
@@ -136,6 +137,14 @@ export class Broker implements AsyncDisposable {
       const topics = new TopicTable(store, () => clock.nowMs());
       await topics.load(config.autoCreateTopicEnable ? 8 : undefined);
       let opaque = 0;
+      // Dedup window of the send path, refilled from each windowed topic's tail.
+      const dedup = new DedupWindow({
+        windowMs: config.dedupWindowMs,
+        keysMax: config.dedupKeysMax,
+        topic: (name) => topics.get(name),
+        nowMs: () => clock.nowMs(),
+      });
+      await dedup.rebuild(store, topics.list());
       const ctx: BrokerContext = {
         config,
         store,
@@ -146,6 +155,7 @@ export class Broker implements AsyncDisposable {
         uniqueIds: new UniqueIdGenerator({ ip: storeHost.ip }),
         storeHost,
         brokerAddress: `${ipText(storeHost.ip)}:${storeHost.port}`,
+        dedup,
         nextOpaque: () => (opaque = (opaque + 1) | 0),
       };
       clientController = new ClientController(ctx);

@@ -85,6 +85,10 @@ export interface BrokerConfig {
   readonly rebalanceLockExpiryMs: number;
   /** Deliveries of a failed message before it goes to the group's DLQ (a consumer may ask for another). */
   readonly retryMaxTimes: number;
+  /** Sends whose UNIQ_KEY was stored this recently are answered with the original, ms (0 = off; topic attribute `dedup.window.ms` overrides). */
+  readonly dedupWindowMs: number;
+  /** Most keys the dedup window remembers (oldest forgotten first). */
+  readonly dedupKeysMax: number;
 }
 
 /** How an option's text is parsed. */
@@ -138,6 +142,8 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     timerMaxDelayMs: 0,
     rebalanceLockExpiryMs: 60_000,
     retryMaxTimes: 16,
+    dedupWindowMs: 0,
+    dedupKeysMax: 1_000_000,
   } satisfies BrokerConfig,
 );
 
@@ -335,6 +341,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "redeliveries of a failed message before it goes to the DLQ",
     },
+    {
+      key: "dedupWindowMs",
+      flag: "--dedup-window-ms",
+      kind: "int",
+      description: "a UNIQ_KEY stored this recently is not stored again, ms (0 = off)",
+    },
+    {
+      key: "dedupKeysMax",
+      flag: "--dedup-keys-max",
+      kind: "int",
+      description: "most keys the dedup window remembers (oldest forgotten first)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -505,6 +523,8 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("timerMaxDelayMs", 0, Number.MAX_SAFE_INTEGER);
   range("rebalanceLockExpiryMs", 1, Number.MAX_SAFE_INTEGER);
   range("retryMaxTimes", 0, 1_000_000);
+  range("dedupWindowMs", 0, 7 * 24 * 3_600_000);
+  range("dedupKeysMax", 1, 100_000_000);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { putOnce } from "../domain/dedup/dedup_window.ts";
 import { decodeSendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import type { SendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import { createOffsetMessageId } from "../../client/protocol/message_id.ts";
@@ -183,8 +184,14 @@ export class SendController {
     if (prepared.kind === "illegal") {
       throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, prepared.remark);
     }
-    const result = await this.#ctx.store.putMessage(prepared.value);
-    return this.#respond(request, result, queueId, uniqKey);
+    const { result, queueId: storedIn } = await putOnce(
+      this.#ctx.dedup,
+      header.topic,
+      queueId,
+      [uniqKey],
+      () => this.#ctx.store.putMessage(prepared.value),
+    );
+    return this.#respond(request, result, storedIn, uniqKey);
   }
 
   /**
@@ -338,8 +345,14 @@ export class SendController {
       }
       toPut = prepared.value;
     }
-    const result = await this.#ctx.store.putMessages(toPut);
-    return this.#respond(request, result, queueId, uniqKeys.join(","));
+    const { result, queueId: storedIn } = await putOnce(
+      this.#ctx.dedup,
+      header.topic,
+      queueId,
+      uniqKeys,
+      () => this.#ctx.store.putMessages(toPut),
+    );
+    return this.#respond(request, result, storedIn, uniqKeys.join(","));
   }
 
   /**
