@@ -166,6 +166,12 @@ Deno.test("Pop: BATCH_ACK_MESSAGE acks a batch; forged and out-of-range handles 
   assert.equal(response.code, ResponseCode.SUCCESS, response.remark);
   // Acked: the 2 s invisible time passes and nothing comes back within a 3 s poll.
   assert.deepEqual(await c.receive(32, 60_000), []);
+  // The client's ackBatch sends the same request.
+  await env.producer.send({ topic: "PopBatch", body: "b5" });
+  await env.producer.send({ topic: "PopBatch", body: "b6" });
+  const more = await receiveN(c, 2, 1_000);
+  await c.ackBatch(more);
+  assert.deepEqual(await c.receive(32, 60_000), []);
 });
 
 Deno.test("Pop: maxMsgNums above 32 and an unknown topic are refused", async () => {
