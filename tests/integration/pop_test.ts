@@ -338,3 +338,39 @@ Deno.test("QUERY_ASSIGNMENT shares queues among members in PULL mode and gives a
   assert.equal(popAll.length, 4);
   assert.equal(popAll[0].mode, "POP");
 });
+
+Deno.test("PEEK_MESSAGE reads without popping; NOTIFICATION says whether a pop would find one; pops filter by tag", async () => {
+  await using env = await setup("PopPeek");
+  await using raw = await TestConnection.connect(env.broker.port);
+  const notify = (pollTime: number) =>
+    raw.request(RequestCode.NOTIFICATION, {
+      consumerGroup: "peek-g",
+      topic: "PopPeek",
+      queueId: -1,
+      pollTime,
+      bornTime: Date.now(),
+    });
+  const empty = await notify(0);
+  assert.equal(empty.extFields?.hasMsg, "false");
+  const parked = notify(10_000); // woken by the send below
+  await env.producer.send({ topic: "PopPeek", body: "skip", tags: "B" });
+  await env.producer.send({ topic: "PopPeek", body: "keep", tags: "A" });
+  assert.equal((await parked).extFields?.hasMsg, "true");
+  const peek = await raw.request(RequestCode.PEEK_MESSAGE, {
+    consumerGroup: "peek-g",
+    topic: "PopPeek",
+    queueId: 0,
+    maxMsgNums: 8,
+  });
+  assert.equal(peek.code, ResponseCode.SUCCESS);
+  await using c = await createSimpleConsumer({
+    endpoint: env.endpoint,
+    group: "peek-g",
+    subscriptions: { PopPeek: "A" },
+    awaitDuration: 1_000,
+    consumeFrom: "FIRST",
+  });
+  const got = await receiveN(c, 1, 60_000);
+  assert.deepEqual(got.map((m) => m.text()), ["keep"], "the peek consumed nothing; B filtered");
+  await c.ack(got[0]);
+});
