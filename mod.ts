@@ -135,6 +135,18 @@ export {
   type ReconsumeOptions,
   type SubscriptionExpression,
 } from "./client/consumer.ts";
+export type {
+  ConsumerConnection,
+  ConsumerMember,
+  ConsumeStats,
+  QueueConsumeStats,
+} from "./client/admin_consumer.ts";
+export {
+  createSimpleConsumer,
+  type ReceiveOptions,
+  type SimpleConsumer,
+  type SimpleConsumerOptions,
+} from "./client/simple_consumer.ts";
 export {
   createProducer,
   type Producer,

@@ -17,6 +17,7 @@ import {
   ackMessageRequestHeader,
   changeInvisibleTimeRequestHeader,
   changeInvisibleTimeResponseHeader,
+  encodeBitSet,
   encodeReceiptHandle,
   parseQueueInfo,
   POP_BATCH_MESSAGES_MAX,
@@ -274,6 +275,44 @@ export class SimpleConsumer implements AsyncDisposable {
         extraInfo: encodeReceiptHandle(handle.fields),
         offset: handle.fields.queueOffset,
       }),
+    );
+  }
+
+  /**
+   * Acknowledge several messages in one request per broker
+   * (BATCH_ACK_MESSAGE, grouped by popped batch).
+   *
+   * @param messages Messages this consumer received.
+   * @throws {TypeError} If a message was not received by this consumer.
+   * @throws {MQBrokerError} If a handle is stale (then none is acked).
+   */
+  async ackBatch(messages: readonly ReceivedMessage[]): Promise<void> {
+    const groups = new Map<string, { handle: Handle; indexes: number[] }>();
+    for (const message of messages) {
+      const handle = this.#handle(message, "ack");
+      const f = handle.fields;
+      const key = `${handle.topic} ${f.topicType} ${f.queueId} ${f.ckStartOffset} ${f.popTime}`;
+      let group = groups.get(key);
+      if (group === undefined) groups.set(key, group = { handle, indexes: [] });
+      group.indexes.push(f.queueOffset - f.ckStartOffset);
+    }
+    if (groups.size === 0) return;
+    const acks = [...groups.values()].map(({ handle: { topic, fields: f }, indexes }) => ({
+      c: this.group,
+      t: topic,
+      r: f.topicType === 0 ? "0" : "1",
+      so: f.ckStartOffset,
+      q: f.queueId,
+      rq: f.reviveQid,
+      pt: f.popTime,
+      it: f.invisibleTime,
+      b: encodeBitSet(indexes),
+    }));
+    const brokerName = [...groups.values()][0].handle.fields.brokerName;
+    await this.#client.invoke(
+      RequestCode.BATCH_ACK_MESSAGE,
+      {},
+      new TextEncoder().encode(JSON.stringify({ brokerName, acks })),
     );
   }
 

@@ -85,6 +85,26 @@ export interface ConsumerOptions {
    */
   readonly allocateStrategy?: "AVG" | "AVG_BY_CIRCLE" | "CONSISTENT_HASH";
   /**
+   * `pull` (default): the client rebalances queues and pulls them. `pop`:
+   * the broker hands out messages (POP_MESSAGE); no rebalance, no queue
+   * locks, no offsets to commit; advancing acks a message, `reconsumeLater`
+   * keeps it invisible for the retry back-off. With `orderly`, FIFO pop.
+   */
+  readonly mode?: "pull" | "pop";
+  /**
+   * `CLUSTERING` (default): members split the queues and offsets live on the
+   * broker. `BROADCASTING`: every member gets every message; offsets live in
+   * a local file (`offsetStoreDir`), survive a restart and are never
+   * committed to the broker; a failed message is not retried (no retry topic).
+   */
+  readonly messageModel?: "CLUSTERING" | "BROADCASTING";
+  /**
+   * Broadcasting: directory of this member's offset file
+   * (`<dir>/<group>/offsets.json`). Members on one machine need their own
+   * directories. Default `.rocketmq_offsets`.
+   */
+  readonly offsetStoreDir?: string;
+  /**
    * Orderly (FIFO) consumption: each queue is consumed by one member at a time
    * under a broker lock, strictly in queue order; a failed message is retried
    * in place. Default false (concurrent).
