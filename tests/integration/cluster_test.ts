@@ -12,6 +12,11 @@ import { type Consumer, createConsumer } from "../../client/consumer.ts";
 import { MQBrokerError } from "../../client/errors.ts";
 import { type BrokerProcess, spawnBroker } from "../_helpers/broker_process.ts";
 import { spawnNamesrv } from "../_helpers/namesrv_process.ts";
+import { Connection } from "../../client/connection.ts";
+import { registerBrokerRequestHeader } from "../../client/protocol/namesrv_headers.ts";
+import { bodyCrc32, encodeRegisterBrokerBody } from "../../client/protocol/register_broker_body.ts";
+import { RequestCode } from "../../client/protocol/request_code.ts";
+import { ResponseCode } from "../../client/protocol/response_code.ts";
 import { until } from "../_helpers/consume.ts";
 
 async function cli(args: string[]): Promise<string> {
@@ -202,4 +207,35 @@ Deno.test("a consumer group of two members gets every message of three brokers e
   assert.deepEqual([...new Set(received.map((r) => r.broker))].sort(), ["b0", "b1", "b2"]);
   assert.deepEqual([...new Set(received.map((r) => r.member))].sort(), ["m1", "m2"]);
   assert.ok(b0.port > 0 && b1.port > 0 && b2.port > 0);
+});
+
+Deno.test("a name-server process refuses a registration with a bad CRC or a truncated body and keeps serving", async () => {
+  await using namesrv = await spawnNamesrv();
+  await using broker = await spawnBroker({ args: brokerArgs("good", namesrv.endpoint) });
+  await using conn = await Connection.connect({ endpoint: namesrv.endpoint });
+  const body = encodeRegisterBrokerBody({
+    topicConfigTable: { Evil: { topicName: "Evil", readQueueNums: 1, writeQueueNums: 1, perm: 6 } },
+    dataVersion: { stateVersion: 0, timestamp: 1, counter: 1 },
+    filterServerList: [],
+  }, true);
+  const header = (crc: number) =>
+    registerBrokerRequestHeader.encode({
+      brokerName: "evil",
+      brokerAddr: "127.0.0.1:1",
+      clusterName: "C",
+      haServerAddr: "127.0.0.1:2",
+      brokerId: 0,
+      compressed: true,
+      bodyCrc32: crc,
+    });
+  const badCrc = await conn.request(RequestCode.REGISTER_BROKER, header(bodyCrc32(body) ^ 1), body);
+  assert.equal(badCrc.code, ResponseCode.SYSTEM_ERROR);
+  const cut = body.subarray(0, body.length - 4);
+  const truncated = await conn.request(RequestCode.REGISTER_BROKER, header(bodyCrc32(cut)), cut);
+  assert.equal(truncated.code, ResponseCode.SYSTEM_ERROR);
+  await using admin = new ClusterAdmin({ nameServer: namesrv.endpoint });
+  const info = await admin.clusterInfo();
+  assert.deepEqual(Object.keys(info.brokerAddrTable), ["good"]);
+  assert.deepEqual(await admin.topicList(), []);
+  assert.ok(broker.port > 0);
 });
