@@ -7,8 +7,7 @@
  */
 
 import type { BrokerClient } from "./broker_client.ts";
-import { BrokerPool, FaultAvoidance } from "./broker_pool.ts";
-import type { RequestHandler } from "./connection.ts";
+import { BrokerPool, type BrokerPoolOptions, FaultAvoidance } from "./broker_pool.ts";
 import { MQBrokerError, MQClientError, MQConnectionClosedError } from "./errors.ts";
 import type { Message, MessageQueue } from "./message.ts";
 import type { RemotingCommand } from "./protocol/remoting_command.ts";
@@ -46,8 +45,8 @@ export interface SendRouterOptions {
   readonly routeTtlMs: number;
   /** How long a failed broker is avoided, ms. */
   readonly faultIsolationMs?: number;
-  /** Broker-initiated requests. */
-  readonly onRequest?: RequestHandler;
+  /** Broker-initiated requests, with the channel they came on. */
+  readonly onRequest?: BrokerPoolOptions["onRequest"];
   /** Run on each broker channel's first use and reconnects (heartbeats). */
   readonly onBrokerConnect?: (client: BrokerClient) => Promise<void>;
 }

@@ -9,6 +9,8 @@ import { runAdminCli } from "../../client/cli/admin_cli.ts";
 import { ClusterAdmin } from "../../client/cluster_admin.ts";
 import { createProducer } from "../../client/producer.ts";
 import { type Consumer, createConsumer } from "../../client/consumer.ts";
+import { createTransactionProducer } from "../../client/transaction_producer.ts";
+import { take } from "../_helpers/consume.ts";
 import { MQBrokerError } from "../../client/errors.ts";
 import { type BrokerProcess, spawnBroker } from "../_helpers/broker_process.ts";
 import { spawnNamesrv } from "../_helpers/namesrv_process.ts";
@@ -238,4 +240,44 @@ Deno.test("a name-server process refuses a registration with a bad CRC or a trun
   assert.deepEqual(Object.keys(info.brokerAddrTable), ["good"]);
   assert.deepEqual(await admin.topicList(), []);
   assert.ok(broker.port > 0);
+});
+
+Deno.test("a transactional producer through the name server commits on, and answers check-backs from, each broker", async () => {
+  await using namesrv = await spawnNamesrv();
+  const n = namesrv.endpoint;
+  const fast = ["--transaction-timeout-ms", "300", "--transaction-check-interval-ms", "200"];
+  await using ta = await spawnBroker({ args: brokerArgs("ta", n, fast) });
+  await using tb = await spawnBroker({ args: brokerArgs("tb", n, fast) });
+  await using admin = new ClusterAdmin({ nameServer: n });
+  await admin.createTopic("Tx", "C", { readQueueNums: 2, writeQueueNums: 2 });
+  await until(async () => (await routeBrokers(admin, "Tx")).length === 2, "route of 2 brokers");
+  const checked = new Set<string>();
+  await using producer = await createTransactionProducer({
+    nameServer: n,
+    group: "txg",
+    checker: (m) => {
+      checked.add(m.text());
+      return "COMMIT";
+    },
+  });
+  const brokers = new Set<string>();
+  for (let i = 0; i < 8; i++) {
+    const r = await producer.sendInTransaction(
+      { topic: "Tx", body: `t${i}` },
+      () => i % 2 === 0 ? "COMMIT" : "UNKNOWN",
+    );
+    brokers.add(r.queue.brokerName);
+  }
+  assert.deepEqual([...brokers].sort(), ["ta", "tb"]);
+  await using consumer = await createConsumer({
+    nameServer: n,
+    group: "txc",
+    topic: "Tx",
+    consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET",
+  });
+  const got = await take(consumer.messages(), 8, 20_000);
+  assert.deepEqual(got.map((m) => m.text()).sort(), Array.from({ length: 8 }, (_, i) => `t${i}`));
+  // Every UNKNOWN outcome was resolved by a check-back from the broker that held it.
+  for (const odd of ["t1", "t3", "t5", "t7"]) assert.ok(checked.has(odd), odd);
+  assert.ok(ta.port > 0 && tb.port > 0);
 });
