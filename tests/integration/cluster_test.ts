@@ -160,6 +160,14 @@ Deno.test({
       landed.add((await producer.send({ topic: "After", body: `y${i}` })).queue.brokerName);
     }
     assert.deepEqual([...landed].sort(), ["a", "b"]);
+    // The killed name server comes back empty; the brokers notice the closed connection and
+    // register with it again without waiting for their 30 s round.
+    await using back = await spawnNamesrv({ port: n1.port });
+    await using backAdmin = new ClusterAdmin({ nameServer: back.endpoint });
+    await until(
+      async () => (await routeBrokers(backAdmin, "After")).length === 2,
+      "re-registration with the restarted name server",
+    );
     assert.ok(a.port > 0 && b.port > 0);
   },
 });
