@@ -29,7 +29,7 @@ import { createAdmin } from "../client/admin.ts";
 import { ResponseCode } from "../client/protocol/response_code.ts";
 import { spawnBroker } from "../tests/_helpers/broker_process.ts";
 import { countRecords, ForeignClient } from "./foreign_client.ts";
-import { cpuMeter, percentile, rssMb } from "./proc_stats.ts";
+import { cpuMeter, cpuTimeMs, percentile, rssMb } from "./proc_stats.ts";
 import { runRedisPeer } from "./redis_peer.ts";
 
 /** Options of {@linkcode runForeignBench}. */
@@ -158,8 +158,10 @@ export async function runForeignBench(o: ForeignBenchOptions): Promise<Result[]>
     const perQueue = new Array<number>(o.queues).fill(0);
     await sendWindow(client, o.warmup, o.inFlight, o.queues, perQueue);
     const cpu = cpuMeter(broker.pid);
+    const clientCpu0 = cpuTimeMs("self") ?? 0;
     const started = performance.now();
     await sendWindow(client, o.messages, o.inFlight, o.queues, perQueue);
+    const clientCpuMs = (cpuTimeMs("self") ?? 0) - clientCpu0;
     const seconds = (performance.now() - started) / 1000;
     const msgsPerSec = Math.round(o.messages / seconds);
     const { cpuUsPerMsg, threadsUsPerMsg } = cpu(o.messages);
@@ -174,6 +176,7 @@ export async function runForeignBench(o: ForeignBenchOptions): Promise<Result[]>
       seconds: Number(seconds.toFixed(3)),
       brokerCpuUsPerMsg: cpuUsPerMsg,
       brokerThreadsUsPerMsg: threadsUsPerMsg,
+      clientCpuUsPerMsg: Number((clientCpuMs * 1000 / o.messages).toFixed(2)),
       brokerRssMbStart: rssStart,
       brokerRssMb: rssMb(broker.pid),
       ratioToRedis: ratio(msgsPerSec, peer("redis_xadd_window")?.msgsPerSec),

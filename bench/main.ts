@@ -3,7 +3,7 @@
  * case's memory and threads cannot skew the next. Every benchmark prints one
  * JSON line per case to stdout; this runner passes them through unchanged.
  *
- * Usage: `deno task bench [--only store,e2e,timer,txn,foreign,cluster] [--quick]`
+ * Usage: `deno task bench [--only store,e2e,timer,txn,foreign,cluster,grpc] [--quick]`
  * `--quick` asks each benchmark for its small configuration (for smoke runs);
  * figures in BENCHMARKS.md come from full runs.
  *
@@ -22,6 +22,11 @@ const BENCHES = [
     quick: ["--messages", "20000", "--warmup", "2000", "--latency-sends", "500"],
   },
   { name: "cluster", file: "cluster_bench.ts", quick: ["--quick"] },
+  {
+    name: "grpc",
+    file: "grpc_bench.ts",
+    quick: ["--messages", "2000", "--latency-sends", "200"],
+  },
 ] as const;
 
 const args = Deno.args;

@@ -40,6 +40,9 @@ import { createMessageStore } from "./infra/store_factory.ts";
 import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
+import { startPop } from "./pop_module.ts";
+import type { GrpcFront } from "../proxy/mod.ts";
+import { LocalGrpcBackend } from "./api/grpc_backend.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
 
 /** How often clients whose heartbeats stopped are looked for, ms. */
@@ -83,6 +86,7 @@ export class Broker implements AsyncDisposable {
   readonly #unsubscribe: () => void;
   readonly #cancelExpiryScan: { cancel: CancelTimer };
   readonly #services: readonly BrokerService[];
+  readonly #grpc: GrpcFront | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -93,7 +97,9 @@ export class Broker implements AsyncDisposable {
     unsubscribe: () => void,
     cancelExpiryScan: { cancel: CancelTimer },
     services: readonly BrokerService[],
+    grpc: GrpcFront | undefined,
   ) {
+    this.#grpc = grpc;
     this.#server = server;
     this.#store = store;
     this.#ownsStore = ownsStore;
@@ -178,14 +184,39 @@ export class Broker implements AsyncDisposable {
       const transactions = new TransactionService({ store, clock, storeHost });
       await transactions.open();
       router.register(new EndTransactionController(transactions, log).handlers());
+      // gRPC front for RocketMQ 5 clients ("local mode" proxy), when a port is configured.
+      let grpc: GrpcFront | undefined;
+      if (config.grpcPort !== 0) {
+        // Loaded only when on: grpc-js reads its environment variables when imported.
+        const { GrpcFront } = await import("../proxy/mod.ts");
+        grpc = await GrpcFront.start({
+          host: config.listen,
+          port: config.grpcPort,
+          advertisedHost: ipText(storeHost.ip),
+          backend: new LocalGrpcBackend(ctx, transactions),
+          bodyBytesMax: config.messageBytesMax,
+          log,
+        });
+        const front = grpc;
+        services.push({ close: () => front.close(config.shutdownTimeoutMs) });
+      }
+      const remotingChecks = new ChannelTransactionCheckSender(
+        (group) => ctx.clients.producerChannels(group),
+        ctx.nextOpaque,
+      );
       const transactionCheck = new TransactionCheckService({
         store,
         clock,
         storeHost,
-        sender: new ChannelTransactionCheckSender(
-          (group) => ctx.clients.producerChannels(group),
-          ctx.nextOpaque,
-        ),
+        sender: {
+          send: (group, header, body) =>
+            remotingChecks.send(group, header, body) ||
+            (grpc?.checkTransaction(group, {
+              record: body,
+              commitLogOffset: header.commitLogOffset,
+              halfQueueOffset: header.tranStateTableOffset,
+            }) ?? false),
+        },
         config: {
           transactionTimeoutMs: config.transactionTimeoutMs,
           transactionCheckIntervalMs: config.transactionCheckIntervalMs,
@@ -205,14 +236,20 @@ export class Broker implements AsyncDisposable {
       services.push(timers);
       await timers.start();
 
-      const unsubscribe = store.onArrival((arrival) =>
+      // Pop consumption: checkpoints and acks wait in the timer; revive re-puts what is unacked.
+      const pop = await startPop({ config, store, topics, clock, storeHost, timers, log });
+      services.push(pop);
+      router.register(pop.handlers);
+
+      const unsubscribe = store.onArrival((arrival) => {
         ctx.pullHold.notifyArrival(
           arrival.topic,
           arrival.queueId,
           arrival.maxOffset,
           arrival.tagsCode,
-        )
-      );
+        );
+        pop.onArrival(arrival);
+      });
       const expiry = { cancel: (() => {}) as CancelTimer };
       const controller = clientController;
       const scan = (): void => {
@@ -244,7 +281,7 @@ export class Broker implements AsyncDisposable {
         });
         await registrar.start();
       }
-      return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services);
+      return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services, grpc);
     } catch (error) {
       for (const service of services.toReversed()) await service.close();
       await server.close(0);
@@ -256,6 +293,11 @@ export class Broker implements AsyncDisposable {
   /** The port the broker listens on (the real one when started with port 0). */
   get port(): number {
     return this.#server.port;
+  }
+
+  /** The gRPC front's port, or undefined when it is off (`grpcPort` 0). */
+  get grpcPort(): number | undefined {
+    return this.#grpc?.port;
   }
 
   /** The advertised `ip:port` (routes, message ids). */
@@ -276,6 +318,11 @@ export class Broker implements AsyncDisposable {
   /** Open client connections. */
   get connectionCount(): number {
     return this.#server.connectionCount;
+  }
+
+  /** Unsent response bytes held for all connections together (bounded by `outputBytesTotalMax`). */
+  get heldOutputBytes(): number {
+    return this.#server.heldOutputBytes;
   }
 
   /**

@@ -55,6 +55,15 @@ export interface BrokerConfig {
   readonly inFlightRequestsPerConnectionMax: number;
   /** Most response bytes queued for one connection before it is closed as too slow. */
   readonly outputBytesPerConnectionMax: number;
+  /**
+   * A connection's requests stop being read while its unsent output (plus the expected output of
+   * its running requests, or their bodies) exceeds this; reading resumes at a quarter of it, bytes.
+   */
+  readonly outputHighWaterBytes: number;
+  /** Most unsent response bytes of all connections together; beyond it the largest holder is closed. */
+  readonly outputBytesTotalMax: number;
+  /** Most bytes of requests being handled, all connections together; reading pauses beyond it. */
+  readonly inFlightRequestBytesTotalMax: number;
   /** Longest a pull may be held for long polling, ms (caps the request's suspendTimeoutMillis). */
   readonly pullSuspendMaxMs: number;
   /** Most pulls held for long polling at once; beyond it pulls answer PULL_NOT_FOUND at once. */
@@ -91,6 +100,8 @@ export interface BrokerConfig {
   readonly registerIntervalMs: number;
   /** Broker id in routes: 0 = master (slaves come with replication). */
   readonly brokerId: number;
+  /** Port of the gRPC front for RocketMQ 5 clients (local-mode proxy); 0 turns it off. */
+  readonly grpcPort: number;
 }
 
 /** How an option's text is parsed. */
@@ -128,7 +139,10 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     messageBytesMax: 4 * 1024 * 1024,
     connectionsMax: 1024,
     inFlightRequestsPerConnectionMax: 4096,
-    outputBytesPerConnectionMax: 256 * 1024 * 1024,
+    outputBytesPerConnectionMax: 64 * 1024 * 1024,
+    outputHighWaterBytes: 4 * 1024 * 1024,
+    outputBytesTotalMax: 512 * 1024 * 1024,
+    inFlightRequestBytesTotalMax: 256 * 1024 * 1024,
     pullSuspendMaxMs: 60_000,
     heldPullsMax: 100_000,
     pullMessagesMax: 1024,
@@ -147,6 +161,7 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     namesrvAddr: "",
     registerIntervalMs: 30_000,
     brokerId: 0,
+    grpcPort: 8081,
   } satisfies BrokerConfig,
 );
 
@@ -253,6 +268,24 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       flag: "--output-bytes-per-connection-max",
       kind: "int",
       description: "most queued response bytes per connection",
+    },
+    {
+      key: "outputHighWaterBytes",
+      flag: "--output-high-water-bytes",
+      kind: "int",
+      description: "a connection's reading pauses above this much unsent output",
+    },
+    {
+      key: "outputBytesTotalMax",
+      flag: "--output-bytes-total-max",
+      kind: "int",
+      description: "most unsent response bytes, all connections",
+    },
+    {
+      key: "inFlightRequestBytesTotalMax",
+      flag: "--in-flight-request-bytes-total-max",
+      kind: "int",
+      description: "most bytes of requests in flight, all connections",
     },
     {
       key: "pullSuspendMaxMs",
@@ -362,6 +395,13 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       flag: "--broker-id",
       kind: "int",
       description: "broker id in routes (0 = master)",
+    },
+    {
+      key: "grpcPort",
+      flag: "--grpc-port",
+      env: "RMQ_GRPC_PORT",
+      kind: "int",
+      description: "gRPC port for RocketMQ 5 clients (0 = off)",
     },
   ] satisfies BrokerOption[],
 );
@@ -518,6 +558,9 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("connectionsMax", 1, 1_000_000);
   range("inFlightRequestsPerConnectionMax", 1, 1_000_000);
   range("outputBytesPerConnectionMax", config.frameBytesMax, Number.MAX_SAFE_INTEGER);
+  range("outputHighWaterBytes", 64 * 1024, config.outputBytesPerConnectionMax);
+  range("outputBytesTotalMax", config.outputBytesPerConnectionMax, Number.MAX_SAFE_INTEGER);
+  range("inFlightRequestBytesTotalMax", config.frameBytesMax, Number.MAX_SAFE_INTEGER);
   range("pullSuspendMaxMs", 0, 3_600_000);
   range("heldPullsMax", 0, 10_000_000);
   range("pullMessagesMax", 1, 65536);
@@ -540,6 +583,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
       throw new TypeError(`Invalid broker config: namesrvAddr "${addr}" is not host:port`);
     }
   }
+  range("grpcPort", 0, 65535);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

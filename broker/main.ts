@@ -64,6 +64,7 @@ export async function main(args: readonly string[]): Promise<number> {
     event: "listening",
     host: config.listen,
     port: broker.port,
+    grpcPort: broker.grpcPort ?? 0,
     dataDir: config.dataDir,
   }));
   const signal = await stopped;

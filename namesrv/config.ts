@@ -60,6 +60,12 @@ export const NAMESRV_CONFIG_DEFAULTS: NamesrvConfig = Object.freeze({
 export const NAMESRV_IN_FLIGHT_REQUESTS_PER_CONNECTION_MAX = 1024;
 /** Most queued response bytes per connection before it is closed as too slow. */
 export const NAMESRV_OUTPUT_BYTES_PER_CONNECTION_MAX = 64 * 1024 * 1024;
+/** Unsent bytes above which a connection stops being read until it drains. */
+export const NAMESRV_OUTPUT_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** Unsent response bytes of all connections together. */
+export const NAMESRV_OUTPUT_BYTES_TOTAL_MAX = 256 * 1024 * 1024;
+/** Bytes of requests being handled, all connections together. */
+export const NAMESRV_IN_FLIGHT_REQUEST_BYTES_TOTAL_MAX = 256 * 1024 * 1024;
 
 /** The options table. */
 export const NAMESRV_OPTIONS: readonly NamesrvOption[] = Object.freeze(

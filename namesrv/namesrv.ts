@@ -11,8 +11,11 @@ import { BrokerRequestController } from "./api/broker_request_controller.ts";
 import { ClientRequestController } from "./api/client_request_controller.ts";
 import type { NamesrvContext } from "./api/namesrv_context.ts";
 import {
+  NAMESRV_IN_FLIGHT_REQUEST_BYTES_TOTAL_MAX,
   NAMESRV_IN_FLIGHT_REQUESTS_PER_CONNECTION_MAX,
   NAMESRV_OUTPUT_BYTES_PER_CONNECTION_MAX,
+  NAMESRV_OUTPUT_BYTES_TOTAL_MAX,
+  NAMESRV_OUTPUT_HIGH_WATER_BYTES,
   type NamesrvConfig,
   validateNamesrvConfig,
 } from "./config.ts";
@@ -83,6 +86,9 @@ export class NameServer implements AsyncDisposable {
         NAMESRV_OUTPUT_BYTES_PER_CONNECTION_MAX,
         config.frameBytesMax,
       ),
+      outputHighWaterBytes: NAMESRV_OUTPUT_HIGH_WATER_BYTES,
+      outputBytesTotalMax: NAMESRV_OUTPUT_BYTES_TOTAL_MAX,
+      inFlightRequestBytesTotalMax: NAMESRV_IN_FLIGHT_REQUEST_BYTES_TOTAL_MAX,
     }, {
       dispatch: (request, channel) => router.dispatch(request, channel),
       connectionClosed: (channel) => {

@@ -50,7 +50,12 @@ export function decodeCommand(frame: Uint8Array): RemotingCommand {
  * `frameBytesMax`, or whose header cannot be decoded, raises `FrameError`;
  * the caller must close that connection (later bytes cannot be trusted).
  *
- * Invariant: `start <= end <= buffer.length`; bytes in [start, end) are unparsed.
+ * With `stableBodies`, a body handed out is never overwritten: the decoder
+ * never compacts or rewinds a buffer it has handed out a body from, and
+ * continues in a fresh one when the tail is full, so bodies need no copy.
+ *
+ * Invariant: `start <= end <= buffer.length`; bytes in [start, end) are unparsed;
+ * with `stableBodies`, bytes before `start` of a shared buffer are never written again.
  */
 export class FrameDecoder {
   #buffer: Uint8Array;
@@ -58,19 +63,28 @@ export class FrameDecoder {
   #end = 0;
   #lastSerializeType: SerializeType = SERIALIZE_JSON;
   readonly #frameBytesMax: number;
+  readonly #stableBodies: boolean;
+  /** A body handed out views the current buffer (stable mode only). */
+  #shared = false;
 
   /**
    * Create a decoder with an empty carry buffer.
    *
    * @param frameBytesMax Largest frame length accepted, bytes.
    * @param initialBytes Initial carry buffer size, bytes.
+   * @param stableBodies Keep every body handed out valid (see the class doc).
    */
-  constructor(frameBytesMax = FRAME_BYTES_MAX_DEFAULT, initialBytes = 256 * 1024) {
+  constructor(
+    frameBytesMax = FRAME_BYTES_MAX_DEFAULT,
+    initialBytes = 256 * 1024,
+    stableBodies = false,
+  ) {
     if (!(frameBytesMax >= 8)) {
       throw new RangeError(`frameBytesMax must be >= 8, got ${frameBytesMax}`);
     }
     this.#frameBytesMax = frameBytesMax;
     this.#buffer = new Uint8Array(initialBytes);
+    this.#stableBodies = stableBodies;
   }
 
   /**
@@ -124,7 +138,7 @@ export class FrameDecoder {
   /**
    * Take the next whole command, if one has arrived.
    *
-   * The command's `body` views the carry buffer and is valid until the next
+   * The command's `body` views the carry buffer and (unless `stableBodies`) is valid until the next
    * `push`/`writable` call; copy it to keep it.
    *
    * @returns The command, or undefined when more bytes are needed.
@@ -145,14 +159,23 @@ export class FrameDecoder {
     const command = decodeCommand(b.subarray(s + 4, s + 4 + length));
     this.#lastSerializeType = b[s + 4] as SerializeType;
     this.#start = s + 4 + length;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (command.body !== undefined && this.#stableBodies) this.#shared = true;
+    if (this.#start === this.#end && !this.#shared) this.#start = this.#end = 0;
     return command;
   }
 
   #reserve(extra: number): void {
     if (this.#end + extra <= this.#buffer.length) return;
     const pending = this.#end - this.#start;
-    if (this.#start > 0 && pending + extra <= this.#buffer.length) {
+    if (this.#shared) {
+      // Handed-out bodies view this buffer: continue in a fresh one.
+      let size = this.#buffer.length;
+      while (size < pending + extra) size *= 2;
+      const fresh = new Uint8Array(size);
+      fresh.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = fresh;
+      this.#shared = false;
+    } else if (this.#start > 0 && pending + extra <= this.#buffer.length) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
     } else {
       let size = this.#buffer.length * 2;

@@ -17,6 +17,16 @@ import {
 const encoder = new TextEncoder();
 const CH_QUOTE = 0x22;
 const CH_BACKSLASH = 0x5c;
+const CH_COMMA = 0x2c;
+const CH_COLON = 0x3a;
+const CH_CLOSE = 0x7d;
+const JSON_CODE = encoder.encode('{"code":');
+const JSON_LANGUAGE = encoder.encode(',"language":');
+const JSON_VERSION = encoder.encode(',"version":');
+const JSON_OPAQUE = encoder.encode(',"opaque":');
+const JSON_FLAG = encoder.encode(',"flag":');
+const JSON_REMARK = encoder.encode(',"remark":');
+const JSON_EXT_FIELDS = encoder.encode(',"extFields":{');
 
 /** `LANGUAGE_CODES` index by name. */
 const LANGUAGE_INDEX: ReadonlyMap<string, number> = new Map(
@@ -272,28 +282,68 @@ export class FrameWriter {
     remark: string | undefined,
     extFields: Readonly<Record<string, string>> | undefined,
   ): number {
-    let p = this.#ascii(at, '{"code":' + code + ',"language":');
+    // Constant pieces are copied from pre-encoded bytes and integers written as digits: no
+    // intermediate strings (charCodeAt on a concatenated string flattens it first).
+    let p = this.#piece(at, JSON_CODE);
+    p = this.#int(p, code);
+    p = this.#piece(p, JSON_LANGUAGE);
     p = this.#jsonString(p, language);
-    p = this.#ascii(p, ',"version":' + version + ',"opaque":' + opaque + ',"flag":' + flag);
+    p = this.#piece(p, JSON_VERSION);
+    p = this.#int(p, version);
+    p = this.#piece(p, JSON_OPAQUE);
+    p = this.#int(p, opaque);
+    p = this.#piece(p, JSON_FLAG);
+    p = this.#int(p, flag);
     if (remark !== undefined) {
-      p = this.#ascii(p, ',"remark":');
+      p = this.#piece(p, JSON_REMARK);
       p = this.#jsonString(p, remark);
     }
     if (extFields !== undefined) {
-      p = this.#ascii(p, ',"extFields":{');
+      p = this.#piece(p, JSON_EXT_FIELDS);
       let first = true;
       for (const key in extFields) {
         const value = extFields[key];
         if (value === undefined || value === null) continue;
-        if (!first) p = this.#ascii(p, ",");
+        this.#reserve(p, 2);
+        if (!first) this.#bytes[p++] = CH_COMMA;
         first = false;
         p = this.#jsonString(p, key);
-        p = this.#ascii(p, ":");
+        this.#bytes[p++] = CH_COLON;
         p = this.#jsonString(p, typeof value === "string" ? value : String(value));
       }
-      p = this.#ascii(p, "}");
+      this.#reserve(p, 1);
+      this.#bytes[p++] = CH_CLOSE;
     }
-    return this.#ascii(p, "}");
+    this.#reserve(p, 1);
+    this.#bytes[p++] = CH_CLOSE;
+    return p;
+  }
+
+  /** Copy pre-encoded bytes at `at`; returns the end. */
+  #piece(at: number, bytes: Uint8Array): number {
+    this.#reserve(at, bytes.length);
+    this.#bytes.set(bytes, at);
+    return at + bytes.length;
+  }
+
+  /** Write an integer in decimal at `at` (as `String(value)` would); returns the end. */
+  #int(at: number, value: number): number {
+    if (!Number.isSafeInteger(value)) return this.#ascii(at, String(value));
+    this.#reserve(at, 17);
+    const b = this.#bytes;
+    let p = at;
+    if (value < 0) {
+      // -0 prints as "0", like String(-0).
+      if (value !== 0) b[p++] = 0x2d;
+      value = -value;
+    }
+    let digits = 1;
+    for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+    for (let i = p + digits - 1; i >= p; i--) {
+      b[i] = 0x30 + (value % 10);
+      value = Math.floor(value / 10);
+    }
+    return p + digits;
   }
 
   /** Write an ASCII-only string at `at`; returns the end. */

@@ -14,9 +14,9 @@ export const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 /**
  * Strings up to this many bytes are built in JS (`String.fromCharCode` over a
  * scratch array); longer ones go through `TextDecoder`, whose fixed cost
- * (about 0.5 µs a call) only pays off beyond this.
+ * (about 0.2 µs a call) pays off beyond this (measured crossover on V8 13).
  */
-const JS_DECODE_BYTES_MAX = 128;
+const JS_DECODE_BYTES_MAX = 24;
 
 /** One-character strings by byte value, for the binary header's one-letter keys. */
 const ONE_CHAR: readonly string[] = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i));
@@ -111,4 +111,38 @@ export function readUtf8(b: Uint8Array, start: number, end: number): string {
   } catch (error) {
     throw new FrameError("Binary header holds invalid UTF-8", { cause: error });
   }
+}
+
+/** Slots of the value cache (a power of two). */
+const VALUE_CACHE_SLOTS = 4096;
+/** Longest value remembered, bytes. */
+const VALUE_CACHE_BYTES_MAX = 32;
+/** Direct-mapped cache of short header values by a hash of their bytes; a miss replaces the slot. */
+const valueCache: (string | undefined)[] = new Array(VALUE_CACHE_SLOTS).fill(undefined);
+
+/**
+ * Bytes [start, end) as a string, known to be ASCII: a cached string when
+ * the same short value was read before (topics, groups, flags and other
+ * values that repeat on every request), else built and remembered.
+ *
+ * @param b Bytes.
+ * @param start First byte.
+ * @param end End.
+ * @returns The string.
+ */
+export function readAsciiValue(b: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n <= 1 || n > VALUE_CACHE_BYTES_MAX) return asciiString(b, start, end)!;
+  let hash = n;
+  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + b[i]) | 0;
+  const slot = (hash ^ (hash >>> 12)) & (VALUE_CACHE_SLOTS - 1);
+  const cached = valueCache[slot];
+  if (cached !== undefined && cached.length === n) {
+    let i = 0;
+    while (i < n && cached.charCodeAt(i) === b[start + i]) i++;
+    if (i === n) return cached;
+  }
+  const value = asciiString(b, start, end)!;
+  valueCache[slot] = value;
+  return value;
 }

@@ -8,7 +8,12 @@
  */
 
 import { FrameError, type RemotingCommand } from "./command.ts";
-import { readAscii, readKey, utf8Decoder } from "./header_text.ts";
+import { readAscii, readAsciiValue, readKey, utf8Decoder } from "./header_text.ts";
+import { scanSendV2Ext, SendV2Request } from "./send_v2_json.ts";
+import type { SendMessageRequestHeader } from "./headers.ts";
+
+/** SEND_MESSAGE_V2, whose extFields have a fast path (`send_v2_json.ts`). */
+const SEND_MESSAGE_V2 = 310;
 
 /**
  * Decode a JSON header.
@@ -79,6 +84,24 @@ const CH_9 = 0x39;
 /** Most digits of an integer the scanner reads itself (beyond it `JSON.parse` decides). */
 const SCAN_DIGITS_MAX = 15;
 
+/** Longest escaped string decoded by `#escapedAscii`, bytes (beyond it `#slowString`). */
+const ESCAPED_UNITS_MAX = 4096;
+/** Reused code-unit array of `#escapedAscii`; only this module's sync code touches it. */
+const escapedUnits: number[] = [];
+/** Code unit of each one-character JSON escape by the byte after the backslash. */
+const SIMPLE_ESCAPES: (number | undefined)[] = (() => {
+  const table: (number | undefined)[] = new Array(128).fill(undefined);
+  table[CH_QUOTE] = CH_QUOTE;
+  table[CH_BACKSLASH] = CH_BACKSLASH;
+  table[0x2f] = 0x2f; // /
+  table[0x62] = 0x08; // b
+  table[0x66] = 0x0c; // f
+  table[0x6e] = 0x0a; // n
+  table[0x72] = 0x0d; // r
+  table[0x74] = 0x09; // t
+  return table;
+})();
+
 /**
  * Reads the JSON header's flat object without `JSON.parse`: string values
  * (with escapes), integer values for the numeric fields, and one nested
@@ -112,6 +135,7 @@ class JsonHeaderScanner {
     let flag = 0;
     let remark: string | undefined;
     let ext: Record<string, string> | undefined;
+    let sendHeader: SendMessageRequestHeader | undefined;
     if (this.#next() !== CH_OPEN) return undefined;
     let c = this.#next();
     if (c !== CH_CLOSE) {
@@ -145,6 +169,16 @@ class JsonHeaderScanner {
             break;
           case "extFields": {
             if (v !== CH_OPEN) return undefined;
+            if (code === SEND_MESSAGE_V2) {
+              const fast = scanSendV2Ext(this.#b, this.#at, this.#end);
+              if (fast !== undefined) {
+                sendHeader = fast.header;
+                ext = undefined;
+                this.#at = fast.next;
+                break;
+              }
+            }
+            sendHeader = undefined;
             ext = this.#stringMap();
             if (ext === undefined) return undefined;
             break;
@@ -153,7 +187,7 @@ class JsonHeaderScanner {
             // Unknown keys (e.g. Java's serializeTypeCurrentRPC) with a string value are skipped.
             if (v !== CH_QUOTE) return undefined;
             this.#at++;
-            this.#string();
+            this.#skipString();
         }
         if (this.#failed) return undefined;
         c = this.#next();
@@ -164,6 +198,13 @@ class JsonHeaderScanner {
     }
     // Only whitespace may follow the object.
     if (this.#next() !== -1 || code === undefined) return undefined;
+    if (sendHeader !== undefined && ext === undefined) {
+      // A later "code" key changed the request: let the reference decoder have it.
+      if (code !== SEND_MESSAGE_V2) return undefined;
+      const fast = new SendV2Request(code, language, version, opaque, flag, sendHeader);
+      if (remark !== undefined) fast.remark = remark;
+      return fast;
+    }
     const command: RemotingCommand = { code, language, version, opaque, flag };
     if (remark !== undefined) command.remark = remark;
     if (ext !== undefined) command.extFields = ext;
@@ -249,10 +290,81 @@ class JsonHeaderScanner {
       const c = b[at];
       if (c === CH_QUOTE) {
         this.#at = at + 1;
-        return isKey ? readKey(b, start, at)! : readAscii(b, start, at);
+        return isKey ? readKey(b, start, at)! : readAsciiValue(b, start, at);
       }
-      if (c === CH_BACKSLASH || c < 0x20 || c >= 0x80) return this.#slowString(start);
+      if (c === CH_BACKSLASH) return this.#escapedAscii(start, at);
+      if (c < 0x20 || c >= 0x80) return this.#slowString(start);
       at++;
+    }
+    this.#failed = true;
+    return "";
+  }
+
+  /** Skip the rest of a string whose opening quote was consumed (validating it like `#string`). */
+  #skipString(): void {
+    const b = this.#b;
+    for (let at = this.#at; at < this.#end; at++) {
+      const c = b[at];
+      if (c === CH_QUOTE) {
+        this.#at = at + 1;
+        return;
+      }
+      if (c === CH_BACKSLASH || c < 0x20 || c >= 0x80) {
+        this.#string();
+        return;
+      }
+    }
+    this.#failed = true;
+  }
+
+  /**
+   * An ASCII string with escapes (RocketMQ properties carry `\u0001` and
+   * `\u0002` separators), from its first content byte; `at` is its first
+   * backslash. Code units are gathered into one array and made a string in
+   * one call; non-ASCII bytes or a long string take `#slowString`.
+   */
+  #escapedAscii(start: number, at: number): string {
+    const b = this.#b;
+    const end = this.#end;
+    if (end - start > ESCAPED_UNITS_MAX) return this.#slowString(start);
+    const units = escapedUnits;
+    let n = 0;
+    for (let i = start; i < at; i++) units[n++] = b[i];
+    while (at < end) {
+      const c = b[at];
+      if (c === CH_QUOTE) {
+        this.#at = at + 1;
+        units.length = n;
+        return String.fromCharCode.apply(null, units);
+      }
+      if (c < 0x20 || c >= 0x80) return this.#slowString(start);
+      if (c !== CH_BACKSLASH) {
+        units[n++] = c;
+        at++;
+        continue;
+      }
+      if (at + 1 >= end) break;
+      const e = b[at + 1];
+      at += 2;
+      if (e === 0x75) {
+        let unit = 0;
+        for (let k = 0; k < 4; k++) {
+          const h = at < end ? hexValue(b[at++]) : -1;
+          if (h < 0) {
+            this.#failed = true;
+            return "";
+          }
+          unit = (unit << 4) | h;
+        }
+        units[n++] = unit;
+        continue;
+      }
+      const simple = SIMPLE_ESCAPES[e];
+      if (simple === undefined) {
+        this.#failed = true;
+        return "";
+      }
+      units[n++] = simple;
     }
     this.#failed = true;
     return "";
