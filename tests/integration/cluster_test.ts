@@ -10,6 +10,7 @@ import { ClusterAdmin } from "../../client/cluster_admin.ts";
 import { createProducer } from "../../client/producer.ts";
 import { type Consumer, createConsumer } from "../../client/consumer.ts";
 import { createTransactionProducer } from "../../client/transaction_producer.ts";
+import { createSimpleConsumer } from "../../client/simple_consumer.ts";
 import { take } from "../_helpers/consume.ts";
 import { MQBrokerError } from "../../client/errors.ts";
 import { type BrokerProcess, spawnBroker } from "../_helpers/broker_process.ts";
@@ -288,4 +289,38 @@ Deno.test("a transactional producer through the name server commits on, and answ
   // Every UNKNOWN outcome was resolved by a check-back from the broker that held it.
   for (const odd of ["t1", "t3", "t5", "t7"]) assert.ok(checked.has(odd), odd);
   assert.ok(ta.port > 0 && tb.port > 0);
+});
+
+Deno.test("a simple (pop) consumer through the name server receives from, and acks on, every broker", async () => {
+  await using namesrv = await spawnNamesrv();
+  const n = namesrv.endpoint;
+  await using pa = await spawnBroker({ args: brokerArgs("pa", n) });
+  await using pb = await spawnBroker({ args: brokerArgs("pb", n) });
+  await using admin = new ClusterAdmin({ nameServer: n });
+  await admin.createTopic("Pop", "C", { readQueueNums: 2, writeQueueNums: 2 });
+  await until(async () => (await routeBrokers(admin, "Pop")).length === 2, "route of 2 brokers");
+  await using producer = await createProducer({ nameServer: n, coalesce: false });
+  const total = 20;
+  for (let i = 0; i < total; i++) await producer.send({ topic: "Pop", body: `s${i}` });
+  await using consumer = await createSimpleConsumer({
+    nameServer: n,
+    group: "popg",
+    subscriptions: { Pop: "*" },
+    consumeFrom: "FIRST",
+    awaitDuration: 200,
+  });
+  const seen = new Map<string, string>();
+  await until(
+    async () => {
+      for (const m of await consumer.receive(32, 30_000)) {
+        seen.set(m.text(), m.brokerName);
+        await consumer.ack(m);
+      }
+      return seen.size === total;
+    },
+    "every message popped",
+    20_000,
+  );
+  assert.deepEqual([...new Set(seen.values())].sort(), ["pa", "pb"]);
+  assert.ok(pa.port > 0 && pb.port > 0);
 });
