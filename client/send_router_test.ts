@@ -113,3 +113,13 @@ Deno.test("NameServerClient asks the next name server when one cannot be reached
     await live.close();
   }
 });
+
+Deno.test("Clients need exactly one of endpoint and nameServer, and a well-formed name-server list", () => {
+  const base = { requestTimeoutMs: 1, retryTimes: 0, retriableCodes: [], routeTtlMs: 1 };
+  assert.throws(() => new SendRouter(base), /either endpoint or nameServer/);
+  assert.throws(
+    () => new SendRouter({ ...base, endpoint: "127.0.0.1:1", nameServer: "127.0.0.1:2" }),
+    /either endpoint or nameServer/,
+  );
+  assert.throws(() => new SendRouter({ ...base, nameServer: "127.0.0.1:2;nohost" }), TypeError);
+});
