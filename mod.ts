@@ -200,3 +200,4 @@ export {
   type MasterBroker,
 } from "./client/cluster_admin.ts";
 export { type ClusterInfo } from "./client/protocol/cluster_info.ts";
+export { type SessionCredentials } from "./client/protocol/acl_signature.ts";

@@ -44,6 +44,9 @@ import { startPop } from "./pop_module.ts";
 import type { GrpcFront } from "../proxy/mod.ts";
 import { LocalGrpcBackend } from "./api/grpc_backend.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
+import type { BrokerMetricsSource } from "./metrics/broker_metrics.ts";
+import { prepareOperations } from "./operations.ts";
+import { RemotingMetrics } from "./metrics/remoting_metrics.ts";
 
 /** How often clients whose heartbeats stopped are looked for, ms. */
 export const CLIENT_EXPIRY_SCAN_INTERVAL_MS = 10_000;
@@ -67,6 +70,8 @@ export interface BrokerStartOptions {
   readonly clock?: Clock;
   /** Structured log sink (errors, refused connections). Default: discard. */
   readonly log?: LogSink;
+  /** With `config.aclFile`: time between checks of the file for changes, ms. Default 1000. */
+  readonly aclReloadCheckIntervalMs?: number;
 }
 
 /**
@@ -87,6 +92,7 @@ export class Broker implements AsyncDisposable {
   readonly #cancelExpiryScan: { cancel: CancelTimer };
   readonly #services: readonly BrokerService[];
   readonly #grpc: GrpcFront | undefined;
+  readonly #operations: BrokerMetricsSource;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -98,6 +104,7 @@ export class Broker implements AsyncDisposable {
     cancelExpiryScan: { cancel: CancelTimer },
     services: readonly BrokerService[],
     grpc: GrpcFront | undefined,
+    operations: BrokerMetricsSource,
   ) {
     this.#grpc = grpc;
     this.#server = server;
@@ -107,6 +114,7 @@ export class Broker implements AsyncDisposable {
     this.#unsubscribe = unsubscribe;
     this.#cancelExpiryScan = cancelExpiryScan;
     this.#services = services;
+    this.#operations = operations;
   }
 
   /**
@@ -123,9 +131,18 @@ export class Broker implements AsyncDisposable {
     const clock = options.clock ?? new SystemClock();
     const log = options.log ?? (() => {});
     const router = new RequestRouter(log);
+    const remoting = new RemotingMetrics();
+    // Access control and the other operations features (broker/operations.ts).
+    const ops = await prepareOperations({
+      config,
+      router,
+      clock,
+      log,
+      aclReloadCheckIntervalMs: options.aclReloadCheckIntervalMs,
+    });
     let clientController: ClientController | undefined;
     const server = new RemotingServer(config.listen, config.port, config, {
-      dispatch: (request, channel) => router.dispatch(request, channel),
+      dispatch: remoting.wrap(ops.dispatch),
       connectionClosed: (channel) => clientController?.channelClosed(channel),
     }, log);
     const ownsStore = options.store === undefined;
@@ -141,7 +158,10 @@ export class Broker implements AsyncDisposable {
       await topics.load(config.autoCreateTopicEnable ? 8 : undefined);
       let opaque = 0;
       const ctx: BrokerContext = {
-        config,
+        // Read per request: updateBrokerConfig swaps the run-time changeable options.
+        get config() {
+          return ops.runtime.current;
+        },
         store,
         topics,
         clients: new ClientRegistry<Channel>(),
@@ -152,6 +172,8 @@ export class Broker implements AsyncDisposable {
         brokerAddress: `${ipText(storeHost.ip)}:${storeHost.port}`,
         nextOpaque: () => (opaque = (opaque + 1) | 0),
       };
+      const started = await ops.start({ store, router, remoting });
+      services.push(started);
       clientController = new ClientController(ctx);
       router.register(new SendController(ctx).handlers());
       router.register(new PullController(ctx).handlers());
@@ -177,6 +199,7 @@ export class Broker implements AsyncDisposable {
             put: createTimerAwarePut((m) => sendBackStore.putMessage(m), () => clock.nowMs()),
             topics,
             retryMaxTimesDefault: config.retryMaxTimes,
+            groupRetryMaxTimes: (group) => started.groupRetryMaxTimes(group),
           }),
         ).handlers(),
       );
@@ -281,7 +304,32 @@ export class Broker implements AsyncDisposable {
         });
         await registrar.start();
       }
-      return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services, grpc);
+      const operations: BrokerMetricsSource = {
+        get config() {
+          return ops.runtime.current;
+        },
+        store,
+        topics,
+        clients: ctx.clients,
+        remoting,
+        address: ctx.brokerAddress,
+        storeHost,
+        connectionCount: () => server.connectionCount,
+        timerStats: () => timers.stats(),
+        nowMs: () => clock.nowMs(),
+        acl: ops.acl,
+      };
+      return new Broker(
+        server,
+        store,
+        ownsStore,
+        ctx,
+        unsubscribe,
+        expiry,
+        services,
+        grpc,
+        operations,
+      );
     } catch (error) {
       for (const service of services.toReversed()) await service.close();
       await server.close(0);
@@ -313,6 +361,15 @@ export class Broker implements AsyncDisposable {
   /** The store the broker runs on. */
   get store(): MessageStore {
     return this.#store;
+  }
+
+  /**
+   * The state and counters the metrics and the HTTP API read (see `broker/http/`).
+   *
+   * @ignore
+   */
+  get operations(): BrokerMetricsSource {
+    return this.#operations;
   }
 
   /** Open client connections. */

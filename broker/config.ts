@@ -102,6 +102,10 @@ export interface BrokerConfig {
   readonly brokerId: number;
   /** Port of the gRPC front for RocketMQ 5 clients (local-mode proxy); 0 turns it off. */
   readonly grpcPort: number;
+  /** HTTP port of `/metrics`, the dashboard and `/api/` (on the listen address); 0 turns it off. */
+  readonly httpPort: number;
+  /** Plain ACL file (YAML or JSON); empty means access control is off. */
+  readonly aclFile: string;
 }
 
 /** How an option's text is parsed. */
@@ -162,6 +166,8 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     registerIntervalMs: 30_000,
     brokerId: 0,
     grpcPort: 8081,
+    httpPort: 8080,
+    aclFile: "",
   } satisfies BrokerConfig,
 );
 
@@ -403,6 +409,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "gRPC port for RocketMQ 5 clients (0 = off)",
     },
+    {
+      key: "httpPort",
+      flag: "--http-port",
+      kind: "int",
+      description: "HTTP port of /metrics, the dashboard and /api/ (0 = off)",
+    },
+    {
+      key: "aclFile",
+      flag: "--acl-file",
+      kind: "string",
+      description: "plain ACL file, YAML or JSON (empty = access control off)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -584,6 +602,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
     }
   }
   range("grpcPort", 0, 65535);
+  range("httpPort", 0, 65535);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

@@ -5,6 +5,7 @@
  */
 
 import { BrokerClient } from "./broker_client.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import type { SubscriptionExpression } from "./consumer.ts";
 import { MQBrokerError, MQClientError } from "./errors.ts";
 import {
@@ -117,6 +118,8 @@ export interface AdminOptions {
   readonly endpoint: string;
   /** Per-request timeout, ms. Default 3000. */
   readonly requestTimeoutMs?: number;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
 }
 
 /** Options of {@linkcode Admin.createTopic}. */
@@ -188,6 +191,7 @@ export class Admin implements AsyncDisposable {
     this.#client = new BrokerClient({
       endpoint: options.endpoint,
       requestTimeoutMs: options.requestTimeoutMs,
+      credentials: options.credentials,
     });
   }
 

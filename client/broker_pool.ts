@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { BrokerClient } from "./broker_client.ts";
 import type { RemotingCommand } from "./protocol/remoting_command.ts";
 import { MQClientError } from "./errors.ts";
@@ -31,6 +32,8 @@ export interface BrokerPoolOptions {
    * reconnect (e.g. to send the client's heartbeat). Errors are ignored.
    */
   readonly onBrokerConnect?: (client: BrokerClient) => Promise<void>;
+  /** ACL credentials; every request on every broker channel is signed with them. */
+  readonly credentials?: SessionCredentials;
 }
 
 /**
@@ -156,6 +159,7 @@ export class BrokerPool {
         endpoint: addr,
         requestTimeoutMs: this.#options.requestTimeoutMs,
         onRequest: onRequest === undefined ? undefined : (request) => onRequest(request, created),
+        credentials: this.#options.credentials,
         onReconnect: hook === undefined ? undefined : () => void hook(created).catch(() => {}),
       });
       client = created;

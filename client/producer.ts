@@ -6,6 +6,7 @@
  */
 
 import type { BrokerClient } from "./broker_client.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { sendProducerHeartbeat, unregisterAndClose } from "./client_registration.ts";
 import { MQClientError, MQConnectionClosedError } from "./errors.ts";
 import {
@@ -91,6 +92,8 @@ export interface ProducerOptions {
   readonly nameServer?: string;
   /** How long a broker whose send failed is avoided, ms. Default 10,000. */
   readonly faultIsolationMs?: number;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
   /** Producer group. Default {@linkcode PRODUCER_GROUP_DEFAULT}. */
   readonly group?: string;
   /** Time budget of one send including retries, ms. Default {@linkcode SEND_TIMEOUT_MS_DEFAULT}. */
@@ -356,6 +359,7 @@ export class Producer implements AsyncDisposable {
       routeTtlMs: this.#routeTtlMs,
       faultIsolationMs: options.faultIsolationMs,
       onBrokerConnect: (client) => this.#heartbeat(client),
+      credentials: options.credentials,
     });
   }
 

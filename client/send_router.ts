@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import type { BrokerClient } from "./broker_client.ts";
 import { BrokerPool, type BrokerPoolOptions, FaultAvoidance } from "./broker_pool.ts";
 import { MQBrokerError, MQClientError, MQConnectionClosedError } from "./errors.ts";
@@ -50,6 +51,8 @@ export interface SendRouterOptions {
   readonly onRequest?: BrokerPoolOptions["onRequest"];
   /** Run on each broker channel's first use and reconnects (heartbeats). */
   readonly onBrokerConnect?: (client: BrokerClient) => Promise<void>;
+  /** ACL credentials; every request is signed with them. */
+  readonly credentials?: SessionCredentials;
 }
 
 /** One request to send: its code, body, and header for the chosen queue. */

@@ -261,6 +261,25 @@ export class ClientRegistry<C extends ClientChannel> {
   }
 
   /**
+   * A live consumer group's registration: consume type, message model, start
+   * position and subscriptions (for admin views).
+   *
+   * @param group Consumer group.
+   * @returns The registration, or undefined for a group with no members.
+   */
+  consumerGroupInfo(group: string): ConsumerRegistration | undefined {
+    const info = this.#consumers.get(group);
+    if (info === undefined) return undefined;
+    return {
+      group,
+      consumeType: info.consumeType,
+      messageModel: info.messageModel,
+      consumeFromWhere: info.consumeFromWhere,
+      subscriptions: [...info.subscriptions.values()],
+    };
+  }
+
+  /**
    * Names of the live consumer groups.
    *
    * @returns Sorted group names.

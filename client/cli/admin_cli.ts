@@ -15,6 +15,7 @@ import { createTransactionProducer } from "../transaction_producer.ts";
 import type { Message } from "../message.ts";
 import { MQClientError } from "../errors.ts";
 import { CLUSTER_USAGE, isNameServer, runClusterCommand } from "./cluster_cli.ts";
+import { cliCredentials, OPS_USAGE, runOpsCommand } from "./ops_commands.ts";
 
 /** Default broker address of the CLI. */
 export const DEFAULT_ENDPOINT = "127.0.0.1:10911";
@@ -145,14 +146,17 @@ export async function runAdminCli(
 ): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
-    print(USAGE);
+    print(`${USAGE}\n\n${OPS_USAGE}`);
     return command === undefined ? 1 : 0;
   }
+  const ops = await runOpsCommand(argv, print);
+  if (ops !== undefined) return ops;
   const options = parseOptions(rest);
   if (options.help !== undefined) {
-    print(USAGE);
+    print(`${USAGE}\n\n${OPS_USAGE}`);
     return 0;
   }
+  const credentials = cliCredentials(options);
   const cluster = await runClusterCommand(command, options, print, formatTable);
   if (cluster !== undefined) return cluster;
   const endpoint = options.n ?? DEFAULT_ENDPOINT;
@@ -189,7 +193,7 @@ export async function runAdminCli(
       } else {
         const viaNameServer = options.n !== undefined && await isNameServer(endpoint.split(";")[0]);
         await using producer = await createProducer(
-          viaNameServer ? { nameServer: endpoint } : { endpoint },
+          viaNameServer ? { nameServer: endpoint, credentials } : { endpoint, credentials },
         );
         result = await producer.send(message);
       }
@@ -204,7 +208,7 @@ export async function runAdminCli(
       return 0;
     }
   }
-  await using admin = await createAdmin({ endpoint });
+  await using admin = await createAdmin({ endpoint, credentials });
   switch (command) {
     case "topicList": {
       const topics = await admin.listTopics();

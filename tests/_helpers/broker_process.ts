@@ -68,6 +68,8 @@ export async function spawnBroker(options: BrokerProcessOptions = {}): Promise<B
       dataDir,
       "--grpc-port",
       "0",
+      "--http-port",
+      "0",
       ...(options.args ?? []),
     ],
     stdout: "piped",
