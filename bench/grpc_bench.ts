@@ -14,7 +14,7 @@
  *   ReceiveMessage (it needs the pop service); otherwise the line says why.
  *
  * Run: `deno run -A bench/grpc_bench.ts [--messages 20000] [--latency-sends 1000]
- * [--in-flight 256] [--body-bytes 256]`
+ * [--in-flight 256] [--body-bytes 256] [--flush sync|async]`
  *
  * @module
  */
@@ -43,6 +43,8 @@ function clientCpu(): (messages: number) => number | undefined {
   };
 }
 
+const flushAt = Deno.args.indexOf("--flush");
+const flush = flushAt >= 0 ? Deno.args[flushAt + 1] : "sync";
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 const messages = arg("--messages", 20_000);
 const latencySends = arg("--latency-sends", 1_000);
@@ -53,7 +55,7 @@ const report = (r: Record<string, unknown>) => console.log(JSON.stringify(r));
 
 const grpcPort = freePort();
 await using broker = await spawnBroker({
-  args: ["--flush", Deno.env.get("BENCH_FLUSH") ?? "sync", "--grpc-port", String(grpcPort)],
+  args: ["--flush", flush, "--grpc-port", String(grpcPort)],
   stderr: "inherit",
 });
 {
@@ -80,7 +82,7 @@ try {
   latenciesUs.sort((a, b) => a - b);
   report({
     case: "grpc_send_latency",
-    flush: "sync",
+    flush: flush,
     sends: latencySends,
     bodyBytes,
     p50Us: Math.round(percentile(latenciesUs, 0.5)),
@@ -122,7 +124,7 @@ try {
   }
   report({
     case: "grpc_send_window",
-    flush: "sync",
+    flush: flush,
     messages,
     inFlight,
     bodyBytes,

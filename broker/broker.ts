@@ -40,13 +40,15 @@ import { createMessageStore } from "./infra/store_factory.ts";
 import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
-import { startPop } from "./pop_module.ts";
 import type { GrpcFront } from "../proxy/mod.ts";
 import { LocalGrpcBackend } from "./api/grpc_backend.ts";
 import { DedupWindow } from "./domain/dedup/dedup_window.ts";
 import { AssignmentController } from "./api/assignment_controller.ts";
 import { ConsumerAdminController } from "./api/consumer_admin_controller.ts";
 import { RequestModeTable } from "./domain/pop/assignment.ts";
+import { GrpcPopBridge } from "./api/grpc_pop.ts";
+import { grpcAccessHook } from "./api/grpc_access.ts";
+import { startPop } from "./pop_module.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
 import type { BrokerMetricsSource } from "./metrics/broker_metrics.ts";
 import { prepareOperations } from "./operations.ts";
@@ -220,22 +222,8 @@ export class Broker implements AsyncDisposable {
       const transactions = new TransactionService({ store, clock, storeHost });
       await transactions.open();
       router.register(new EndTransactionController(transactions, log).handlers());
-      // gRPC front for RocketMQ 5 clients ("local mode" proxy), when a port is configured.
+      // The gRPC front starts after pop (below); transaction checks reach its producers too.
       let grpc: GrpcFront | undefined;
-      if (config.grpcPort !== 0) {
-        // Loaded only when on: grpc-js reads its environment variables when imported.
-        const { GrpcFront } = await import("../proxy/mod.ts");
-        grpc = await GrpcFront.start({
-          host: config.listen,
-          port: config.grpcPort,
-          advertisedHost: ipText(storeHost.ip),
-          backend: new LocalGrpcBackend(ctx, transactions),
-          bodyBytesMax: config.messageBytesMax,
-          log,
-        });
-        const front = grpc;
-        services.push({ close: () => front.close(config.shutdownTimeoutMs) });
-      }
       const remotingChecks = new ChannelTransactionCheckSender(
         (group) => ctx.clients.producerChannels(group),
         ctx.nextOpaque,
@@ -278,6 +266,30 @@ export class Broker implements AsyncDisposable {
       router.register(pop.handlers);
       router.register(new AssignmentController(ctx, new RequestModeTable()).handlers());
       router.register(new ConsumerAdminController(ctx, pop.ctx).handlers());
+
+      // gRPC front for RocketMQ 5 clients ("local mode" proxy), when a port is configured.
+      if (config.grpcPort !== 0) {
+        // Loaded only when on: grpc-js reads its environment variables when imported.
+        const { GrpcFront } = await import("../proxy/mod.ts");
+        const dlq = new SendBackService({
+          store,
+          put: createTimerAwarePut((m) => sendBackStore.putMessage(m), () => clock.nowMs()),
+          topics,
+          retryMaxTimesDefault: config.retryMaxTimes,
+        });
+        const bridge = new GrpcPopBridge(topics, config.brokerName, pop.pop, pop.ack, dlq);
+        const front = await GrpcFront.start({
+          host: config.listen,
+          port: config.grpcPort,
+          advertisedHost: ipText(storeHost.ip),
+          backend: new LocalGrpcBackend(ctx, transactions, bridge),
+          authorize: ops.acl === undefined ? undefined : grpcAccessHook(ops.acl),
+          bodyBytesMax: config.messageBytesMax,
+          log,
+        });
+        grpc = front;
+        services.push({ close: () => front.close(config.shutdownTimeoutMs) });
+      }
 
       const unsubscribe = store.onArrival((arrival) => {
         ctx.pullHold.notifyArrival(

@@ -23,6 +23,7 @@ export type {
   BackendReceiveResult,
   BackendSendResult,
   BackendTopic,
+  BackendTopicBroker,
   GroupRetryPolicy,
   ProxyBackend,
   QueueOffsets,
@@ -31,6 +32,7 @@ export type {
 } from "./domain/backend.ts";
 export {
   ACCEPT_ALL,
+  type AccessResource,
   type Authorization,
   type AuthorizationHook,
   type AuthorizationRequest,

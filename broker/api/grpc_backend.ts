@@ -28,13 +28,13 @@ import type {
   ProxyBackend,
   QueueOffsets,
 } from "../../proxy/mod.ts";
-import type { GetMessageResult, MessageToPut, PutMessageResult } from "../../store/mod.ts";
-import { compileSubscription } from "../domain/filter/message_filter.ts";
-import { createRecallMarker } from "../domain/timer/timer_recall.ts";
+import type { MessageToPut, PutMessageResult } from "../../store/mod.ts";
 import { prepareForStore } from "../domain/put_hooks.ts";
 import { checkTopicNotReserved, isReadable, isWriteable } from "../domain/topic_config.ts";
 import type { TransactionService } from "../domain/transaction/transaction_service.ts";
 import type { BrokerContext } from "./broker_context.ts";
+import { pullQueue, recallTimerMessage } from "./grpc_queue_reads.ts";
+import type { GrpcPopBridge } from "./grpc_pop.ts";
 
 /** Topic attribute naming the message type a topic accepts (RocketMQ 5). */
 export const MESSAGE_TYPE_ATTRIBUTE = "message.type";
@@ -50,14 +50,17 @@ export class LocalGrpcBackend implements ProxyBackend {
   readonly #ctx: BrokerContext;
   readonly #transactions: TransactionService;
   readonly #clusterPair: string;
+  readonly #pop: GrpcPopBridge | undefined;
 
   /**
    * @param ctx The broker's object graph.
    * @param transactions The transaction service (EndTransaction).
+   * @param pop The consumer RPCs over the pop service; without it they answer UNSUPPORTED.
    */
-  constructor(ctx: BrokerContext, transactions: TransactionService) {
+  constructor(ctx: BrokerContext, transactions: TransactionService, pop?: GrpcPopBridge) {
     this.#ctx = ctx;
     this.#transactions = transactions;
+    this.#pop = pop;
     this.#clusterPair = MessageConst.CLUSTER + NAME_VALUE + ctx.config.clusterName + PAIR_END;
   }
 
@@ -77,16 +80,27 @@ export class LocalGrpcBackend implements ProxyBackend {
    * @param name Topic name.
    * @returns The topic's view, or undefined.
    */
-  topic(name: string): BackendTopic | undefined {
+  topic(name: string): Promise<BackendTopic | undefined> {
+    return Promise.resolve(this.#topic(name));
+  }
+
+  #topic(name: string): BackendTopic | undefined {
     const config = this.#ctx.topics.get(name);
     if (config === undefined || checkTopicNotReserved(name) !== undefined) return undefined;
     const type = config.attributes[MESSAGE_TYPE_ATTRIBUTE];
+    const readable = isReadable(config.perm);
+    const writeable = isWriteable(config.perm);
     return {
       name,
-      readQueueNums: config.readQueueNums,
-      writeQueueNums: config.writeQueueNums,
-      readable: isReadable(config.perm),
-      writeable: isWriteable(config.perm),
+      brokers: [{
+        name: this.#ctx.config.brokerName,
+        readQueueNums: config.readQueueNums,
+        writeQueueNums: config.writeQueueNums,
+        readable,
+        writeable,
+      }],
+      readable,
+      writeable,
       messageType: type === undefined || type === "" || type === "MIXED"
         ? undefined
         : type.toUpperCase(),
@@ -204,13 +218,22 @@ export class LocalGrpcBackend implements ProxyBackend {
   }
 
   /**
-   * The retry policy of a consumer group: the broker-wide retry limit.
+   * The retry policy of a consumer group: the broker-wide retry limit, and
+   * FIFO when every subscribed topic is ordered (created with `order`, or
+   * with attribute `message.type` FIFO); this broker keeps no per-group
+   * subscription config.
    *
    * @param _group Consumer group.
+   * @param topics The subscribed topics.
    * @returns Its policy.
    */
-  groupRetryPolicy(_group: string): GroupRetryPolicy {
-    return { maxDeliveryAttempts: this.#ctx.config.retryMaxTimes + 1, fifo: false };
+  groupRetryPolicy(_group: string, topics: readonly string[]): GroupRetryPolicy {
+    const fifo = topics.length > 0 && topics.every((name) => {
+      const config = this.#ctx.topics.get(name);
+      return config !== undefined &&
+        (config.order || config.attributes[MESSAGE_TYPE_ATTRIBUTE]?.toUpperCase() === "FIFO");
+    });
+    return { maxDeliveryAttempts: this.#ctx.config.retryMaxTimes + 1, fifo };
   }
 
   /**
@@ -220,54 +243,8 @@ export class LocalGrpcBackend implements ProxyBackend {
    * @param request What to read.
    * @returns The records, or why not.
    */
-  async pull(request: BackendPullRequest): Promise<BackendPullResult> {
-    const compiled = request.filter === undefined
-      ? undefined
-      : compileSubscription(request.filter.type, request.filter.expression);
-    if (compiled !== undefined && !compiled.ok) {
-      return { status: "BAD_FILTER", remark: compiled.error };
-    }
-    const filter = compiled?.filter;
-    const { store, config, pullHold } = this.#ctx;
-    const read = () =>
-      store.getMessage({
-        group: request.group,
-        topic: request.topic,
-        queueId: request.queueId,
-        queueOffset: request.offset,
-        maxCount: Math.max(1, Math.min(request.maxCount, config.pullMessagesMax)),
-        filter,
-      });
-    let result = await read();
-    if (result.messages.length === 0 && isWaitable(result) && request.holdMs > 0) {
-      await new Promise<void>((resolve) => {
-        if (request.signal.aborted) return resolve();
-        request.signal.addEventListener("abort", () => resolve(), { once: true });
-        const held = pullHold.hold({
-          topic: request.topic,
-          queueId: request.queueId,
-          queueOffset: request.offset,
-          channelId: `grpc:${request.group}`,
-          matchesTagsCode: filter === undefined
-            ? undefined
-            : (code) => filter.matchesTagsCode(code),
-          timeoutMs: Math.min(request.holdMs, config.pullSuspendMaxMs),
-        }, () => resolve());
-        if (held !== "HELD") return resolve();
-        const maxOffset = store.getMaxOffsetInQueue(request.topic, request.queueId);
-        if (maxOffset > request.offset) {
-          pullHold.wakeQueue(request.topic, request.queueId, maxOffset);
-        }
-      });
-      if (!request.signal.aborted) result = await read();
-    }
-    const records = result.messages.map((m) => m.record);
-    const status = records.length > 0
-      ? "FOUND"
-      : result.status === "OFFSET_OVERFLOW_BADLY" || result.status === "OFFSET_TOO_SMALL"
-      ? "OFFSET_ILLEGAL"
-      : "NO_NEW_MESSAGE";
-    return { status, records, nextOffset: result.nextBeginOffset };
+  pull(request: BackendPullRequest): Promise<BackendPullResult> {
+    return pullQueue(this.#ctx, request);
   }
 
   /**
@@ -342,87 +319,64 @@ export class LocalGrpcBackend implements ProxyBackend {
   }
 
   /**
-   * Pop for ReceiveMessage: needs the broker's pop service.
+   * Pop for ReceiveMessage, through the pop service.
    *
-   * @param _request What to pop.
-   * @returns UNSUPPORTED until pop consumption is wired in.
+   * @param request What to pop.
+   * @returns The messages, or UNSUPPORTED without a pop service.
    */
-  receive(_request: BackendReceiveRequest): Promise<BackendReceiveResult> {
+  receive(request: BackendReceiveRequest): Promise<BackendReceiveResult> {
+    if (this.#pop !== undefined) return this.#pop.receive(request);
     return Promise.resolve({ status: "UNSUPPORTED", remark: POP_MISSING });
   }
 
   /**
    * Ack a popped message.
    *
-   * @returns UNSUPPORTED until pop consumption is wired in.
+   * @param group Consumer group.
+   * @param topic Topic as received.
+   * @param receiptHandle Its handle.
+   * @returns The outcome, or UNSUPPORTED without a pop service.
    */
-  ack(_group: string, _topic: string, _receiptHandle: string): Promise<BackendAckResult> {
+  ack(group: string, topic: string, receiptHandle: string): Promise<BackendAckResult> {
+    if (this.#pop !== undefined) return this.#pop.ack(group, topic, receiptHandle);
     return Promise.resolve({ status: "UNSUPPORTED", remark: POP_MISSING });
   }
 
   /**
    * Change a popped message's invisible time.
    *
-   * @returns UNSUPPORTED until pop consumption is wired in.
+   * @param group Consumer group.
+   * @param topic Topic as received.
+   * @param receiptHandle Its handle.
+   * @param invisibleMs New invisible time, ms.
+   * @returns The new handle, or UNSUPPORTED without a pop service.
    */
   changeInvisible(
-    _group: string,
-    _topic: string,
-    _receiptHandle: string,
-    _invisibleMs: number,
+    group: string,
+    topic: string,
+    receiptHandle: string,
+    invisibleMs: number,
   ): Promise<BackendChangeInvisibleResult> {
+    if (this.#pop !== undefined) {
+      return this.#pop.changeInvisible(group, topic, receiptHandle, invisibleMs);
+    }
     return Promise.resolve({ status: "UNSUPPORTED", remark: POP_MISSING });
   }
 
   /**
    * Forward a popped message to the dead-letter queue.
    *
-   * @returns UNSUPPORTED until pop consumption is wired in.
+   * @param group Consumer group.
+   * @param topic Topic as received.
+   * @param receiptHandle Its handle.
+   * @returns The outcome, or UNSUPPORTED without a pop service.
    */
   forwardToDeadLetter(
-    _group: string,
-    _topic: string,
-    _receiptHandle: string,
+    group: string,
+    topic: string,
+    receiptHandle: string,
   ): Promise<BackendAckResult> {
+    if (this.#pop !== undefined) return this.#pop.forwardToDeadLetter(group, topic, receiptHandle);
     return Promise.resolve({ status: "UNSUPPORTED", remark: POP_MISSING });
   }
-}
-
-/**
- * Put a recall marker for a delayed message not yet due (see `timer_recall.ts`).
- *
- * @param ctx The broker's object graph.
- * @param topic Its topic.
- * @param messageId Its UNIQ_KEY.
- * @param deliverMs Its due time.
- * @param bornHost Who asks.
- * @returns The outcome.
- */
-export async function recallTimerMessage(
-  ctx: BrokerContext,
-  topic: string,
-  messageId: string,
-  deliverMs: number,
-  bornHost: BackendHost,
-): Promise<BackendRecallResult> {
-  const nowMs = ctx.clock.nowMs();
-  if (ctx.topics.get(topic) === undefined) {
-    return { status: "NOT_FOUND", remark: `topic ${topic} does not exist` };
-  }
-  if (deliverMs <= nowMs) {
-    return { status: "NOT_FOUND", remark: `message ${messageId} was due already` };
-  }
-  const result = await ctx.store.putMessage(
-    createRecallMarker({ topic, uniqKey: messageId, deliverMs, bornHost, nowMs }),
-  );
-  if (result.status !== "PUT_OK" && result.status !== "FLUSH_DISK_TIMEOUT") {
-    return { status: "INVALID", remark: `recall not stored: ${result.status}` };
-  }
-  return { status: "OK", messageId };
-}
-
-function isWaitable(result: GetMessageResult): boolean {
-  return result.status === "OFFSET_OVERFLOW_ONE" || result.status === "NO_MESSAGE_IN_QUEUE" ||
-    result.status === "NO_MATCHED_MESSAGE" || result.status === "OFFSET_FOUND_NULL" ||
-    result.status === "NO_MATCHED_LOGIC_QUEUE";
 }

@@ -22,6 +22,10 @@ export interface CallContext {
   readonly peer: BackendHost;
   /** Parsed `authorization`, if sent. */
   readonly authorization: Authorization | undefined;
+  /** `authorization` as sent. */
+  readonly rawAuthorization: string | undefined;
+  /** The peer as text, `host:port`. */
+  readonly peerText: string;
   /** `x-mq-date-time` (the value the authorization signs). */
   readonly dateTime: string | undefined;
   /** `x-mq-session-token`, when sent. */

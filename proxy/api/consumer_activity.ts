@@ -92,7 +92,7 @@ export class ConsumerActivity {
     const group = request.group?.name ?? "";
     const topicName = request.messageQueue?.topic?.name ?? "";
     if (group === "") return reply(status(Code.ILLEGAL_CONSUMER_GROUP, "group is empty"));
-    const topic = topicName === "" ? undefined : this.#ctx.backend.topic(topicName);
+    const topic = topicName === "" ? undefined : await this.#ctx.backend.topic(topicName);
     if (topic === undefined) {
       return reply(status(Code.TOPIC_NOT_FOUND, `topic ${topicName} does not exist`));
     }
@@ -118,7 +118,7 @@ export class ConsumerActivity {
       invisibleMs: clampInvisible(asked),
       pollMs: holdWithinDeadline(poll, call, this.#ctx.nowMs()),
       filter: backendFilter(request.filterExpression),
-      fifo: this.#ctx.backend.groupRetryPolicy(group).fifo,
+      fifo: this.#ctx.backend.groupRetryPolicy(group, [topicName]).fifo,
       attemptId: request.attemptId,
       signal: call.signal,
     });
@@ -140,6 +140,7 @@ export class ConsumerActivity {
               value: toGrpcMessage(decodeRecord(popped.record), {
                 receiptHandle: popped.receiptHandle,
                 invisibleMs: result.invisibleMs,
+                deliveryAttempt: popped.deliveryAttempt,
               }),
             },
           }));

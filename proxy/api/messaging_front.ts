@@ -9,7 +9,8 @@
 import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import type { TransactionCheck } from "../domain/backend.ts";
 import type { TelemetryWriter } from "../domain/client_sessions.ts";
-import type { TelemetryCommand } from "../domain/protocol.ts";
+import { type TelemetryCommand, TelemetryCommandSchema } from "../domain/protocol.ts";
+import { resourcesOf } from "./access_resources.ts";
 import { Code, status } from "../domain/status.ts";
 import type { CallContext } from "./call_context.ts";
 import type { FrontContext } from "./front_context.ts";
@@ -87,8 +88,8 @@ export class MessagingFront {
     request: unknown,
     call: CallContext,
   ): Promise<MessageShape<Desc>> {
-    const refused = this.#refused(call);
-    if (refused !== undefined) return withStatus(output, Code.UNAUTHORIZED, refused);
+    const refused = this.#refused(call, rpc, request);
+    if (refused !== undefined) return withStatus(output, Code.FORBIDDEN, refused);
     const handler = this.#unary[rpc];
     if (handler === undefined) {
       return withStatus(
@@ -127,8 +128,8 @@ export class MessagingFront {
   ): Promise<void> {
     const statusOnly = (code: Code, text: string) =>
       write(create(output, { content: { case: "status", value: status(code, text) } } as never));
-    const refused = this.#refused(call);
-    if (refused !== undefined) return statusOnly(Code.UNAUTHORIZED, refused);
+    const refused = this.#refused(call, rpc, request);
+    if (refused !== undefined) return statusOnly(Code.FORBIDDEN, refused);
     const handler = this.#streaming[rpc];
     if (handler === undefined) {
       return statusOnly(Code.NOT_IMPLEMENTED, `${call.rpc} is not implemented by this broker yet`);
@@ -146,12 +147,18 @@ export class MessagingFront {
    *
    * @param call The call.
    * @param writer Writes commands to the client.
-   * @returns Handlers for the client's commands and the end of the stream.
+   * @returns Handlers for the client's commands and the end of the stream, or
+   *   undefined when access control refused the stream (it was told why; end it).
    */
   telemetry(
     call: CallContext,
     writer: TelemetryWriter,
-  ): { command(command: TelemetryCommand): void; end(): void } {
+  ): { command(command: TelemetryCommand): void; end(): void } | undefined {
+    const refused = this.#refused(call, "telemetry", undefined);
+    if (refused !== undefined) {
+      writer.write(create(TelemetryCommandSchema, { status: status(Code.FORBIDDEN, refused) }));
+      return undefined;
+    }
     return this.#telemetry.open(call, writer);
   }
 
@@ -166,10 +173,13 @@ export class MessagingFront {
     return this.#telemetry.checkTransaction(producerGroup, check);
   }
 
-  #refused(call: CallContext): string | undefined {
+  #refused(call: CallContext, rpc: string, request: unknown): string | undefined {
     return this.#ctx.authorize({
       rpc: call.rpc,
       authorization: call.authorization,
+      rawAuthorization: call.rawAuthorization,
+      peer: call.peerText,
+      resources: resourcesOf(rpc, request),
       dateTime: call.dateTime,
       sessionToken: call.sessionToken,
     });

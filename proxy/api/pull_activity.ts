@@ -103,6 +103,7 @@ export class PullActivity {
     if (result.status === "BAD_FILTER") {
       return reply(status(Code.ILLEGAL_FILTER_EXPRESSION, result.remark));
     }
+    if (result.status === "UNSUPPORTED") return reply(status(Code.NOT_IMPLEMENTED, result.remark));
     if (result.status === "OFFSET_ILLEGAL") {
       reply(status(Code.ILLEGAL_OFFSET, `offset ${offset} is out of the queue's range`));
     } else if (result.records.length === 0) {

@@ -64,11 +64,11 @@ export class RouteActivity {
     this.#afterRoute = afterRoute;
   }
 
-  /** QueryRoute: every queue of the topic on this broker (queue 0 always among them). */
-  queryRoute(request: QueryRouteRequest, call: CallContext): QueryRouteResponse {
+  /** QueryRoute: every queue of the topic on each of its brokers (queue 0 always among them). */
+  async queryRoute(request: QueryRouteRequest, call: CallContext): Promise<QueryRouteResponse> {
     const name = request.topic?.name ?? "";
     if (call.clientId !== "") this.#ctx.sessions.touch(call.clientId, this.#ctx.nowMs());
-    const topic = name === "" ? undefined : this.#ctx.backend.topic(name);
+    const topic = name === "" ? undefined : await this.#ctx.backend.topic(name);
     if (name === "") {
       return create(QueryRouteResponseSchema, {
         status: status(Code.ILLEGAL_TOPIC, "topic is empty"),
@@ -79,26 +79,28 @@ export class RouteActivity {
         status: status(Code.TOPIC_NOT_FOUND, `topic ${name} does not exist`),
       });
     }
-    const broker = this.#broker(request.endpoints);
     const accept = acceptedTypes(topic);
-    const queues = Math.max(topic.readQueueNums, topic.writeQueueNums, 1);
     const messageQueues = [];
-    for (let id = 0; id < queues; id++) {
-      const read = topic.readable && id < topic.readQueueNums;
-      const write = topic.writeable && id < topic.writeQueueNums;
-      messageQueues.push(create(MessageQueueSchema, {
-        topic: request.topic,
-        id,
-        permission: read && write
-          ? Permission.READ_WRITE
-          : read
-          ? Permission.READ
-          : write
-          ? Permission.WRITE
-          : Permission.NONE,
-        broker,
-        acceptMessageTypes: accept,
-      }));
+    for (const share of topic.brokers) {
+      const broker = this.#broker(request.endpoints, share.name);
+      const queues = Math.max(share.readQueueNums, share.writeQueueNums, 1);
+      for (let id = 0; id < queues; id++) {
+        const read = share.readable && id < share.readQueueNums;
+        const write = share.writeable && id < share.writeQueueNums;
+        messageQueues.push(create(MessageQueueSchema, {
+          topic: request.topic,
+          id,
+          permission: read && write
+            ? Permission.READ_WRITE
+            : read
+            ? Permission.READ
+            : write
+            ? Permission.WRITE
+            : Permission.NONE,
+          broker,
+          acceptMessageTypes: accept,
+        }));
+      }
     }
     if (call.clientId !== "") this.#afterRoute(call.clientId);
     return create(QueryRouteResponseSchema, { status: okStatus(), messageQueues });
@@ -108,9 +110,12 @@ export class RouteActivity {
    * QueryAssignment: one assignment per broker (this one); the pop service
    * spreads the work over its queues (queue id −1 = any queue).
    */
-  queryAssignment(request: QueryAssignmentRequest, call: CallContext): QueryAssignmentResponse {
+  async queryAssignment(
+    request: QueryAssignmentRequest,
+    call: CallContext,
+  ): Promise<QueryAssignmentResponse> {
     const name = request.topic?.name ?? "";
-    const topic = name === "" ? undefined : this.#ctx.backend.topic(name);
+    const topic = name === "" ? undefined : await this.#ctx.backend.topic(name);
     if (call.clientId !== "") this.#ctx.sessions.touch(call.clientId, this.#ctx.nowMs());
     if (topic === undefined) {
       return create(QueryAssignmentResponseSchema, {
@@ -124,15 +129,15 @@ export class RouteActivity {
     }
     return create(QueryAssignmentResponseSchema, {
       status: okStatus(),
-      assignments: [{
+      assignments: topic.brokers.filter((b) => b.readable).map((share) => ({
         messageQueue: create(MessageQueueSchema, {
           topic: request.topic,
           id: -1,
-          permission: topic.readable ? Permission.READ_WRITE : Permission.NONE,
-          broker: this.#broker(request.endpoints),
+          permission: Permission.READ_WRITE,
+          broker: this.#broker(request.endpoints, share.name),
           acceptMessageTypes: acceptedTypes(topic),
         }),
-      }],
+      })),
     });
   }
 
@@ -159,7 +164,7 @@ export class RouteActivity {
     return create(NotifyClientTerminationResponseSchema, { status: okStatus() });
   }
 
-  #broker(requested: Endpoints | undefined): Broker {
+  #broker(requested: Endpoints | undefined, name: string): Broker {
     // Local mode: the client reaches this broker the way it reached the access point.
     const endpoints = requested !== undefined && requested.addresses.length > 0
       ? requested
@@ -167,6 +172,6 @@ export class RouteActivity {
         scheme: AddressScheme.IPv4,
         addresses: [this.#ctx.advertised()],
       });
-    return create(BrokerSchema, { name: this.#ctx.backend.brokerName, id: 0, endpoints });
+    return create(BrokerSchema, { name, id: 0, endpoints });
   }
 }

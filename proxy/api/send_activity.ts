@@ -14,7 +14,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { javaStringHashCode } from "../../client/protocol/properties.ts";
-import type { BackendMessage, BackendSendResult, BackendTopic } from "../domain/backend.ts";
+import type { BackendMessage, BackendSendResult } from "../domain/backend.ts";
 import { fromGrpcMessage } from "../domain/message_mapping.ts";
 import {
   type EndTransactionRequest,
@@ -94,11 +94,12 @@ export class SendActivity {
       create(SendResultEntrySchema, { status: status(code, text), messageId });
     const name = message.topic?.name ?? "";
     if (name === "") return fail(Code.ILLEGAL_TOPIC, "topic is empty");
-    const topic = this.#ctx.backend.topic(name);
+    const topic = await this.#ctx.backend.topic(name);
     if (topic === undefined) return fail(Code.TOPIC_NOT_FOUND, `topic ${name} does not exist`);
-    if (!topic.writeable || topic.writeQueueNums <= 0) {
-      return fail(Code.FORBIDDEN, `topic ${name} is not writeable`);
-    }
+    const writeQueues = topic.brokers.flatMap((b) =>
+      b.writeable ? Array.from({ length: b.writeQueueNums }, (_, q) => ({ broker: b.name, q })) : []
+    );
+    if (writeQueues.length === 0) return fail(Code.FORBIDDEN, `topic ${name} is not writeable`);
     if (message.body.length > this.#ctx.bodyBytesMax) {
       return fail(
         Code.MESSAGE_BODY_TOO_LARGE,
@@ -131,9 +132,11 @@ export class SendActivity {
         `message_group has ${messageGroup.length} characters, limit is ${MESSAGE_GROUP_CHARS_MAX}`,
       );
     }
+    const target = writeQueues[this.#pickQueue(name, writeQueues.length, messageGroup)];
     const toStore: BackendMessage = {
       topic: name,
-      queueId: this.#pickQueue(topic, messageGroup),
+      brokerName: target.broker,
+      queueId: target.q,
       body: mapped.message.body,
       properties: mapped.message.properties,
       bornTimestamp: mapped.message.bornTimestamp,
@@ -156,11 +159,11 @@ export class SendActivity {
     return entry;
   }
 
-  #pickQueue(topic: BackendTopic, group: string | undefined): number {
-    const n = topic.writeQueueNums;
+  /** Index of the write queue to use: by message group (FIFO), else round-robin. */
+  #pickQueue(topic: string, n: number, group: string | undefined): number {
     if (group !== undefined && group !== "") return Math.abs(javaStringHashCode(group) % n);
-    const turn = (this.#turns.get(topic.name) ?? 0) % 0x4000_0000;
-    this.#turns.set(topic.name, turn + 1);
+    const turn = (this.#turns.get(topic) ?? 0) % 0x4000_0000;
+    this.#turns.set(topic, turn + 1);
     return turn % n;
   }
 

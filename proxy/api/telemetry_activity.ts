@@ -167,7 +167,10 @@ export class TelemetryActivity {
       const subscription = sent.pubSub.value;
       const group = subscription.group?.name ?? "";
       session.group = group;
-      const policy = this.#ctx.backend.groupRetryPolicy(group);
+      const policy = this.#ctx.backend.groupRetryPolicy(
+        group,
+        subscription.subscriptions.map((entry) => entry.topic?.name ?? ""),
+      );
       const asked = subscription.longPollingTimeout === undefined
         ? LONG_POLLING_MAX_MS
         : durationMs(subscription.longPollingTimeout);

@@ -19,12 +19,28 @@ export interface Authorization {
   readonly signature: string;
 }
 
+/** A topic or group a call touches, and how. */
+export interface AccessResource {
+  /** Topic or group name. */
+  readonly name: string;
+  /** Which kind of name. */
+  readonly kind: "topic" | "group";
+  /** `PUB` to send, `SUB` to consume, `ANY` for either. */
+  readonly access: "PUB" | "SUB" | "ANY";
+}
+
 /** What an authorization hook sees of a call. */
 export interface AuthorizationRequest {
   /** The RPC name (`SendMessage`). */
   readonly rpc: string;
   /** The parsed header, or undefined when the call has none. */
   readonly authorization: Authorization | undefined;
+  /** The header as sent. */
+  readonly rawAuthorization: string | undefined;
+  /** The peer, `host:port`. */
+  readonly peer: string;
+  /** What the call touches. */
+  readonly resources: readonly AccessResource[];
   /** `x-mq-date-time`, the signed value. */
   readonly dateTime: string | undefined;
   /** `x-mq-session-token`, when present. */

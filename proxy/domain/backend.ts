@@ -19,17 +19,29 @@ export interface BackendHost {
   readonly port: number;
 }
 
+/** One broker's share of a topic. */
+export interface BackendTopicBroker {
+  /** Broker name. */
+  readonly name: string;
+  /** Queues consumers read on it. */
+  readonly readQueueNums: number;
+  /** Queues producers write on it. */
+  readonly writeQueueNums: number;
+  /** Readable on it. */
+  readonly readable: boolean;
+  /** Writeable on it. */
+  readonly writeable: boolean;
+}
+
 /** What the front needs to know about one topic. */
 export interface BackendTopic {
   /** Topic name. */
   readonly name: string;
-  /** Queues consumers read. */
-  readonly readQueueNums: number;
-  /** Queues producers write. */
-  readonly writeQueueNums: number;
-  /** Readable at all. */
+  /** The brokers that host it, in a stable order (one in local mode). */
+  readonly brokers: readonly BackendTopicBroker[];
+  /** Readable on some broker. */
   readonly readable: boolean;
-  /** Writeable at all. */
+  /** Writeable on some broker. */
   readonly writeable: boolean;
   /**
    * The topic's declared message type (attribute `message.type`: NORMAL,
@@ -43,7 +55,9 @@ export interface BackendTopic {
 export interface BackendMessage {
   /** Target topic. */
   readonly topic: string;
-  /** Target queue (the front picks it). */
+  /** Target broker (the front picks it among the topic's brokers). */
+  readonly brokerName: string;
+  /** Target queue on that broker (the front picks it). */
   readonly queueId: number;
   /** Body bytes, uncompressed. */
   readonly body: Uint8Array;
@@ -164,7 +178,8 @@ export type BackendPullResult =
     /** Offset to read next. */
     readonly nextOffset: number;
   }
-  | { readonly status: "BAD_FILTER"; readonly remark: string };
+  | { readonly status: "BAD_FILTER"; readonly remark: string }
+  | { readonly status: "UNSUPPORTED"; readonly remark: string };
 
 /** Offsets of one queue. */
 export interface QueueOffsets {
@@ -202,6 +217,8 @@ export interface ReceivedRecord {
   readonly record: Uint8Array;
   /** Receipt handle (opaque to clients). */
   readonly receiptHandle: string;
+  /** Delivery attempt when the record's reconsume times do not say it (FIFO redeliveries). */
+  readonly deliveryAttempt?: number;
 }
 
 /** Outcome of a pop. */
@@ -243,7 +260,7 @@ export interface ProxyBackend {
    * @param name Topic name.
    * @returns The topic, or undefined when it does not exist.
    */
-  topic(name: string): BackendTopic | undefined;
+  topic(name: string): Promise<BackendTopic | undefined>;
   /**
    * Store messages (all of one request, each independently).
    *
@@ -263,12 +280,13 @@ export interface ProxyBackend {
    */
   endTransaction(request: BackendEndTransaction): Promise<BackendEndTransactionResult>;
   /**
-   * The retry policy of a consumer group.
+   * The retry policy of a consumer group for the topics it subscribes.
    *
    * @param group Consumer group.
+   * @param topics The subscribed topics.
    * @returns Its policy.
    */
-  groupRetryPolicy(group: string): GroupRetryPolicy;
+  groupRetryPolicy(group: string, topics: readonly string[]): GroupRetryPolicy;
   /**
    * Read one queue from an offset (lite pull), holding an empty read.
    *

@@ -159,6 +159,8 @@ export interface DeliveryInfo {
   readonly receiptHandle?: string;
   /** Invisible duration, ms. */
   readonly invisibleMs?: number;
+  /** Delivery attempt, when not reconsume times + 1. */
+  readonly deliveryAttempt?: number;
 }
 
 /**
@@ -216,7 +218,7 @@ export function toGrpcMessage(record: MessageRecord, delivery: DeliveryInfo = {}
         seconds: BigInt(Math.floor(delivery.invisibleMs / 1000)),
         nanos: (delivery.invisibleMs % 1000) * 1_000_000,
       },
-      deliveryAttempt: record.reconsumeTimes + 1,
+      deliveryAttempt: Math.max(delivery.deliveryAttempt ?? 0, record.reconsumeTimes + 1),
       messageGroup: group === undefined || group === "" ? undefined : group,
       traceContext: trace,
     }),

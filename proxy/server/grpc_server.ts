@@ -74,6 +74,8 @@ function callContext(
     language: header(metadata, "x-mq-language") ?? "",
     peer: parsePeer(call.getPeer()),
     authorization: authorization === undefined ? undefined : parseAuthorization(authorization),
+    rawAuthorization: authorization,
+    peerText: call.getPeer().replace(/^ipv[46]:/, ""),
     dateTime: header(metadata, "x-mq-date-time"),
     sessionToken: header(metadata, "x-mq-session-token"),
     deadlineMs: Number.isFinite(deadlineMs) && deadlineMs > 0 ? deadlineMs : Infinity,
@@ -174,6 +176,11 @@ export class GrpcServer {
             },
           };
           const stream = front.telemetry(callContext(method, call, controller.signal), writer);
+          if (stream === undefined) {
+            untrack(controller);
+            call.end();
+            return;
+          }
           let ended = false;
           const end = () => {
             if (ended) return;

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { Producer } from "rocketmq-client-nodejs";
+import { Producer, SimpleConsumer } from "rocketmq-client-nodejs";
 import { createConsumer } from "../../mod.ts";
 import { take } from "../_helpers/consume.ts";
 import { quietLogger, startGrpcEnv, within } from "./_grpc_env.ts";
@@ -186,7 +186,7 @@ Deno.test(
 );
 
 Deno.test(
-  "official Producer: a 4 MiB − 64 KiB body is stored and read back intact",
+  "official clients: a 4 MiB − 64 KiB body is stored, read over remoting, and received over gRPC intact",
   OPTIONS,
   async () => {
     await using env = await startGrpcEnv({ commitLogSegmentBytes: 16 * 1024 * 1024 });
@@ -207,6 +207,26 @@ Deno.test(
       assert.equal(m.msgId, receipt.messageId);
       assert.equal(m.body.length, body.length);
       assert.ok(Buffer.from(m.body).equals(body));
+
+      // Within the official client's fixed 4 MiB receive limit, envelope included.
+      const simple = new SimpleConsumer({
+        endpoints: env.grpcEndpoint,
+        namespace: "",
+        consumerGroup: "GrpcBigSimple",
+        subscriptions: new Map([["GrpcBig", "*"]]),
+        awaitDuration: 2_000,
+        logger: quietLogger(),
+      } as never);
+      await within(simple.startup(), WAIT_MS, "consumer startup");
+      try {
+        const [view] = await simple.receive(1, 30_000);
+        assert.equal(view.messageId, receipt.messageId);
+        assert.notEqual(view.corrupted, true, "MD5 digest checks out");
+        assert.ok(view.body.equals(body));
+        await simple.ack(view);
+      } finally {
+        await simple.shutdown();
+      }
     } finally {
       await p.shutdown();
     }

@@ -1,0 +1,435 @@
+/**
+ * Cluster mode of the gRPC front (`deno task proxy --namesrv-addr ...`): the
+ * {@linkcode ProxyBackend} port over remoting, with routes from the name
+ * server and one channel per broker master, as RocketMQ's proxy does in
+ * `cluster` mode.
+ *
+ * Served: routes (cached for {@linkcode ROUTE_TTL_MS}), sends (SEND_MESSAGE_V2
+ * to the chosen broker), and consumption by pop (POP_MESSAGE to each broker
+ * of the topic in turn, ACK_MESSAGE and CHANGE_MESSAGE_INVISIBLETIME to the
+ * broker the receipt handle names). Not yet served in this mode, answered
+ * with a clear status: transactional messages (their checks would need the
+ * front registered as a producer on every broker), recall, dead-letter
+ * forwarding and lite pull.
+ *
+ * @module
+ */
+
+import type { BrokerClient } from "../../client/broker_client.ts";
+import { BrokerPool } from "../../client/broker_pool.ts";
+import { sendMessageRequestHeaderV2 } from "../../client/protocol/headers.ts";
+import type { TopicRouteData } from "../../client/protocol/heartbeat.ts";
+import { decodeRecord } from "../../client/protocol/message_record.ts";
+import {
+  ackMessageRequestHeader,
+  changeInvisibleTimeRequestHeader,
+  changeInvisibleTimeResponseHeader,
+  encodeReceiptHandle,
+  parseQueueInfo,
+  parseReceiptHandle,
+  POP_INIT_MODE_MIN,
+  popMessageRequestHeader,
+  popMessageResponseHeader,
+} from "../../client/protocol/pop_headers.ts";
+import { RequestCode } from "../../client/protocol/request_code.ts";
+import { ResponseCode } from "../../client/protocol/response_code.ts";
+import type {
+  BackendAckResult,
+  BackendChangeInvisibleResult,
+  BackendEndTransactionResult,
+  BackendHost,
+  BackendMessage,
+  BackendPullResult,
+  BackendRecallResult,
+  BackendReceiveRequest,
+  BackendReceiveResult,
+  BackendSendResult,
+  BackendTopic,
+  GroupRetryPolicy,
+  ProxyBackend,
+  QueueOffsets,
+  ReceivedRecord,
+} from "../domain/backend.ts";
+
+/** How long a topic's route is reused before it is asked again, ms. */
+export const ROUTE_TTL_MS = 30_000;
+/** Retries a consumer group gets in cluster mode (the brokers' default retry limit + 1). */
+export const CLUSTER_DELIVERY_ATTEMPTS = 17;
+/** Permission bits of routes (RocketMQ `PermName`). */
+const PERM_READ = 4;
+const PERM_WRITE = 2;
+/** The producer group the front sends with (gRPC producers have none). */
+export const CLUSTER_PRODUCER_GROUP = "GRPC_PROXY_PRODUCER";
+
+const NOT_IN_CLUSTER_MODE = "not available in cluster mode yet; use the broker's own gRPC port";
+
+/** Options of {@linkcode ClusterBackend}. */
+export interface ClusterBackendOptions {
+  /** Name servers, `host:port;host:port`. */
+  readonly namesrvAddr: string;
+  /** Request timeout toward name servers and brokers, ms. */
+  readonly requestTimeoutMs?: number;
+  /** Current time (default `Date.now`). */
+  readonly nowMs?: () => number;
+}
+
+/** The brokers of a cluster, reached over remoting. */
+export class ClusterBackend implements ProxyBackend, AsyncDisposable {
+  readonly brokerName = "cluster";
+  readonly storeHost: BackendHost = { ip: new Uint8Array([127, 0, 0, 1]), port: 0 };
+  readonly #pool: BrokerPool;
+  readonly #nowMs: () => number;
+  readonly #routes = new Map<string, { atMs: number; route: TopicRouteData | undefined }>();
+  readonly #turns = new Map<string, number>();
+
+  /** @param options Name servers and timeouts. */
+  constructor(options: ClusterBackendOptions) {
+    this.#pool = new BrokerPool({
+      nameServer: options.namesrvAddr,
+      requestTimeoutMs: options.requestTimeoutMs,
+    });
+    this.#nowMs = options.nowMs ?? Date.now;
+  }
+
+  async #route(topic: string): Promise<TopicRouteData | undefined> {
+    const cached = this.#routes.get(topic);
+    if (cached !== undefined && this.#nowMs() - cached.atMs < ROUTE_TTL_MS) return cached.route;
+    let route: TopicRouteData | undefined;
+    try {
+      route = await this.#pool.fetchRoute(topic);
+    } catch {
+      route = undefined; // TOPIC_NOT_EXIST or no name server: not found
+    }
+    this.#routes.set(topic, { atMs: this.#nowMs(), route });
+    return route;
+  }
+
+  /**
+   * A topic's brokers and queues from its route.
+   *
+   * @param name Topic name.
+   * @returns The topic, or undefined when no broker has it.
+   */
+  async topic(name: string): Promise<BackendTopic | undefined> {
+    const route = await this.#route(name);
+    if (route === undefined || route.queueDatas.length === 0) return undefined;
+    const brokers = route.queueDatas
+      .filter((q) => this.#pool.hasMaster(q.brokerName))
+      .map((q) => ({
+        name: q.brokerName,
+        readQueueNums: q.readQueueNums,
+        writeQueueNums: q.writeQueueNums,
+        readable: (q.perm & PERM_READ) !== 0,
+        writeable: (q.perm & PERM_WRITE) !== 0,
+      }))
+      .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    if (brokers.length === 0) return undefined;
+    return {
+      name,
+      brokers,
+      readable: brokers.some((b) => b.readable),
+      writeable: brokers.some((b) => b.writeable),
+      messageType: undefined,
+    };
+  }
+
+  /**
+   * Send each message to its broker with SEND_MESSAGE_V2.
+   *
+   * @param messages The messages (broker and queue chosen by the front).
+   * @returns One result per message.
+   */
+  send(messages: readonly BackendMessage[]): Promise<readonly BackendSendResult[]> {
+    return Promise.all(messages.map((m) => this.#sendOne(m)));
+  }
+
+  async #sendOne(message: BackendMessage): Promise<BackendSendResult> {
+    if (message.transactional) {
+      return { status: "ILLEGAL", remark: `transactions are ${NOT_IN_CLUSTER_MODE}` };
+    }
+    let client: BrokerClient;
+    try {
+      client = this.#pool.client(message.brokerName);
+    } catch (error) {
+      return { status: "ERROR", remark: (error as Error).message };
+    }
+    let response;
+    try {
+      response = await client.request(
+        RequestCode.SEND_MESSAGE_V2,
+        sendMessageRequestHeaderV2.encode({
+          producerGroup: CLUSTER_PRODUCER_GROUP,
+          topic: message.topic,
+          defaultTopic: "TBW102",
+          defaultTopicQueueNums: 4,
+          queueId: message.queueId,
+          sysFlag: 0,
+          bornTimestamp: message.bornTimestamp,
+          flag: 0,
+          properties: message.properties,
+          reconsumeTimes: 0,
+          unitMode: false,
+          batch: false,
+        }),
+        message.body,
+      );
+    } catch (error) {
+      return { status: "ERROR", remark: (error as Error).message };
+    }
+    const fields = response.extFields ?? {};
+    switch (response.code) {
+      case ResponseCode.SUCCESS:
+        return {
+          status: "SEND_OK",
+          offsetMessageId: String(fields.msgId ?? ""),
+          commitLogOffset: 0,
+          queueId: Number(fields.queueId ?? message.queueId),
+          queueOffset: Number(fields.queueOffset ?? 0),
+        };
+      case ResponseCode.TOPIC_NOT_EXIST:
+        this.#routes.delete(message.topic);
+        return { status: "TOPIC_NOT_FOUND", remark: response.remark ?? "" };
+      case ResponseCode.MESSAGE_ILLEGAL:
+        return { status: "ILLEGAL", remark: response.remark ?? "" };
+      case ResponseCode.NO_PERMISSION:
+        return { status: "FORBIDDEN", remark: response.remark ?? "" };
+      case ResponseCode.FLUSH_DISK_TIMEOUT:
+        return { status: "FLUSH_TIMEOUT", remark: response.remark ?? "" };
+      case ResponseCode.SYSTEM_BUSY:
+      case ResponseCode.SERVICE_NOT_AVAILABLE:
+        return { status: "BUSY", remark: response.remark ?? "" };
+      default:
+        return { status: "ERROR", remark: `code ${response.code}: ${response.remark ?? ""}` };
+    }
+  }
+
+  /** EndTransaction is not served in cluster mode. */
+  endTransaction(): Promise<BackendEndTransactionResult> {
+    return Promise.resolve({ status: "ERROR", remark: `transactions are ${NOT_IN_CLUSTER_MODE}` });
+  }
+
+  /**
+   * The retry policy: the brokers' default; FIFO is not known here.
+   *
+   * @returns The policy.
+   */
+  groupRetryPolicy(): GroupRetryPolicy {
+    return { maxDeliveryAttempts: CLUSTER_DELIVERY_ATTEMPTS, fifo: false };
+  }
+
+  /** Lite pull is not served in cluster mode. */
+  pull(): Promise<BackendPullResult> {
+    return Promise.resolve({
+      status: "UNSUPPORTED",
+      remark: `lite pull is ${NOT_IN_CLUSTER_MODE}`,
+    });
+  }
+
+  /** Lite pull is not served in cluster mode. */
+  queueOffsets(): QueueOffsets | undefined {
+    return undefined;
+  }
+
+  /** Lite pull is not served in cluster mode. */
+  offsetByTime(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
+  /** Lite pull is not served in cluster mode. */
+  committedOffset(): number | undefined {
+    return undefined;
+  }
+
+  /** Lite pull is not served in cluster mode. */
+  commitOffset(): void {}
+
+  /** Recall is not served in cluster mode. */
+  recall(): Promise<BackendRecallResult> {
+    return Promise.resolve({ status: "UNSUPPORTED", remark: `recall is ${NOT_IN_CLUSTER_MODE}` });
+  }
+
+  /**
+   * Pop from the topic's brokers, one after another, until one has messages;
+   * the last one asked holds the poll.
+   *
+   * @param request What to pop.
+   * @returns Messages with gRPC receipt handles.
+   */
+  async receive(request: BackendReceiveRequest): Promise<BackendReceiveResult> {
+    const topic = await this.topic(request.topic);
+    const brokers = topic?.brokers.filter((b) => b.readable) ?? [];
+    if (brokers.length === 0) return { status: "EMPTY" };
+    const turn = this.#turns.get(request.topic) ?? 0;
+    this.#turns.set(request.topic, (turn + 1) % 0x4000_0000);
+    for (let i = 0; i < brokers.length; i++) {
+      const broker = brokers[(turn + i) % brokers.length].name;
+      const last = i === brokers.length - 1;
+      const result = await this.#popFrom(broker, request, last ? request.pollMs : 0);
+      if (result.status !== "EMPTY" || last) return result;
+    }
+    return { status: "EMPTY" };
+  }
+
+  async #popFrom(
+    broker: string,
+    request: BackendReceiveRequest,
+    pollMs: number,
+  ): Promise<BackendReceiveResult> {
+    let response;
+    try {
+      response = await this.#pool.client(broker).request(
+        RequestCode.POP_MESSAGE,
+        popMessageRequestHeader.encode({
+          consumerGroup: request.group,
+          topic: request.topic,
+          queueId: -1,
+          maxMsgNums: request.maxCount,
+          invisibleTime: request.invisibleMs,
+          pollTime: pollMs,
+          bornTime: this.#nowMs(),
+          initMode: POP_INIT_MODE_MIN,
+          expType: request.filter?.type,
+          exp: request.filter?.expression,
+          order: request.fifo,
+          attemptId: request.attemptId,
+        }),
+        undefined,
+        { timeoutMs: pollMs + 3_000, signal: request.signal },
+      );
+    } catch (error) {
+      return { status: "BUSY", remark: (error as Error).message };
+    }
+    if (response.code !== ResponseCode.SUCCESS) return { status: "EMPTY" };
+    const decoded = popMessageResponseHeader.decode(response.extFields);
+    if (!decoded.ok) return { status: "BUSY", remark: decoded.error };
+    const h = decoded.header;
+    const key = (topicType: number, queueId: number) => `${topicType} ${queueId}`;
+    const starts = new Map(
+      parseQueueInfo(h.startOffsetInfo).map((e) => [key(e.topicType, e.queueId), e.value[0]]),
+    );
+    const messages: ReceivedRecord[] = [];
+    const body = response.body ?? new Uint8Array(0);
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    for (let at = 0; at + 4 <= body.length;) {
+      const size = view.getInt32(at);
+      if (size <= 0 || at + size > body.length) break;
+      const record = body.slice(at, at + size);
+      at += size;
+      let decodedRecord;
+      try {
+        decodedRecord = decodeRecord(record);
+      } catch {
+        break;
+      }
+      const { queueId, queueOffset, commitLogOffset } = decodedRecord;
+      const topicType = decodedRecord.topic.startsWith("%RETRY%") ? 1 : 0;
+      const extraInfo = encodeReceiptHandle({
+        ckStartOffset: starts.get(key(topicType, queueId)) ?? queueOffset,
+        popTime: h.popTime,
+        invisibleTime: h.invisibleTime,
+        reviveQid: h.reviveQid,
+        topicType,
+        brokerName: broker,
+        queueId,
+        queueOffset,
+      });
+      messages.push({
+        record,
+        receiptHandle: `${extraInfo} ${commitLogOffset}`,
+      });
+    }
+    return messages.length === 0
+      ? { status: "EMPTY" }
+      : { status: "FOUND", messages, invisibleMs: h.invisibleTime };
+  }
+
+  /**
+   * Ack on the broker the receipt handle names.
+   *
+   * @param group Consumer group.
+   * @param topic Topic.
+   * @param receiptHandle gRPC receipt handle.
+   * @returns The outcome.
+   */
+  async ack(group: string, topic: string, receiptHandle: string): Promise<BackendAckResult> {
+    const parsed = parseReceiptHandle(receiptHandle);
+    if (!parsed.ok) return { status: "INVALID_HANDLE", remark: parsed.error };
+    const h = parsed.handle;
+    try {
+      const response = await this.#pool.client(h.brokerName).request(
+        RequestCode.ACK_MESSAGE,
+        ackMessageRequestHeader.encode({
+          consumerGroup: group,
+          topic,
+          queueId: h.queueId,
+          extraInfo: encodeReceiptHandle(h),
+          offset: h.queueOffset,
+        }),
+      );
+      if (response.code === ResponseCode.SUCCESS) return { status: "OK" };
+      return { status: "INVALID_HANDLE", remark: response.remark ?? `code ${response.code}` };
+    } catch (error) {
+      return { status: "ERROR", remark: (error as Error).message };
+    }
+  }
+
+  /**
+   * Change the invisible time on the broker the receipt handle names.
+   *
+   * @param group Consumer group.
+   * @param topic Topic.
+   * @param receiptHandle gRPC receipt handle.
+   * @param invisibleMs New invisible time, ms.
+   * @returns The new handle.
+   */
+  async changeInvisible(
+    group: string,
+    topic: string,
+    receiptHandle: string,
+    invisibleMs: number,
+  ): Promise<BackendChangeInvisibleResult> {
+    const parsed = parseReceiptHandle(receiptHandle);
+    if (!parsed.ok) return { status: "INVALID_HANDLE", remark: parsed.error };
+    const h = parsed.handle;
+    try {
+      const response = await this.#pool.client(h.brokerName).request(
+        RequestCode.CHANGE_MESSAGE_INVISIBLETIME,
+        changeInvisibleTimeRequestHeader.encode({
+          consumerGroup: group,
+          topic,
+          queueId: h.queueId,
+          extraInfo: encodeReceiptHandle(h),
+          offset: h.queueOffset,
+          invisibleTime: invisibleMs,
+        }),
+      );
+      if (response.code !== ResponseCode.SUCCESS) {
+        return { status: "INVALID_HANDLE", remark: response.remark ?? `code ${response.code}` };
+      }
+      const decoded = changeInvisibleTimeResponseHeader.decode(response.extFields);
+      if (!decoded.ok) return { status: "ERROR", remark: decoded.error };
+      const next = encodeReceiptHandle({ ...h, ...decoded.header });
+      return { status: "OK", receiptHandle: `${next} ${receiptHandle.trim().split(" ")[8] ?? 0}` };
+    } catch (error) {
+      return { status: "ERROR", remark: (error as Error).message };
+    }
+  }
+
+  /** Dead-letter forwarding is not served in cluster mode. */
+  forwardToDeadLetter(): Promise<BackendAckResult> {
+    return Promise.resolve({
+      status: "UNSUPPORTED",
+      remark: `dead-letter forwarding is ${NOT_IN_CLUSTER_MODE}`,
+    });
+  }
+
+  /** Close every broker and name-server channel. */
+  async close(): Promise<void> {
+    await this.#pool.close((client) => client.close());
+  }
+
+  /** Same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
