@@ -8,6 +8,7 @@
  * | `rocketmq_messages_out_total`, `rocketmq_throughput_out_total` | {@linkcode RemotingMetrics} (pull responses) |
  * | `rocketmq_rpc_latency` | {@linkcode RemotingMetrics} (every answered request) |
  * | `rocketmq_consumer_lag_messages`, `rocketmq_consumer_lag_latency` | committed offsets vs queue max offsets; store time of the first unconsumed message |
+ * | `rocketmq_consumer_inflight_messages` | pull offsets (pull responses) vs committed offsets |
  * | `rocketmq_storage_size`, `rocketmq_storage_flush_behind_bytes`, `rocketmq_storage_dispatch_behind_bytes` | `store.stats()` offsets |
  * | `rocketmq_timer_enqueue_total`, `rocketmq_timing_messages` | the timer service's stats |
  * | `rocketmq_half_messages` | half queue max offset vs the transaction check's progress |
@@ -243,6 +244,27 @@ export function createBrokerMetrics(source: BrokerMetricsSource): MetricsExposit
         labels: topicLabels(row.topic, row.group),
         value: row.lagLatencyMs,
       })),
+  });
+  metrics.add({
+    name: "rocketmq_consumer_inflight_messages",
+    help:
+      "Messages pulled and not yet committed (pull offset minus committed offset), per group and topic.",
+    type: "gauge",
+    collect: () => {
+      const sums = new Map<string, { topic: string; group: string; value: number }>();
+      for (const row of remoting.pullOffsets()) {
+        const committed = store.queryConsumerOffset(row.group, row.topic, row.queueId);
+        if (committed === undefined) continue;
+        const key = `${row.topic}\u0001${row.group}`;
+        const sum = sums.get(key) ?? { topic: row.topic, group: row.group, value: 0 };
+        sum.value += Math.max(0, row.offset - committed);
+        sums.set(key, sum);
+      }
+      return [...sums.values()].map((s) => ({
+        labels: topicLabels(s.topic, s.group),
+        value: s.value,
+      }));
+    },
   });
   const stats = () => store.stats();
   metrics.add({

@@ -112,6 +112,12 @@ async function scenario(): Promise<void> {
     // Topic detail: queues with offsets.
     await page.goto(`${base}/#/topic/BrowserTopic`);
     await page.waitForSelector("text=Queues");
+    // Update its queues and perm from the topic page.
+    await page.fill("#update-topic input[name=writeQueueNums]", "3");
+    await page.fill("#update-topic input[name=readQueueNums]", "3");
+    await page.click("#update-topic button[type=submit]");
+    await page.waitForSelector("#status:has-text('Updated BrowserTopic')");
+    assert.equal(broker.broker.operations.topics.get("BrowserTopic")?.writeQueueNums, 3);
     await page.screenshot({ path: `${shots}/topic.png` });
 
     // Messages: find one by key.
@@ -123,6 +129,27 @@ async function scenario(): Promise<void> {
     await page.waitForSelector(".message pre.body");
     assert.equal(await page.textContent(".message pre.body"), "browser message 42");
     await page.screenshot({ path: `${shots}/messages.png` });
+
+    // A dead letter: found by key in its DLQ topic and resent to the group's retry topic.
+    await broker.broker.store.putMessage({
+      topic: "%DLQ%browser-group",
+      queueId: 0,
+      flag: 0,
+      body: new TextEncoder().encode("gave up"),
+      properties: "KEYS\u0001dead-1\u0002",
+      sysFlag: 0,
+      bornTimestamp: Date.now(),
+      bornHost: { ip: new Uint8Array([127, 0, 0, 1]), port: 1 },
+      reconsumeTimes: 16,
+      preparedTransactionOffset: 0,
+    });
+    await page.fill("#search input[name=topic]", "%DLQ%browser-group");
+    await page.fill("#search input[name=key]", "dead-1");
+    await page.click("#search button[type=submit]");
+    await page.waitForSelector(".message button:has-text('Resend')");
+    await page.click(".message button:has-text('Resend')");
+    await page.waitForSelector("#status:has-text('Resent to %RETRY%browser-group')");
+    assert.equal(broker.broker.store.getMaxOffsetInQueue("%RETRY%browser-group", 0), 1);
 
     // Groups: a group that has read nothing; reset its offset to now.
     const store = broker.broker.store;

@@ -12,6 +12,9 @@ import { BrokerHttpServer } from "../../broker/http/http_server.ts";
 import { createAdmin } from "../../client/admin.ts";
 import { createConsumer } from "../../client/consumer.ts";
 import { createProducer } from "../../client/producer.ts";
+import { Connection } from "../../client/connection.ts";
+import { RequestCode } from "../../client/protocol/request_code.ts";
+import { ResponseCode } from "../../client/protocol/response_code.ts";
 
 /** Parse the text format into `name{labels}` -> value (labels sorted, common labels dropped). */
 function parse(text: string): Map<string, number> {
@@ -50,6 +53,21 @@ Deno.test("GET /metrics exposes RocketMQ 5 metrics read from the broker", async 
   });
   const iterator = consumer.messages();
   for (let i = 0; i < 10; i++) await iterator.next();
+  // A raw pull of queue 0 by a group that then commits nothing.
+  await using conn = await Connection.connect({ endpoint });
+  const pulled = await conn.request(RequestCode.PULL_MESSAGE, {
+    consumerGroup: "puller",
+    topic: "Metered",
+    queueId: "0",
+    queueOffset: "0",
+    maxMsgNums: "32",
+    sysFlag: "0",
+    commitOffset: "0",
+    suspendTimeoutMillis: "0",
+    subVersion: "0",
+  });
+  assert.equal(pulled.code, ResponseCode.SUCCESS);
+  broker.broker.store.commitConsumerOffset("puller", "Metered", 0, 0);
   // A group that consumed nothing: its lag is every stored message.
   broker.broker.store.commitConsumerOffset("behind", "Metered", 0, 0);
   broker.broker.store.commitConsumerOffset("behind", "Metered", 1, 0);
@@ -100,6 +118,13 @@ Deno.test("GET /metrics exposes RocketMQ 5 metrics read from the broker", async 
     10,
   );
   assert.equal(m.get('rocketmq_consumer_connections{consumer_group="cg"}'), 1);
+  // "puller" pulled all of queue 0 and committed nothing past 0: all of it is in flight.
+  assert.equal(
+    m.get(
+      'rocketmq_consumer_inflight_messages{consumer_group="puller",is_retry="false",is_system="false",topic="Metered"}',
+    ),
+    broker.broker.store.getMaxOffsetInQueue("Metered", 0),
+  );
   assert.equal(m.get('rocketmq_producer_connections{producer_group="pg"}'), 1);
   assert.ok((m.get("rocketmq_storage_size{}") ?? 0) > 1000);
   assert.ok(m.has("rocketmq_storage_flush_behind_bytes{}"));

@@ -220,6 +220,49 @@ async function topicPage(name) {
       showError(error);
     }
   });
+  const permOption = (value, label) =>
+    h("option", { value, selected: t.config.perm === value }, label);
+  const update = h(
+    "form",
+    { id: "update-topic" },
+    h(
+      "label",
+      {},
+      "Read queues",
+      h("input", { name: "readQueueNums", type: "number", min: 1, value: t.config.readQueueNums }),
+    ),
+    h(
+      "label",
+      {},
+      "Write queues",
+      h("input", {
+        name: "writeQueueNums",
+        type: "number",
+        min: 1,
+        value: t.config.writeQueueNums,
+      }),
+    ),
+    h(
+      "label",
+      {},
+      "Perm",
+      h("select", { name: "perm" }, permOption(6, "RW"), permOption(4, "R-"), permOption(2, "-W")),
+    ),
+    h("button", { type: "submit" }, "Update"),
+  );
+  update.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("topics", {
+        method: "POST",
+        body: { topic: name, ...Object.fromEntries(new FormData(update)) },
+      });
+      status.textContent = `Updated ${name}`;
+      await render();
+    } catch (error) {
+      showError(error);
+    }
+  });
   main.replaceChildren(
     h("h2", {}, `Topic ${name}`),
     h(
@@ -229,6 +272,7 @@ async function topicPage(name) {
       card("Write queues", t.config.writeQueueNums),
       card("Perm", perm(t.config.perm)),
     ),
+    update,
     h("h3", {}, "Queues"),
     table([
       { label: "Queue", num: true, cell: (q) => q.queueId },
