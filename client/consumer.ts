@@ -8,6 +8,7 @@
 
 import { allocateAveragely } from "./allocate.ts";
 import { BrokerClient } from "./broker_client.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { unregisterAndClose } from "./client_registration.ts";
 import { MQBrokerError, MQClientError } from "./errors.ts";
 import {
@@ -94,6 +95,8 @@ export interface SubscriptionExpression {
 export interface ConsumerOptions {
   /** Broker address, `host:port`. */
   readonly endpoint: string;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
   /** Consumer group. */
   readonly group: string;
   /** Subscribed topic. */
@@ -434,6 +437,7 @@ export class Consumer implements AsyncDisposable {
     this.#onRebalance = options.onRebalance;
     this.#client = new BrokerClient({
       endpoint: options.endpoint,
+      credentials: options.credentials,
       onRequest: (request) => this.#onBrokerRequest(request),
       onReconnect: () =>
         void this.#heartbeat()

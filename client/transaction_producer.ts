@@ -7,6 +7,7 @@
  */
 
 import { BrokerClient } from "./broker_client.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { sendProducerHeartbeat, unregisterAndClose } from "./client_registration.ts";
 import { MQBrokerError, MQClientError, MQConnectionClosedError } from "./errors.ts";
 import {
@@ -69,6 +70,8 @@ export type TransactionChecker = (
 export interface TransactionProducerOptions {
   /** Broker address, `host:port`. */
   readonly endpoint: string;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
   /** Producer group; the broker sends check-backs to a live producer of this group. */
   readonly group: string;
   /** Answers check-backs. */
@@ -192,6 +195,7 @@ export class TransactionProducer implements AsyncDisposable {
       requestTimeoutMs: this.#sendTimeoutMs,
       onRequest: (request) => this.#onBrokerRequest(request),
       onReconnect: () => void this.#heartbeat().catch(() => {}),
+      credentials: options.credentials,
     });
     this.#routes = new RouteCache(this.#client, this.#routeTtlMs);
   }
