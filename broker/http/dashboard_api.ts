@@ -349,6 +349,10 @@ export class DashboardApi {
 }
 
 async function jsonBody(request: Request): Promise<Record<string, unknown>> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > API_BODY_BYTES_MAX) {
+    throw new ApiError(413, `Request body is ${declared} bytes, limit is ${API_BODY_BYTES_MAX}`);
+  }
   const text = await request.text();
   if (text.length > API_BODY_BYTES_MAX) {
     throw new ApiError(413, `Request body is ${text.length} bytes, limit is ${API_BODY_BYTES_MAX}`);
