@@ -4,6 +4,7 @@ import { signRequestFields } from "../../../client/protocol/acl_signature.ts";
 import { createRequest } from "../../../client/protocol/remoting_command.ts";
 import { RequestCode } from "../../../client/protocol/request_code.ts";
 import { AccessValidator, parseAuthorizationHeader } from "./access_validator.ts";
+import { grpcNeededResources } from "./grpc_resources.ts";
 import { ACL_FAILURE_LOGS_PER_WINDOW, AclFailureLog } from "./acl_failure_log.ts";
 import { AclPerm, parsePlainAclConfig } from "./plain_acl_config.ts";
 import { parseRemoteAddressPattern, peerHost } from "./remote_address.ts";
@@ -146,4 +147,29 @@ Deno.test("AclFailureLog keeps a bounded list and rate-limits its log lines", ()
     event: "acl_denied_suppressed",
     count: 500 - ACL_FAILURE_LOGS_PER_WINDOW,
   });
+});
+
+Deno.test("grpcNeededResources() maps MessagingService calls to topic and group permissions", () => {
+  assert.deepEqual(grpcNeededResources("SendMessage", { topics: ["T"] }), [
+    { name: "T", isGroup: false, perm: AclPerm.PUB },
+  ]);
+  assert.deepEqual(grpcNeededResources("ReceiveMessage", { topics: ["T"], group: "G" }), [
+    { name: "T", isGroup: false, perm: AclPerm.SUB },
+    { name: "G", isGroup: true, perm: AclPerm.SUB },
+  ]);
+  assert.deepEqual(grpcNeededResources("QueryRoute", { topics: ["T"] })[0].perm, AclPerm.ANY);
+  assert.deepEqual(grpcNeededResources("Telemetry", {}), []);
+  // End to end with the validator: an account with T=PUB may send but not receive.
+  const v = validator();
+  const dateTime = "20261205T030000Z";
+  const auth = grpcAuth("grpcUser", "grpc-secret", dateTime);
+  const call = (method: string) =>
+    v.checkGrpc({
+      authorization: auth,
+      dateTime,
+      remoteAddress: "10.0.0.9:1",
+      resources: grpcNeededResources(method, { topics: ["T"], group: "G" }),
+    }).status;
+  assert.equal(call("SendMessage"), "ALLOWED");
+  assert.equal(call("ReceiveMessage"), "DENIED");
 });
