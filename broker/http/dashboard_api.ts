@@ -113,6 +113,8 @@ export class DashboardApi {
         return await this.#group(parts[1]);
       case "POST groups/reset":
         return await this.#resetOffset(parts[1], await jsonBody(request));
+      case "GET acl":
+        return this.#aclFailures();
       case "GET messages":
         return await this.#messages(q);
       case "POST messages/":
@@ -144,6 +146,17 @@ export class DashboardApi {
       writeRefused: stats.writeRefused,
       connections: s.connectionCount(),
       replication: null,
+    };
+  }
+
+  #aclFailures() {
+    const acl = this.#source.acl;
+    if (acl === undefined) return { enabled: false, deniedTotal: 0, recent: [] };
+    return {
+      enabled: true,
+      accounts: acl.validator.accountCount,
+      deniedTotal: acl.failures.total,
+      recent: acl.failures.recent().reverse(),
     };
   }
 

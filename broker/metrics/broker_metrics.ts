@@ -352,6 +352,23 @@ export function createBrokerMetrics(source: BrokerMetricsSource): MetricsExposit
     });
   }
   metrics.add({
+    name: "rocketmq_topic_number",
+    help: "Topics on this broker.",
+    type: "gauge",
+    collect: () => [{ value: source.topics.list().length }],
+  });
+  metrics.add({
+    name: "rocketmq_consumer_group_number",
+    help: "Consumer groups with members online or committed offsets.",
+    type: "gauge",
+    collect: () => {
+      const groups = new Set(source.clients.consumerGroups());
+      for (const entry of store.listConsumerOffsets()) groups.add(entry.group);
+      groups.delete(TRANSACTION_GROUP);
+      return [{ value: groups.size }];
+    },
+  });
+  metrics.add({
     name: "rocketmq_remoting_connections",
     help: "Open remoting (TCP) connections.",
     type: "gauge",

@@ -168,8 +168,40 @@ async function scenario(): Promise<void> {
       );
     }
     await page.screenshot({ path: `${shots}/group.png` });
-
     assert.deepEqual(errors, []);
+
+    // With access control on, the dashboard asks for an admin account and lists denials.
+    const aclDir = await Deno.makeTempDir({ prefix: "rmq_browser_acl_" });
+    try {
+      await Deno.writeTextFile(
+        `${aclDir}/acl.yml`,
+        "accounts:\n  - accessKey: dashAdmin\n    secretKey: dash-secret\n    admin: true\n",
+      );
+      await using aclBroker = await startTestBroker({ aclFile: `${aclDir}/acl.yml` });
+      await using aclHttp = BrokerHttpServer.start({
+        source: aclBroker.broker.operations,
+        hostname: "127.0.0.1",
+        port: 0,
+      });
+      // An unsigned client is denied (its first heartbeat already is).
+      await assert.rejects(createProducer({ endpoint: `127.0.0.1:${aclBroker.port}` }));
+      const context = await browser.newContext({
+        httpCredentials: { username: "dashAdmin", password: "dash-secret" },
+        viewport: { width: 1366, height: 800 },
+      });
+      const aclPage = await context.newPage();
+      aclPage.on("console", (message) => {
+        if (message.type() === "error") errors.push(message.text());
+      });
+      aclPage.on("pageerror", (error) => errors.push(String(error)));
+      await aclPage.goto(`http://127.0.0.1:${aclHttp.port}/#/broker`);
+      await aclPage.waitForSelector("text=Access control: 1 accounts");
+      await aclPage.waitForSelector("td:has-text('not signed')");
+      await context.close();
+      assert.deepEqual(errors, []);
+    } finally {
+      await Deno.remove(aclDir, { recursive: true });
+    }
   } finally {
     await browser.close();
     if (Deno.env.get("RMQ_UPDATE_SCREENSHOTS") !== "1") {

@@ -256,6 +256,13 @@ Deno.test("ACL: the HTTP API needs an admin account; /metrics stays open", async
     assert.equal(await get("/api/broker", "adminAK01:wrong-secret"), 401);
     assert.equal(await get("/api/broker", "adminAK01:admin-secret"), 200);
     assert.equal(await get("/", "adminAK01:admin-secret"), 200);
+    const state = await (await fetch(`${base}/api/acl`, {
+      headers: { authorization: `Basic ${btoa("adminAK01:admin-secret")}` },
+    })).json();
+    assert.equal(state.enabled, true);
+    assert.equal(state.deniedTotal, 1);
+    assert.match(state.recent[0].remark, /not signed/);
+    assert.doesNotMatch(JSON.stringify(state), /secret/);
   });
 });
 

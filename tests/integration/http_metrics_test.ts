@@ -132,6 +132,8 @@ Deno.test("GET /metrics exposes RocketMQ 5 metrics read from the broker", async 
   assert.equal(m.get("rocketmq_timing_messages{}"), 0);
   assert.equal(m.get("rocketmq_half_messages{}"), 0);
   assert.ok((m.get("rocketmq_remoting_connections{}") ?? 0) >= 3);
+  assert.ok((m.get("rocketmq_topic_number{}") ?? 0) >= 1);
+  assert.equal(m.get("rocketmq_consumer_group_number{}"), 3); // cg, behind, puller
   assert.match(text, /# TYPE rocketmq_rpc_latency histogram/);
   assert.match(text, /node_type="broker"/);
   await iterator.return?.();

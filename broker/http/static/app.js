@@ -104,7 +104,7 @@ function chart(target, title, series, data) {
 // ---- pages ----
 
 async function brokerPage() {
-  const [b, history] = await Promise.all([api("broker"), api("history")]);
+  const [b, history, acl] = await Promise.all([api("broker"), api("history"), api("acl")]);
   document.getElementById("title").textContent = `${b.brokerName} · ${b.clusterName}`;
   main.replaceChildren(
     h("h2", {}, "Broker"),
@@ -131,6 +131,22 @@ async function brokerPage() {
       h("div", { class: "chart", id: "lag-chart" }),
     ),
   );
+  if (acl.enabled) {
+    main.append(
+      h(
+        "h3",
+        {},
+        `Access control: ${acl.accounts} accounts, ${fmt(acl.deniedTotal)} denied requests`,
+      ),
+      table([
+        { label: "Time", cell: (f) => time(f.timeMs) },
+        { label: "Peer", cell: (f) => f.remoteAddress },
+        { label: "Access key", cell: (f) => f.accessKey ?? "" },
+        { label: "Request", num: true, cell: (f) => f.requestCode },
+        { label: "Reason", cell: (f) => f.remark },
+      ], acl.recent.slice(0, 20)),
+    );
+  }
   const pts = history.points;
   const xs = pts.map((p) => p.timeMs / 1000);
   chart(document.getElementById("tps-chart"), "TPS (last hour)", ["in", "out"], [
