@@ -168,7 +168,7 @@ async function scenario(): Promise<void> {
       );
     }
     await page.screenshot({ path: `${shots}/group.png` });
-    assert.deepEqual(errors, []);
+    assert.equal(errors.length, 0, errors.join("\n"));
 
     // With access control on, the dashboard asks for an admin account and lists denials.
     const aclDir = await Deno.makeTempDir({ prefix: "rmq_browser_acl_" });
@@ -198,7 +198,7 @@ async function scenario(): Promise<void> {
       await aclPage.waitForSelector("text=Access control: 1 accounts");
       await aclPage.waitForSelector("td:has-text('not signed')");
       await context.close();
-      assert.deepEqual(errors, []);
+      assert.equal(errors.length, 0, errors.join("\n"));
     } finally {
       await Deno.remove(aclDir, { recursive: true });
     }
