@@ -168,5 +168,17 @@ export {
   MQConnectionClosedError,
   MQTimeoutError,
 } from "./client/errors.ts";
-export { type TopicConfig } from "./client/protocol/heartbeat.ts";
+export {
+  type BrokerData,
+  type QueueData,
+  type TopicConfig,
+  type TopicRouteData,
+} from "./client/protocol/heartbeat.ts";
+export {
+  ClusterAdmin,
+  type ClusterAdminOptions,
+  type ClusterQueueProgress,
+  type MasterBroker,
+} from "./client/cluster_admin.ts";
+export { type ClusterInfo } from "./client/protocol/cluster_info.ts";
 export { type SessionCredentials } from "./client/protocol/acl_signature.ts";

@@ -20,6 +20,7 @@ import { ClientController } from "./api/client_controller.ts";
 import { OffsetController } from "./api/offset_controller.ts";
 import { PullController } from "./api/pull_controller.ts";
 import { QueryMessageController } from "./api/query_message_controller.ts";
+import { RuntimeInfoController } from "./api/runtime_info_controller.ts";
 import { SendController } from "./api/send_controller.ts";
 import { LockController } from "./api/lock_controller.ts";
 import { SendBackController } from "./api/send_back_controller.ts";
@@ -30,17 +31,22 @@ import { ChannelTransactionCheckSender } from "./api/transaction_check_sender.ts
 import { TransactionCheckService } from "./domain/transaction/transaction_check_service.ts";
 import { TransactionService } from "./domain/transaction/transaction_service.ts";
 import { TimerMessageService } from "./domain/timer/timer_service.ts";
-import { type BrokerConfig, parseIpv4, validateBrokerConfig } from "./config.ts";
+import { type BrokerConfig, parseIpv4, splitNamesrvAddr, validateBrokerConfig } from "./config.ts";
 import { ClientRegistry } from "./domain/client_registry.ts";
 import type { CancelTimer, Clock } from "./domain/clock.ts";
 import { PullHoldService } from "./domain/pull_hold.ts";
 import { TopicTable } from "./domain/topic_table.ts";
 import { createMessageStore } from "./infra/store_factory.ts";
+import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
+import { startPop } from "./pop_module.ts";
+import type { GrpcFront } from "../proxy/mod.ts";
+import { LocalGrpcBackend } from "./api/grpc_backend.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
 import type { BrokerMetricsSource } from "./metrics/broker_metrics.ts";
 import { prepareOperations } from "./operations.ts";
+import { grpcAclHook } from "./api/grpc_acl.ts";
 import { RemotingMetrics } from "./metrics/remoting_metrics.ts";
 
 /** How often clients whose heartbeats stopped are looked for, ms. */
@@ -86,6 +92,7 @@ export class Broker implements AsyncDisposable {
   readonly #unsubscribe: () => void;
   readonly #cancelExpiryScan: { cancel: CancelTimer };
   readonly #services: readonly BrokerService[];
+  readonly #grpc: GrpcFront | undefined;
   readonly #operations: BrokerMetricsSource;
   #closing: Promise<void> | undefined;
 
@@ -97,8 +104,10 @@ export class Broker implements AsyncDisposable {
     unsubscribe: () => void,
     cancelExpiryScan: { cancel: CancelTimer },
     services: readonly BrokerService[],
+    grpc: GrpcFront | undefined,
     operations: BrokerMetricsSource,
   ) {
+    this.#grpc = grpc;
     this.#server = server;
     this.#store = store;
     this.#ownsStore = ownsStore;
@@ -173,6 +182,7 @@ export class Broker implements AsyncDisposable {
       router.register(clientController.handlers());
       router.register(new AdminController(ctx).handlers());
       router.register(new QueryMessageController(ctx).handlers());
+      router.register(new RuntimeInfoController(ctx).handlers());
 
       // FIFO: broker-side queue locks for orderly consumers.
       const locks = new RebalanceLockManager({
@@ -198,14 +208,42 @@ export class Broker implements AsyncDisposable {
       const transactions = new TransactionService({ store, clock, storeHost });
       await transactions.open();
       router.register(new EndTransactionController(transactions, log).handlers());
+      // gRPC front for RocketMQ 5 clients ("local mode" proxy), when a port is configured.
+      let grpc: GrpcFront | undefined;
+      if (config.grpcPort !== 0) {
+        // Loaded only when on: grpc-js reads its environment variables when imported.
+        const { GrpcFront } = await import("../proxy/mod.ts");
+        grpc = await GrpcFront.start({
+          host: config.listen,
+          port: config.grpcPort,
+          advertisedHost: ipText(storeHost.ip),
+          backend: new LocalGrpcBackend(ctx, transactions),
+          ...(ops.acl === undefined
+            ? {}
+            : { authorize: grpcAclHook(ops.acl.validator, ops.acl.failures) }),
+          bodyBytesMax: config.messageBytesMax,
+          log,
+        });
+        const front = grpc;
+        services.push({ close: () => front.close(config.shutdownTimeoutMs) });
+      }
+      const remotingChecks = new ChannelTransactionCheckSender(
+        (group) => ctx.clients.producerChannels(group),
+        ctx.nextOpaque,
+      );
       const transactionCheck = new TransactionCheckService({
         store,
         clock,
         storeHost,
-        sender: new ChannelTransactionCheckSender(
-          (group) => ctx.clients.producerChannels(group),
-          ctx.nextOpaque,
-        ),
+        sender: {
+          send: (group, header, body) =>
+            remotingChecks.send(group, header, body) ||
+            (grpc?.checkTransaction(group, {
+              record: body,
+              commitLogOffset: header.commitLogOffset,
+              halfQueueOffset: header.tranStateTableOffset,
+            }) ?? false),
+        },
         config: {
           transactionTimeoutMs: config.transactionTimeoutMs,
           transactionCheckIntervalMs: config.transactionCheckIntervalMs,
@@ -225,14 +263,20 @@ export class Broker implements AsyncDisposable {
       services.push(timers);
       await timers.start();
 
-      const unsubscribe = store.onArrival((arrival) =>
+      // Pop consumption: checkpoints and acks wait in the timer; revive re-puts what is unacked.
+      const pop = await startPop({ config, store, topics, clock, storeHost, timers, log });
+      services.push(pop);
+      router.register(pop.handlers);
+
+      const unsubscribe = store.onArrival((arrival) => {
         ctx.pullHold.notifyArrival(
           arrival.topic,
           arrival.queueId,
           arrival.maxOffset,
           arrival.tagsCode,
-        )
-      );
+        );
+        pop.onArrival(arrival);
+      });
       const expiry = { cancel: (() => {}) as CancelTimer };
       const controller = clientController;
       const scan = (): void => {
@@ -242,6 +286,28 @@ export class Broker implements AsyncDisposable {
       expiry.cancel = clock.schedule(scan, CLIENT_EXPIRY_SCAN_INTERVAL_MS);
       transactionCheck.start();
       server.serve();
+      const namesrvAddrs = splitNamesrvAddr(config.namesrvAddr);
+      if (namesrvAddrs.length > 0) {
+        // Registered last, so it is closed first: routes drop this broker before it stops serving.
+        const registrar = new NamesrvRegistrar({
+          namesrvAddrs,
+          clusterName: config.clusterName,
+          brokerName: config.brokerName,
+          brokerId: config.brokerId,
+          brokerAddr: ctx.brokerAddress,
+          registerIntervalMs: config.registerIntervalMs,
+          source: { topics: () => topics.list(), dataVersion: () => topics.dataVersion },
+          log,
+        });
+        const unsubscribeTopics = topics.onChange(() => registrar.topicsChanged());
+        services.push({
+          close: async () => {
+            unsubscribeTopics();
+            await registrar.close();
+          },
+        });
+        await registrar.start();
+      }
       const operations: BrokerMetricsSource = {
         get config() {
           return ops.runtime.current;
@@ -257,7 +323,17 @@ export class Broker implements AsyncDisposable {
         nowMs: () => clock.nowMs(),
         acl: ops.acl,
       };
-      return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services, operations);
+      return new Broker(
+        server,
+        store,
+        ownsStore,
+        ctx,
+        unsubscribe,
+        expiry,
+        services,
+        grpc,
+        operations,
+      );
     } catch (error) {
       for (const service of services.toReversed()) await service.close();
       await server.close(0);
@@ -269,6 +345,11 @@ export class Broker implements AsyncDisposable {
   /** The port the broker listens on (the real one when started with port 0). */
   get port(): number {
     return this.#server.port;
+  }
+
+  /** The gRPC front's port, or undefined when it is off (`grpcPort` 0). */
+  get grpcPort(): number | undefined {
+    return this.#grpc?.port;
   }
 
   /** The advertised `ip:port` (routes, message ids). */
@@ -298,6 +379,11 @@ export class Broker implements AsyncDisposable {
   /** Open client connections. */
   get connectionCount(): number {
     return this.#server.connectionCount;
+  }
+
+  /** Unsent response bytes held for all connections together (bounded by `outputBytesTotalMax`). */
+  get heldOutputBytes(): number {
+    return this.#server.heldOutputBytes;
   }
 
   /**

@@ -55,6 +55,15 @@ export interface BrokerConfig {
   readonly inFlightRequestsPerConnectionMax: number;
   /** Most response bytes queued for one connection before it is closed as too slow. */
   readonly outputBytesPerConnectionMax: number;
+  /**
+   * A connection's requests stop being read while its unsent output (plus the expected output of
+   * its running requests, or their bodies) exceeds this; reading resumes at a quarter of it, bytes.
+   */
+  readonly outputHighWaterBytes: number;
+  /** Most unsent response bytes of all connections together; beyond it the largest holder is closed. */
+  readonly outputBytesTotalMax: number;
+  /** Most bytes of requests being handled, all connections together; reading pauses beyond it. */
+  readonly inFlightRequestBytesTotalMax: number;
   /** Longest a pull may be held for long polling, ms (caps the request's suspendTimeoutMillis). */
   readonly pullSuspendMaxMs: number;
   /** Most pulls held for long polling at once; beyond it pulls answer PULL_NOT_FOUND at once. */
@@ -85,6 +94,14 @@ export interface BrokerConfig {
   readonly rebalanceLockExpiryMs: number;
   /** Deliveries of a failed message before it goes to the group's DLQ (a consumer may ask for another). */
   readonly retryMaxTimes: number;
+  /** Name servers to register with, `host:port;host:port`; empty = standalone. */
+  readonly namesrvAddr: string;
+  /** Time between registrations with the name servers, ms. */
+  readonly registerIntervalMs: number;
+  /** Broker id in routes: 0 = master (slaves come with replication). */
+  readonly brokerId: number;
+  /** Port of the gRPC front for RocketMQ 5 clients (local-mode proxy); 0 turns it off. */
+  readonly grpcPort: number;
   /** HTTP port of `/metrics`, the dashboard and `/api/` (on the listen address); 0 turns it off. */
   readonly httpPort: number;
   /** Plain ACL file (YAML or JSON); empty means access control is off. */
@@ -126,7 +143,10 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     messageBytesMax: 4 * 1024 * 1024,
     connectionsMax: 1024,
     inFlightRequestsPerConnectionMax: 4096,
-    outputBytesPerConnectionMax: 256 * 1024 * 1024,
+    outputBytesPerConnectionMax: 64 * 1024 * 1024,
+    outputHighWaterBytes: 4 * 1024 * 1024,
+    outputBytesTotalMax: 512 * 1024 * 1024,
+    inFlightRequestBytesTotalMax: 256 * 1024 * 1024,
     pullSuspendMaxMs: 60_000,
     heldPullsMax: 100_000,
     pullMessagesMax: 1024,
@@ -142,6 +162,10 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     timerMaxDelayMs: 0,
     rebalanceLockExpiryMs: 60_000,
     retryMaxTimes: 16,
+    namesrvAddr: "",
+    registerIntervalMs: 30_000,
+    brokerId: 0,
+    grpcPort: 8081,
     httpPort: 8080,
     aclFile: "",
   } satisfies BrokerConfig,
@@ -252,6 +276,24 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       description: "most queued response bytes per connection",
     },
     {
+      key: "outputHighWaterBytes",
+      flag: "--output-high-water-bytes",
+      kind: "int",
+      description: "a connection's reading pauses above this much unsent output",
+    },
+    {
+      key: "outputBytesTotalMax",
+      flag: "--output-bytes-total-max",
+      kind: "int",
+      description: "most unsent response bytes, all connections",
+    },
+    {
+      key: "inFlightRequestBytesTotalMax",
+      flag: "--in-flight-request-bytes-total-max",
+      kind: "int",
+      description: "most bytes of requests in flight, all connections",
+    },
+    {
       key: "pullSuspendMaxMs",
       flag: "--pull-suspend-max-ms",
       kind: "int",
@@ -340,6 +382,32 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       flag: "--retry-max-times",
       kind: "int",
       description: "redeliveries of a failed message before it goes to the DLQ",
+    },
+    {
+      key: "namesrvAddr",
+      flag: "--namesrv-addr",
+      env: "RMQ_NAMESRV_ADDR",
+      kind: "string",
+      description: "name servers to register with, host:port;host:port (empty = standalone)",
+    },
+    {
+      key: "registerIntervalMs",
+      flag: "--register-interval-ms",
+      kind: "int",
+      description: "time between registrations with the name servers, ms",
+    },
+    {
+      key: "brokerId",
+      flag: "--broker-id",
+      kind: "int",
+      description: "broker id in routes (0 = master)",
+    },
+    {
+      key: "grpcPort",
+      flag: "--grpc-port",
+      env: "RMQ_GRPC_PORT",
+      kind: "int",
+      description: "gRPC port for RocketMQ 5 clients (0 = off)",
     },
     {
       key: "httpPort",
@@ -508,6 +576,9 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("connectionsMax", 1, 1_000_000);
   range("inFlightRequestsPerConnectionMax", 1, 1_000_000);
   range("outputBytesPerConnectionMax", config.frameBytesMax, Number.MAX_SAFE_INTEGER);
+  range("outputHighWaterBytes", 64 * 1024, config.outputBytesPerConnectionMax);
+  range("outputBytesTotalMax", config.outputBytesPerConnectionMax, Number.MAX_SAFE_INTEGER);
+  range("inFlightRequestBytesTotalMax", config.frameBytesMax, Number.MAX_SAFE_INTEGER);
   range("pullSuspendMaxMs", 0, 3_600_000);
   range("heldPullsMax", 0, 10_000_000);
   range("pullMessagesMax", 1, 65536);
@@ -523,6 +594,14 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("timerMaxDelayMs", 0, Number.MAX_SAFE_INTEGER);
   range("rebalanceLockExpiryMs", 1, Number.MAX_SAFE_INTEGER);
   range("retryMaxTimes", 0, 1_000_000);
+  range("registerIntervalMs", 1_000, 3_600_000);
+  range("brokerId", 0, 1_000_000);
+  for (const addr of splitNamesrvAddr(config.namesrvAddr)) {
+    if (!/^[^\s:;]+:\d{1,5}$/.test(addr)) {
+      throw new TypeError(`Invalid broker config: namesrvAddr "${addr}" is not host:port`);
+    }
+  }
+  range("grpcPort", 0, 65535);
   range("httpPort", 0, 65535);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
@@ -532,6 +611,16 @@ export function validateBrokerConfig(config: BrokerConfig): void {
       `Invalid broker config: brokerIp "${config.brokerIp}" is not an IPv4 address`,
     );
   }
+}
+
+/**
+ * The name-server addresses of a `host:port;host:port` list.
+ *
+ * @param text The list (empty = none).
+ * @returns The addresses, trimmed, empty items dropped.
+ */
+export function splitNamesrvAddr(text: string): string[] {
+  return text.split(";").map((a) => a.trim()).filter((a) => a !== "");
 }
 
 /**

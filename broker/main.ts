@@ -80,6 +80,7 @@ export async function main(args: readonly string[]): Promise<number> {
     event: "listening",
     host: config.listen,
     port: broker.port,
+    grpcPort: broker.grpcPort ?? 0,
     httpPort: http?.port ?? 0,
     dataDir: config.dataDir,
   }));

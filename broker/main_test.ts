@@ -21,6 +21,8 @@ Deno.test("broker/main.ts prints the listening line and exits 0 on SIGTERM", asy
       "async",
       "--commit-log-segment-bytes",
       String(1024 * 1024),
+      "--grpc-port",
+      "0",
       "--http-port",
       "0",
     ],

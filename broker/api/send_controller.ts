@@ -7,6 +7,7 @@
 import { decodeSendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import type { SendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import { createOffsetMessageId } from "../../client/protocol/message_id.ts";
+import { fastSendV2Header } from "../../client/protocol/send_v2_json.ts";
 import {
   findPropertyValue,
   MessageConst,
@@ -113,14 +114,27 @@ export class SendController {
    * Handle one send request.
    *
    * @param request SEND_MESSAGE, SEND_MESSAGE_V2 or SEND_BATCH_MESSAGE; its body
-   *   must already be a private copy (the server copies bodies).
+   *   must not be overwritten by the server (its read buffers are never reused).
    * @param channel The producer's connection.
    * @returns The send response.
    */
-  async send(request: RemotingCommand, channel: Channel): Promise<BrokerResponse> {
-    const decoded = decodeSendMessageRequestHeader(request.code, request.extFields);
-    if (!decoded.ok) throw new RequestError(ResponseCode.INVALID_PARAMETER, decoded.error);
-    const header = decoded.header;
+  send(request: RemotingCommand, channel: Channel): Promise<BrokerResponse> {
+    // Synchronous checks and the single-message path use no async function: one promise per
+    // send (the store's), continued by one `then`.
+    try {
+      return this.#send(request, channel);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #send(request: RemotingCommand, channel: Channel): Promise<BrokerResponse> {
+    let header = fastSendV2Header(request);
+    if (header === undefined) {
+      const decoded = decodeSendMessageRequestHeader(request.code, request.extFields);
+      if (!decoded.ok) throw new RequestError(ResponseCode.INVALID_PARAMETER, decoded.error);
+      header = decoded.header;
+    }
     const { config } = this.#ctx;
     const topicProblem = checkTopicName(header.topic);
     if (topicProblem !== undefined) {
@@ -136,7 +150,23 @@ export class SendController {
         `Cannot send message: body is ${body.length} bytes, limit is ${config.messageBytesMax}`,
       );
     }
-    const topic = this.#topicConfig(header) ?? await this.#autoCreate(header);
+    const topic = this.#topicConfig(header);
+    if (topic === undefined) {
+      const h = header;
+      return this.#autoCreate(h).then((created) =>
+        this.#sendTo(request, h, created, body, channel)
+      );
+    }
+    return this.#sendTo(request, header, topic, body, channel);
+  }
+
+  #sendTo(
+    request: RemotingCommand,
+    header: SendMessageRequestHeader,
+    topic: TopicConfig,
+    body: Uint8Array,
+    channel: Channel,
+  ): Promise<BrokerResponse> {
     if (!isWriteable(topic.perm)) {
       throw new RequestError(
         ResponseCode.NO_PERMISSION,
@@ -153,11 +183,11 @@ export class SendController {
       );
     }
     return header.batch === true || request.code === RequestCode.SEND_BATCH_MESSAGE
-      ? await this.#sendBatch(request, header, queueId, body, channel)
-      : await this.#sendOne(request, header, queueId, body, channel);
+      ? this.#sendBatch(request, header, queueId, body, channel)
+      : this.#sendOne(request, header, queueId, body, channel);
   }
 
-  async #sendOne(
+  #sendOne(
     request: RemotingCommand,
     header: SendMessageRequestHeader,
     queueId: number,
@@ -183,8 +213,9 @@ export class SendController {
     if (prepared.kind === "illegal") {
       throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, prepared.remark);
     }
-    const result = await this.#ctx.store.putMessage(prepared.value);
-    return this.#respond(request, result, queueId, uniqKey);
+    return this.#ctx.store.putMessage(prepared.value).then((result) =>
+      this.#respond(request, result, queueId, uniqKey)
+    );
   }
 
   /**

@@ -5,7 +5,7 @@
  * happen (RPC latency, message size).
  *
  * Formatting, escaping and content negotiation come from npm `prom-client`
- * (see docs/adr/0002-metrics-exposition.md); this module only adapts it so
+ * (see docs/adr/0004-metrics-exposition.md); this module only adapts it so
  * that nothing on the request path allocates label objects or hashes label
  * sets: counters are read from what the broker and store already keep, and
  * histograms count into typed arrays keyed by a number.

@@ -14,6 +14,7 @@ import { createProducer } from "../producer.ts";
 import { createTransactionProducer } from "../transaction_producer.ts";
 import type { Message } from "../message.ts";
 import { MQClientError } from "../errors.ts";
+import { CLUSTER_USAGE, isNameServer, runClusterCommand } from "./cluster_cli.ts";
 import { cliCredentials, OPS_USAGE, runOpsCommand } from "./ops_commands.ts";
 
 /** Default broker address of the CLI. */
@@ -39,8 +40,10 @@ Commands:
   dlqResend -g GROUP (-o OFFSET | -i OFFSET_MSG_ID) [--to origin|retry]
                                          re-send a dead letter to its topic (or %RETRY%GROUP)
 
+${CLUSTER_USAGE}
+
 Options:
-  -n host:port   broker address (default ${DEFAULT_ENDPOINT})
+  -n host:port   broker address (default ${DEFAULT_ENDPOINT}); a name server for cluster commands
   -h, --help     this text`;
 
 /**
@@ -154,6 +157,8 @@ export async function runAdminCli(
     return 0;
   }
   const credentials = cliCredentials(options);
+  const cluster = await runClusterCommand(command, options, print, formatTable);
+  if (cluster !== undefined) return cluster;
   const endpoint = options.n ?? DEFAULT_ENDPOINT;
   switch (command) {
     case "sendMessage": {
@@ -186,7 +191,10 @@ export async function runAdminCli(
         });
         result = await producer.sendInTransaction(message, () => state);
       } else {
-        await using producer = await createProducer({ endpoint, credentials });
+        const viaNameServer = options.n !== undefined && await isNameServer(endpoint.split(";")[0]);
+        await using producer = await createProducer(
+          viaNameServer ? { nameServer: endpoint, credentials } : { endpoint, credentials },
+        );
         result = await producer.send(message);
       }
       print(formatTable(["Field", "Value"], [

@@ -290,3 +290,22 @@ Deno.test("decodeCommand() reads JSON headers exactly as JSON.parse would, fast 
   const invalidUtf8 = new Uint8Array([0, 0, 0, 14, ...enc.encode('{"code":1,"r":"'), 0xff]);
   assert.throws(() => decodeCommand(invalidUtf8), FrameError);
 });
+
+Deno.test("FrameDecoder with stableBodies never overwrites a body it handed out", () => {
+  const decoder = new FrameDecoder(1024 * 1024, 64, true);
+  const bodies: Uint8Array[] = [];
+  for (let round = 0; round < 50; round++) {
+    const frame = encodeCommand(
+      createRequest(310, round, { a: String(round) }, new Uint8Array(40).fill(round)),
+    );
+    // Feed in two cuts so frames straddle reads.
+    const cut = round % frame.length;
+    decoder.writable(frame.length).set(frame.subarray(0, cut));
+    decoder.commit(cut);
+    decoder.writable(frame.length).set(frame.subarray(cut));
+    decoder.commit(frame.length - cut);
+    for (let c = decoder.next(); c !== undefined; c = decoder.next()) bodies.push(c.body!);
+  }
+  assert.equal(bodies.length, 50);
+  bodies.forEach((body, i) => assert.deepEqual([...body], new Array(40).fill(i), `body ${i}`));
+});

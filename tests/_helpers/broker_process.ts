@@ -66,6 +66,8 @@ export async function spawnBroker(options: BrokerProcessOptions = {}): Promise<B
       "0",
       "--data-dir",
       dataDir,
+      "--grpc-port",
+      "0",
       "--http-port",
       "0",
       ...(options.args ?? []),

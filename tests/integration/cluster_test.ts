@@ -1,0 +1,205 @@
+// Goal: a name server and several brokers, each its own process, behave as one cluster: routes
+// merge every broker's queues, producers spread over all brokers, a killed broker leaves the
+// route at once while sends keep succeeding elsewhere, a restarted one comes back, and a killed
+// name server is replaced by the other. Method: real child processes on loopback, the real
+// client and admin CLI; every wait is bounded.
+
+import assert from "node:assert/strict";
+import { runAdminCli } from "../../client/cli/admin_cli.ts";
+import { ClusterAdmin } from "../../client/cluster_admin.ts";
+import { createProducer } from "../../client/producer.ts";
+import { type Consumer, createConsumer } from "../../client/consumer.ts";
+import { MQBrokerError } from "../../client/errors.ts";
+import { type BrokerProcess, spawnBroker } from "../_helpers/broker_process.ts";
+import { spawnNamesrv } from "../_helpers/namesrv_process.ts";
+import { until } from "../_helpers/consume.ts";
+
+async function cli(args: string[]): Promise<string> {
+  const out: string[] = [];
+  const code = await runAdminCli(args, (text) => out.push(text));
+  assert.equal(code, 0, out.join("\n"));
+  return out.join("\n");
+}
+
+function brokerArgs(name: string, namesrv: string, extra: string[] = []): string[] {
+  return [
+    "--namesrv-addr",
+    namesrv,
+    "--broker-name",
+    name,
+    "--cluster-name",
+    "C",
+    "--flush",
+    "async",
+    "--commit-log-segment-bytes",
+    String(1024 * 1024),
+    ...extra,
+  ];
+}
+
+async function routeBrokers(admin: ClusterAdmin, topic: string): Promise<string[]> {
+  try {
+    return (await admin.topicRoute(topic)).queueDatas.map((q) => q.brokerName);
+  } catch (error) {
+    if (error instanceof MQBrokerError) return [];
+    throw error;
+  }
+}
+
+Deno.test({
+  name:
+    "three brokers behind a name server: merged routes, clusterList, sends on every broker, kill and restart",
+  async fn() {
+    await using namesrv = await spawnNamesrv();
+    const n = namesrv.endpoint;
+    const brokers: BrokerProcess[] = [];
+    try {
+      for (const name of ["b0", "b1", "b2"]) {
+        brokers.push(await spawnBroker({ args: brokerArgs(name, n) }));
+      }
+      await using admin = new ClusterAdmin({ nameServer: n });
+      const list = await cli(["clusterList", "-n", n]);
+      for (const b of brokers) assert.match(list, new RegExp(`C\\s+b\\d\\s+0\\s+${b.endpoint}`));
+      await cli(["updateTopic", "-n", n, "-c", "C", "-t", "Orders", "-w", "2", "-r", "2"]);
+      await until(
+        async () => (await routeBrokers(admin, "Orders")).length === 3,
+        "route of 3 brokers",
+      );
+      assert.match(await cli(["topicRoute", "-n", n, "-t", "Orders"]), /b0.*\n.*b1.*\n.*b2/);
+      assert.match(await cli(["topicList", "-n", n]), /Orders/);
+      assert.match(
+        await cli(["brokerStatus", "-n", n, "-b", brokers[0].endpoint]),
+        /brokerName\s+b0/,
+      );
+
+      await using producer = await createProducer({
+        nameServer: n,
+        coalesce: false,
+        sendTimeoutMs: 10_000,
+      });
+      const landed = new Set<string>();
+      for (let i = 0; i < 12; i++) {
+        landed.add((await producer.send({ topic: "Orders", body: `m${i}` })).queue.brokerName);
+      }
+      assert.deepEqual([...landed].sort(), ["b0", "b1", "b2"]);
+
+      // SIGKILL b1 under send load: every send still succeeds (on b0 and b2, after retries).
+      let acked = 0;
+      const perBroker = new Map<string, number>();
+      let killed = false;
+      const load = (async () => {
+        for (let i = 0; acked < 400 && i < 10_000; i++) {
+          const batch = await Promise.all(
+            Array.from(
+              { length: 8 },
+              (_, j) => producer.send({ topic: "Orders", body: `load-${i}-${j}` }),
+            ),
+          );
+          for (const r of batch) {
+            perBroker.set(r.queue.brokerName, (perBroker.get(r.queue.brokerName) ?? 0) + 1);
+          }
+          acked += batch.length;
+          if (acked >= 80 && !killed) {
+            killed = true;
+            await brokers[1].kill("SIGKILL");
+          }
+        }
+      })();
+      await until(() => killed, "the kill");
+      // The name server drops b1 as soon as its connection closes.
+      await until(
+        async () => !(await routeBrokers(admin, "Orders")).includes("b1"),
+        "b1 leaving the route",
+      );
+      await load;
+      assert.ok(acked >= 400);
+      const before = new Map(perBroker);
+
+      // Restart b1 on its port and data: it registers and is back in the route.
+      const port = brokers[1].port;
+      brokers[1] = await spawnBroker({
+        dataDir: brokers[1].dataDir,
+        args: brokerArgs("b1", n, ["--port", String(port)]),
+      });
+      await until(
+        async () => (await routeBrokers(admin, "Orders")).includes("b1"),
+        "b1 back in the route",
+      );
+      assert.ok((before.get("b0") ?? 0) > 0 && (before.get("b2") ?? 0) > 0);
+    } finally {
+      for (const b of brokers) await b[Symbol.asyncDispose]();
+    }
+  },
+});
+
+Deno.test({
+  name: "with one of two name servers killed, brokers register and clients route through the other",
+  async fn() {
+    await using n1 = await spawnNamesrv();
+    await using n2 = await spawnNamesrv();
+    const both = `${n1.endpoint};${n2.endpoint}`;
+    await using a = await spawnBroker({ args: brokerArgs("a", both) });
+    await using b = await spawnBroker({ args: brokerArgs("b", both) });
+    await cli(["updateTopic", "-n", both, "-c", "C", "-t", "Before"]);
+    await n1.kill("SIGKILL");
+    // A topic created now reaches the surviving name server only.
+    await cli(["updateTopic", "-n", both, "-c", "C", "-t", "After"]);
+    await using admin = new ClusterAdmin({ nameServer: both });
+    await until(async () => (await routeBrokers(admin, "After")).length === 2, "route via n2");
+    await using producer = await createProducer({ nameServer: both, coalesce: false });
+    const landed = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      landed.add((await producer.send({ topic: "Before", body: `x${i}` })).queue.brokerName);
+      landed.add((await producer.send({ topic: "After", body: `y${i}` })).queue.brokerName);
+    }
+    assert.deepEqual([...landed].sort(), ["a", "b"]);
+    assert.ok(a.port > 0 && b.port > 0);
+  },
+});
+
+Deno.test("a consumer group of two members gets every message of three brokers exactly once", async () => {
+  await using namesrv = await spawnNamesrv();
+  const n = namesrv.endpoint;
+  await using b0 = await spawnBroker({ args: brokerArgs("b0", n) });
+  await using b1 = await spawnBroker({ args: brokerArgs("b1", n) });
+  await using b2 = await spawnBroker({ args: brokerArgs("b2", n) });
+  await using admin = new ClusterAdmin({ nameServer: n });
+  await admin.createTopic("Pay", "C", { readQueueNums: 2, writeQueueNums: 2 });
+  await until(async () => (await routeBrokers(admin, "Pay")).length === 3, "route of 3 brokers");
+  const options = {
+    nameServer: n,
+    group: "G",
+    topic: "Pay",
+    consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET" as const,
+    rebalanceIntervalMs: 500,
+  };
+  await using c1 = await createConsumer({ ...options, clientId: "m1" });
+  await using c2 = await createConsumer({ ...options, clientId: "m2" });
+  const owned = (c: Consumer) => c.assignment.filter((q) => q.topic === "Pay");
+  await until(
+    () => owned(c1).length > 0 && owned(c2).length > 0 && owned(c1).length + owned(c2).length === 6,
+    "both members owning disjoint queues of all three brokers",
+  );
+  const total = 90;
+  await using producer = await createProducer({ nameServer: n, coalesce: false });
+  for (let i = 0; i < total; i++) await producer.send({ topic: "Pay", body: `p${i}` });
+  const received: { body: string; broker: string; member: string }[] = [];
+  const drain = async (c: Consumer, member: string) => {
+    for await (const m of c.messages()) {
+      received.push({ body: m.text(), broker: m.brokerName, member });
+    }
+  };
+  const loops = [drain(c1, "m1"), drain(c2, "m2")];
+  await until(() => new Set(received.map((r) => r.body)).size === total, "every message", 20_000);
+  assert.match(
+    await cli(["consumerProgress", "-n", n, "-g", "G", "-t", "Pay"]),
+    /Pay\s+b0[\s\S]*Pay\s+b1[\s\S]*Pay\s+b2/,
+  );
+  await c1.close();
+  await c2.close();
+  await Promise.all(loops);
+  assert.equal(received.length, total, "no message delivered twice");
+  assert.deepEqual([...new Set(received.map((r) => r.broker))].sort(), ["b0", "b1", "b2"]);
+  assert.deepEqual([...new Set(received.map((r) => r.member))].sort(), ["m1", "m2"]);
+  assert.ok(b0.port > 0 && b1.port > 0 && b2.port > 0);
+});

@@ -1,0 +1,252 @@
+/**
+ * Pop consumption against a real broker: several simple consumers on one
+ * queue, invisible time and redelivery through the pop retry topic, change
+ * of invisible time, batch ack, stale and forged receipt handles, FIFO pop,
+ * long polling woken by arrivals, and the DLQ after maxAttempts.
+ */
+
+import assert from "node:assert/strict";
+import { startTestBroker, TestConnection } from "../_helpers/broker.ts";
+import { createAdmin } from "../../client/admin.ts";
+import { createProducer } from "../../client/producer.ts";
+import { MQBrokerError } from "../../client/errors.ts";
+import type { ReceivedMessage } from "../../client/message.ts";
+import { createSimpleConsumer, type SimpleConsumer } from "../../client/simple_consumer.ts";
+import { encodeBitSet, parseReceiptHandle } from "../../client/protocol/pop_headers.ts";
+import { RequestCode } from "../../client/protocol/request_code.ts";
+import { ResponseCode } from "../../client/protocol/response_code.ts";
+
+const WAIT_MS = 15_000;
+
+async function setup(topic: string, queues = 1, overrides = {}) {
+  const broker = await startTestBroker(overrides);
+  const endpoint = `127.0.0.1:${broker.port}`;
+  const admin = await createAdmin({ endpoint });
+  await admin.createTopic(topic, { readQueueNums: queues, writeQueueNums: queues });
+  const producer = await createProducer({ endpoint, group: "pop-pg" });
+  return {
+    endpoint,
+    producer,
+    async [Symbol.asyncDispose]() {
+      await producer.close();
+      await admin.close();
+      await broker.close();
+    },
+    broker,
+  };
+}
+
+function consumer(endpoint: string, topic: string, group = "pop-g", awaitDuration = 3_000) {
+  return createSimpleConsumer({
+    endpoint,
+    group,
+    subscriptions: { [topic]: "*" },
+    awaitDuration,
+    consumeFrom: "FIRST",
+  });
+}
+
+/** Receive until `n` messages arrived, failing after WAIT_MS. */
+async function receiveN(
+  c: SimpleConsumer,
+  n: number,
+  invisibleMs: number,
+): Promise<ReceivedMessage[]> {
+  const out: ReceivedMessage[] = [];
+  const deadline = Date.now() + WAIT_MS;
+  while (out.length < n) {
+    if (Date.now() > deadline) throw new Error(`received ${out.length} of ${n}`);
+    out.push(...await c.receive(Math.min(32, n - out.length), invisibleMs));
+  }
+  return out;
+}
+
+Deno.test("Pop: three consumers on one queue get every message once while invisible, then ack all", async () => {
+  await using env = await setup("PopShare");
+  for (let i = 0; i < 90; i++) await env.producer.send({ topic: "PopShare", body: `m${i}` });
+  await using a = await consumer(env.endpoint, "PopShare");
+  await using b = await consumer(env.endpoint, "PopShare");
+  await using c = await consumer(env.endpoint, "PopShare");
+  const seen = new Map<string, string>();
+  const all: [SimpleConsumer, ReceivedMessage][] = [];
+  const deadline = Date.now() + WAIT_MS;
+  while (seen.size < 90 && Date.now() < deadline) {
+    const batches = await Promise.all([a, b, c].map((x) => x.receive(8, 60_000)));
+    for (const [i, batch] of batches.entries()) {
+      for (const m of batch) {
+        assert.equal(seen.has(m.msgId), false, `message ${m.text()} delivered twice`);
+        seen.set(m.msgId, "abc"[i]);
+        all.push([[a, b, c][i], m]);
+      }
+    }
+  }
+  assert.equal(seen.size, 90);
+  assert.ok(new Set(seen.values()).size > 1, "more than one consumer received");
+  for (const [owner, m] of all) await owner.ack(m);
+  // Acked, so nothing comes back.
+  assert.deepEqual(await a.receive(32, 1_000), []);
+});
+
+Deno.test("Pop: an unacked message comes back after its invisible time with reconsumeTimes + 1", async () => {
+  await using env = await setup("PopRedeliver");
+  await env.producer.send({ topic: "PopRedeliver", body: "again" });
+  await using c = await consumer(env.endpoint, "PopRedeliver");
+  const [first] = await receiveN(c, 1, 1_000);
+  assert.equal(first.reconsumeTimes, 0);
+  const [second] = await receiveN(c, 1, 60_000);
+  assert.equal(second.msgId, first.msgId);
+  assert.equal(second.text(), "again");
+  assert.equal(second.topic, "PopRedeliver");
+  assert.equal(second.reconsumeTimes, 1);
+  assert.equal(second.properties["1ST_POP_TIME"] !== undefined, true);
+  await c.ack(second);
+  // The first handle is stale now: refused, nothing changes.
+  await assert.rejects(c.ack(first), (e) => e instanceof MQBrokerError);
+});
+
+Deno.test("Pop: changeInvisibleDuration shortens and extends; the old handle is stale afterwards", async () => {
+  await using env = await setup("PopChange");
+  await env.producer.send({ topic: "PopChange", body: "short" });
+  await using c = await consumer(env.endpoint, "PopChange");
+  const [m] = await receiveN(c, 1, 60_000);
+  const oldHandle = c.receiptHandle(m);
+  await c.changeInvisibleDuration(m, 0); // visible again now
+  assert.notEqual(c.receiptHandle(m), oldHandle);
+  const [back] = await receiveN(c, 1, 1_000);
+  assert.equal(back.msgId, m.msgId);
+  assert.equal(back.reconsumeTimes, 1);
+  // Extend: its 1 s invisible time becomes 60 s, so a 3 s long poll finds nothing.
+  await c.changeInvisibleDuration(back, 60_000);
+  assert.deepEqual(await c.receive(32, 60_000), []);
+  await c.ack(back);
+});
+
+Deno.test("Pop: BATCH_ACK_MESSAGE acks a batch; forged and out-of-range handles are refused", async () => {
+  await using env = await setup("PopBatch");
+  for (let i = 0; i < 5; i++) await env.producer.send({ topic: "PopBatch", body: `b${i}` });
+  await using c = await consumer(env.endpoint, "PopBatch");
+  const got = await receiveN(c, 5, 2_000);
+  const handle = parseReceiptHandle(c.receiptHandle(got[0]));
+  assert.ok(handle.ok);
+  await using raw = await TestConnection.connect(env.broker.port);
+  const ack = (extraInfo: string, offset: number) =>
+    raw.request(RequestCode.ACK_MESSAGE, {
+      consumerGroup: "pop-g",
+      topic: "PopBatch",
+      queueId: 0,
+      extraInfo,
+      offset,
+    });
+  const forged = c.receiptHandle(got[0]).replace(/ (\d+) /, " 12345 ");
+  assert.equal((await ack(forged, got[0].queueOffset)).code, ResponseCode.INVALID_PARAMETER);
+  assert.equal((await ack("not a handle", 0)).code, ResponseCode.INVALID_PARAMETER);
+  const outside = c.receiptHandle(got[0]).replace(/ \d+$/, " 999");
+  assert.equal((await ack(outside, 999)).code, ResponseCode.NO_MESSAGE);
+  const h = handle.handle;
+  const body = {
+    brokerName: h.brokerName,
+    acks: [{
+      c: "pop-g",
+      t: "PopBatch",
+      r: "0",
+      so: h.ckStartOffset,
+      q: 0,
+      rq: h.reviveQid,
+      pt: h.popTime,
+      it: h.invisibleTime,
+      b: encodeBitSet(got.map((m) => m.queueOffset - h.ckStartOffset)),
+    }],
+  };
+  const response = await raw.request(
+    RequestCode.BATCH_ACK_MESSAGE,
+    {},
+    new TextEncoder().encode(JSON.stringify(body)),
+  );
+  assert.equal(response.code, ResponseCode.SUCCESS, response.remark);
+  // Acked: the 2 s invisible time passes and nothing comes back within a 3 s poll.
+  assert.deepEqual(await c.receive(32, 60_000), []);
+});
+
+Deno.test("Pop: maxMsgNums above 32 and an unknown topic are refused", async () => {
+  await using env = await setup("PopBad");
+  await using raw = await TestConnection.connect(env.broker.port);
+  const pop = (topic: string, maxMsgNums: number) =>
+    raw.request(RequestCode.POP_MESSAGE, {
+      consumerGroup: "g",
+      topic,
+      queueId: -1,
+      maxMsgNums,
+      invisibleTime: 1000,
+      pollTime: 0,
+      bornTime: Date.now(),
+      initMode: 0,
+    });
+  assert.equal((await pop("PopBad", 33)).code, ResponseCode.INVALID_PARAMETER);
+  assert.equal((await pop("NoSuchTopic", 1)).code, ResponseCode.TOPIC_NOT_EXIST);
+  assert.equal((await pop("PopBad", 1)).code, ResponseCode.PULL_NOT_FOUND);
+});
+
+Deno.test("Pop: a long poll is woken by the arrival of a message", async () => {
+  await using env = await setup("PopWake");
+  await using c = await consumer(env.endpoint, "PopWake", "pop-g", 30_000);
+  const receiving = c.receive(4, 10_000);
+  // The pop is parked (30 s poll); the send wakes it.
+  await env.producer.send({ topic: "PopWake", body: "wake" });
+  const got = await receiving;
+  assert.deepEqual(got.map((m) => m.text()), ["wake"]);
+  await c.ack(got[0]);
+});
+
+Deno.test("Pop: FIFO pop blocks the queue until ack, and an expired batch comes back with its count", async () => {
+  await using env = await setup("PopFifo");
+  for (let i = 0; i < 4; i++) await env.producer.send({ topic: "PopFifo", body: `f${i}` });
+  await using c = await createSimpleConsumer({
+    endpoint: env.endpoint,
+    group: "fifo-g",
+    subscriptions: { PopFifo: "*" },
+    awaitDuration: 1_000,
+    consumeFrom: "FIRST",
+    fifo: true,
+  });
+  const first = await c.receive(2, 60_000);
+  assert.deepEqual(first.map((m) => m.text()), ["f0", "f1"]);
+  assert.deepEqual(await c.receive(2, 60_000), [], "blocked while the batch is invisible");
+  await c.ack(first[0]);
+  assert.deepEqual(await c.receive(2, 60_000), [], "still blocked: f1 unacked");
+  await c.ack(first[1]);
+  const second = await c.receive(2, 500);
+  assert.deepEqual(second.map((m) => m.text()), ["f2", "f3"]);
+  // Not acked: after 500 ms the same batch comes back, counted.
+  const deadline = Date.now() + WAIT_MS;
+  let again: ReceivedMessage[] = [];
+  while (again.length === 0 && Date.now() < deadline) again = await c.receive(2, 60_000);
+  assert.deepEqual(again.map((m) => m.text()), ["f2", "f3"]);
+  assert.deepEqual(again.map((m) => m.reconsumeTimes), [1, 1]);
+  await assert.rejects(c.ack(second[0]), MQBrokerError, "the first pop's handle is stale");
+  for (const m of again) await c.ack(m);
+});
+
+Deno.test("Pop: after maxAttempts deliveries an unacked message goes to %DLQ%<group>", async () => {
+  await using env = await setup("PopDlq", 1, { retryMaxTimes: 1 });
+  await env.producer.send({ topic: "PopDlq", body: "poison" });
+  await using c = await consumer(env.endpoint, "PopDlq", "dlq-g");
+  const [first] = await receiveN(c, 1, 500);
+  const [second] = await receiveN(c, 1, 500);
+  assert.equal(second.msgId, first.msgId);
+  // The revive dead-letters it (creating %DLQ%dlq-g): wait for the topic, pacing with long polls.
+  await using admin = await createAdmin({ endpoint: env.endpoint });
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await admin.listTopics()).some((t) => t.topicName === "%DLQ%dlq-g")) {
+    if (Date.now() > deadline) throw new Error("no DLQ topic");
+    assert.deepEqual(await c.receive(1, 500), [], "not delivered a third time");
+  }
+  await using dlq = await createSimpleConsumer({
+    endpoint: env.endpoint,
+    group: "dlq-reader",
+    subscriptions: { "%DLQ%dlq-g": "*" },
+    awaitDuration: 3_000,
+    consumeFrom: "FIRST",
+  });
+  const [dead] = await receiveN(dlq, 1, 60_000);
+  assert.equal(dead.text(), "poison");
+});
