@@ -12,6 +12,8 @@ import { BrokerHttpServer } from "../../broker/http/http_server.ts";
 import { createAdmin } from "../../client/admin.ts";
 import { createConsumer } from "../../client/consumer.ts";
 import { createProducer } from "../../client/producer.ts";
+import type { ReceivedMessage } from "../../client/message.ts";
+import { createSimpleConsumer } from "../../client/simple_consumer.ts";
 import { Connection } from "../../client/connection.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
 import { ResponseCode } from "../../client/protocol/response_code.ts";
@@ -156,4 +158,39 @@ Deno.test("The HTTP port answers 404 for unknown paths and 405 for writes to /me
   const api = await fetch(`${base}/api/nope`);
   assert.equal(api.status, 404);
   assert.match((await api.json()).error, /No API/);
+});
+
+Deno.test("rocketmq_consumer_inflight_messages counts popped, unacked messages of pop consumers", async () => {
+  await using broker = await startTestBroker();
+  await using http = BrokerHttpServer.start({
+    source: broker.broker.operations,
+    hostname: "127.0.0.1",
+    port: 0,
+  });
+  const endpoint = `127.0.0.1:${broker.port}`;
+  await using admin = await createAdmin({ endpoint });
+  await admin.createTopic("Popped", { readQueueNums: 1, writeQueueNums: 1 });
+  await using producer = await createProducer({ endpoint, group: "pg" });
+  for (let i = 0; i < 4; i++) await producer.send({ topic: "Popped", body: `p${i}` });
+  await using consumer = await createSimpleConsumer({
+    endpoint,
+    group: "popper",
+    subscriptions: { Popped: "*" },
+    awaitDuration: 3_000,
+    consumeFrom: "FIRST",
+  });
+  const got: ReceivedMessage[] = [];
+  await until(async () => {
+    got.push(...await consumer.receive(4, 60_000));
+    return got.length === 4;
+  }, "four popped messages");
+  await consumer.ack(got[0]);
+  const text = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text();
+  const m = parse(text);
+  assert.equal(
+    m.get(
+      'rocketmq_consumer_inflight_messages{consumer_group="popper",is_retry="false",is_system="false",topic="Popped"}',
+    ),
+    3,
+  );
 });

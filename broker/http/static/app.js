@@ -316,6 +316,7 @@ async function groupsPage() {
       { label: "Topics", cell: (g) => g.topics.join(", ") },
       { label: "Lag (messages)", num: true, cell: (g) => fmt(g.lagMessages) },
       { label: "Lag (time)", num: true, cell: (g) => duration(g.lagLatencyMs) },
+      { label: "Pop in flight", num: true, cell: (g) => fmt(g.popInFlight) },
     ], groups),
   );
 }
@@ -359,6 +360,7 @@ async function groupPage(name) {
       card("Model", g.messageModel ?? "offline"),
       card("Consume type", g.consumeType ?? "offline"),
       card("Queues", g.queues.length),
+      card("Pop in flight", fmt(g.popInFlight)),
     ),
     h("h3", {}, "Members"),
     table([{ label: "Client id", cell: (m) => m }], g.clientIds),
