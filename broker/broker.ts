@@ -345,6 +345,7 @@ export class Broker implements AsyncDisposable {
         timerStats: () => timers.stats(),
         nowMs: () => clock.nowMs(),
         acl: ops.acl,
+        popInFlight: (group, topic) => pop.ctx.inFlight.countOf(group, topic),
       };
       return new Broker(
         server,

@@ -231,6 +231,7 @@ export class Consumer implements AsyncDisposable {
     this.#pool = new BrokerPool({
       endpoint: options.endpoint,
       nameServer: options.nameServer,
+      credentials: options.credentials,
       onRequest: (request) => this.#onBrokerRequest(request),
       onBrokerConnect: (client) =>
         this.#heartbeatTo(client)

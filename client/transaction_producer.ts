@@ -7,6 +7,7 @@
  */
 
 import type { BrokerClient } from "./broker_client.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { sendProducerHeartbeat, unregisterAndClose } from "./client_registration.ts";
 import { MQClientError, MQConnectionClosedError } from "./errors.ts";
 import {
@@ -75,6 +76,8 @@ export interface TransactionProducerOptions {
    * half message, and every broker used gets the group's heartbeats.
    */
   readonly nameServer?: string;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
   /** Producer group; the broker sends check-backs to a live producer of this group. */
   readonly group: string;
   /** Answers check-backs. */
@@ -201,6 +204,7 @@ export class TransactionProducer implements AsyncDisposable {
       routeTtlMs: this.#routeTtlMs,
       onRequest: (request, client) => this.#onBrokerRequest(request, client),
       onBrokerConnect: (client) => this.#heartbeat(client),
+      credentials: options.credentials,
     });
   }
 

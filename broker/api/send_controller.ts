@@ -221,7 +221,12 @@ export class SendController {
         this.#respond(request, result, queueId, uniqKey)
       );
     }
-    return dedup.put(header.topic, queueId, [uniqKey], () => this.#ctx.store.putMessage(prepared.value))
+    return dedup.put(
+      header.topic,
+      queueId,
+      [uniqKey],
+      () => this.#ctx.store.putMessage(prepared.value),
+    )
       .then(({ result, queueId: storedIn }) => this.#respond(request, result, storedIn, uniqKey));
   }
 

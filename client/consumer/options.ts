@@ -7,6 +7,7 @@
 
 import type { MessageQueue } from "../message.ts";
 import type { ConsumeFromWhere } from "../protocol/heartbeat.ts";
+import type { SessionCredentials } from "../protocol/acl_signature.ts";
 import { LOCK_CLIENT_EXPIRY_MS_DEFAULT } from "./consume_orderly.ts";
 import type { SubscriptionExpression } from "./subscription.ts";
 
@@ -37,6 +38,8 @@ export const RETRY_SUSPEND_MS_DEFAULT = 1_000;
 export interface ConsumerOptions {
   /** A standalone broker's address, `host:port`. */
   readonly endpoint?: string;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
   /**
    * Name servers, `host:port;host:port`: the consumer rebalances over the
    * read queues of every broker of the topic, heartbeats to each of them and
