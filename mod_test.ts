@@ -16,6 +16,7 @@ Deno.test("mod.ts exports exactly the public client API", () => {
     "createAdmin",
     "createConsumer",
     "createProducer",
+    "createSimpleConsumer",
     "createTransactionProducer",
     "selectQueueByGroup",
   ]);

@@ -3,7 +3,7 @@
  * case's memory and threads cannot skew the next. Every benchmark prints one
  * JSON line per case to stdout; this runner passes them through unchanged.
  *
- * Usage: `deno task bench [--only store,e2e,timer,txn,foreign,cluster,grpc] [--quick]`
+ * Usage: `deno task bench [--only store,e2e,timer,txn,foreign,cluster,grpc,pop] [--quick]`
  * `--quick` asks each benchmark for its small configuration (for smoke runs);
  * figures in BENCHMARKS.md come from full runs.
  *
@@ -26,6 +26,11 @@ const BENCHES = [
     name: "grpc",
     file: "grpc_bench.ts",
     quick: ["--messages", "2000", "--latency-sends", "200"],
+  },
+  {
+    name: "pop",
+    file: "pop_bench.ts",
+    quick: ["--messages", "20000", "--outstanding", "20000", "--dedup-keys", "100000"],
   },
 ] as const;
 

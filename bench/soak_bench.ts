@@ -234,8 +234,11 @@ async function soak(
     brokerRssMbStart: rssStart,
     brokerRssMbEnd: rssEnd,
     brokerRssMbSamples: samples,
-    rssGrowthBytesPerMsg: rssStart !== undefined && rssEnd !== undefined
-      ? Number(((rssEnd - rssStart) * 1e6 / produced).toFixed(2))
+    // From the first sample on: by then heaps, buffers and code have reached their working size.
+    rssGrowthBytesPerMsgAfterFirstSample: samples.length > 0 && rssEnd !== undefined
+      ? Number(
+        ((rssEnd - samples[0]) * 1e6 / (produced * (1 - sampleSeconds / elapsed))).toFixed(2),
+      )
       : undefined,
   };
 }

@@ -42,6 +42,10 @@ import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import type { GrpcFront } from "../proxy/mod.ts";
 import { LocalGrpcBackend } from "./api/grpc_backend.ts";
+import { DedupWindow } from "./domain/dedup/dedup_window.ts";
+import { AssignmentController } from "./api/assignment_controller.ts";
+import { ConsumerAdminController } from "./api/consumer_admin_controller.ts";
+import { RequestModeTable } from "./domain/pop/assignment.ts";
 import { GrpcPopBridge } from "./api/grpc_pop.ts";
 import { grpcAccessHook } from "./api/grpc_access.ts";
 import { startPop } from "./pop_module.ts";
@@ -159,6 +163,14 @@ export class Broker implements AsyncDisposable {
       const topics = new TopicTable(store, () => clock.nowMs());
       await topics.load(config.autoCreateTopicEnable ? 8 : undefined);
       let opaque = 0;
+      // Dedup window of the send path, refilled from each windowed topic's tail.
+      const dedup = new DedupWindow({
+        windowMs: config.dedupWindowMs,
+        keysMax: config.dedupKeysMax,
+        topic: (name) => topics.get(name),
+        nowMs: () => clock.nowMs(),
+      });
+      await dedup.rebuild(store, topics.list());
       const ctx: BrokerContext = {
         // Read per request: updateBrokerConfig swaps the run-time changeable options.
         get config() {
@@ -172,6 +184,7 @@ export class Broker implements AsyncDisposable {
         uniqueIds: new UniqueIdGenerator({ ip: storeHost.ip }),
         storeHost,
         brokerAddress: `${ipText(storeHost.ip)}:${storeHost.port}`,
+        dedup,
         nextOpaque: () => (opaque = (opaque + 1) | 0),
       };
       const started = await ops.start({ store, router, remoting });
@@ -251,6 +264,8 @@ export class Broker implements AsyncDisposable {
       const pop = await startPop({ config, store, topics, clock, storeHost, timers, log });
       services.push(pop);
       router.register(pop.handlers);
+      router.register(new AssignmentController(ctx, new RequestModeTable()).handlers());
+      router.register(new ConsumerAdminController(ctx, pop.ctx).handlers());
 
       // gRPC front for RocketMQ 5 clients ("local mode" proxy), when a port is configured.
       if (config.grpcPort !== 0) {
@@ -330,6 +345,7 @@ export class Broker implements AsyncDisposable {
         timerStats: () => timers.stats(),
         nowMs: () => clock.nowMs(),
         acl: ops.acl,
+        popInFlight: (group, topic) => pop.ctx.inFlight.countOf(group, topic),
       };
       return new Broker(
         server,

@@ -106,6 +106,10 @@ export interface BrokerConfig {
   readonly httpPort: number;
   /** Plain ACL file (YAML or JSON); empty means access control is off. */
   readonly aclFile: string;
+  /** Sends whose UNIQ_KEY was stored this recently are answered with the original, ms (0 = off; topic attribute `dedup.window.ms` overrides). */
+  readonly dedupWindowMs: number;
+  /** Most keys the dedup window remembers (oldest forgotten first). */
+  readonly dedupKeysMax: number;
 }
 
 /** How an option's text is parsed. */
@@ -168,6 +172,8 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     grpcPort: 8081,
     httpPort: 8080,
     aclFile: "",
+    dedupWindowMs: 0,
+    dedupKeysMax: 1_000_000,
   } satisfies BrokerConfig,
 );
 
@@ -421,6 +427,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "string",
       description: "plain ACL file, YAML or JSON (empty = access control off)",
     },
+    {
+      key: "dedupWindowMs",
+      flag: "--dedup-window-ms",
+      kind: "int",
+      description: "a UNIQ_KEY stored this recently is not stored again, ms (0 = off)",
+    },
+    {
+      key: "dedupKeysMax",
+      flag: "--dedup-keys-max",
+      kind: "int",
+      description: "most keys the dedup window remembers (oldest forgotten first)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -603,6 +621,8 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   }
   range("grpcPort", 0, 65535);
   range("httpPort", 0, 65535);
+  range("dedupWindowMs", 0, 7 * 24 * 3_600_000);
+  range("dedupKeysMax", 1, 100_000_000);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

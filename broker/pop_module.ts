@@ -19,6 +19,9 @@ import { TIMER_QUEUE_ID, TIMER_TOPIC } from "./domain/timer/timer_transform.ts";
 import type { TimerMessageService } from "./domain/timer/timer_service.ts";
 import type { TopicTable } from "./domain/topic_table.ts";
 
+/** Interval of pop-offset writes, ms. */
+export const POP_OFFSETS_FLUSH_INTERVAL_MS = 1_000;
+
 /** What {@linkcode startPop} needs. */
 export interface PopModuleOptions {
   /** Broker config (names, retry limit). */
@@ -73,7 +76,13 @@ export async function startPop(options: PopModuleOptions): Promise<PopModule> {
     clusterName: config.clusterName,
     storeHost: options.storeHost,
     maxAttempts: config.retryMaxTimes + 1,
+    durableAcks: config.flush === "sync",
   });
+  // Pop offsets are written every POP_OFFSETS_FLUSH_INTERVAL_MS (and before acks under sync flush).
+  let cancelFlush = clock.schedule(function flush() {
+    void ctx.popOffsets.flush().catch(() => {});
+    cancelFlush = clock.schedule(flush, POP_OFFSETS_FLUSH_INTERVAL_MS);
+  }, POP_OFFSETS_FLUSH_INTERVAL_MS);
   const dlq = new SendBackService({
     store,
     put,
@@ -105,9 +114,11 @@ export async function startPop(options: PopModuleOptions): Promise<PopModule> {
       if (arrival.topic === ctx.reviveTopic) revive.kick();
     },
     async close() {
+      cancelFlush();
       ctx.polling.close();
       await revive.close();
       await ctx.orderInfos.flushed();
+      await ctx.popOffsets.flush().catch(() => {});
     },
   };
 }

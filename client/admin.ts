@@ -6,6 +6,13 @@
 
 import { BrokerClient } from "./broker_client.ts";
 import type { SessionCredentials } from "./protocol/acl_signature.ts";
+import {
+  type ConsumerConnection,
+  consumerConnection,
+  type ConsumeStats,
+  consumeStats,
+  resetOffsetByTime,
+} from "./admin_consumer.ts";
 import type { SubscriptionExpression } from "./consumer.ts";
 import { MQBrokerError, MQClientError } from "./errors.ts";
 import {
@@ -193,6 +200,45 @@ export class Admin implements AsyncDisposable {
       requestTimeoutMs: options.requestTimeoutMs,
       credentials: options.credentials,
     });
+  }
+
+  /**
+   * Members, subscriptions and model of a consumer group (consumerConnection).
+   *
+   * @param group Consumer group.
+   * @returns The group's registration.
+   * @throws {MQBrokerError} CONSUMER_NOT_ONLINE if no member is connected.
+   */
+  consumerConnection(group: string): Promise<ConsumerConnection> {
+    return consumerConnection(this.#client, group);
+  }
+
+  /**
+   * A group's lag in messages and in time per queue, and its pop in-flight count.
+   *
+   * @param group Consumer group.
+   * @param topic Only this topic (and its pop retry topic).
+   * @returns The stats.
+   */
+  consumeStats(group: string, topic?: string): Promise<ConsumeStats> {
+    return consumeStats(this.#client, group, topic);
+  }
+
+  /**
+   * Move a group to the first message stored at or after a time; live
+   * members move too.
+   *
+   * @param group Consumer group.
+   * @param topic Topic.
+   * @param timestampMs Epoch ms.
+   * @returns The new offset per queue id.
+   */
+  resetOffsetByTime(
+    group: string,
+    topic: string,
+    timestampMs: number,
+  ): Promise<Map<number, number>> {
+    return resetOffsetByTime(this.#client, group, topic, timestampMs);
   }
 
   /**

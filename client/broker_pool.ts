@@ -8,7 +8,7 @@
 
 import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { BrokerClient } from "./broker_client.ts";
-import type { RequestHandler } from "./connection.ts";
+import type { RemotingCommand } from "./protocol/remoting_command.ts";
 import { MQClientError } from "./errors.ts";
 import { NameServerClient } from "./name_server_client.ts";
 import type { TopicRouteData } from "./protocol/heartbeat.ts";
@@ -22,8 +22,11 @@ export interface BrokerPoolOptions {
   readonly nameServer?: string;
   /** Default request timeout of every channel, ms. */
   readonly requestTimeoutMs?: number;
-  /** Broker-initiated request handler, on every broker channel. */
-  readonly onRequest?: RequestHandler;
+  /** Broker-initiated request handler, on every broker channel (told which channel). */
+  readonly onRequest?: (
+    request: RemotingCommand,
+    client: BrokerClient,
+  ) => RemotingCommand | undefined | Promise<RemotingCommand | undefined>;
   /**
    * Called for each broker channel once it is first used and after every
    * reconnect (e.g. to send the client's heartbeat). Errors are ignored.
@@ -151,10 +154,11 @@ export class BrokerPool {
     let client = this.#clients.get(addr);
     if (client === undefined) {
       const hook = this.#options.onBrokerConnect;
+      const onRequest = this.#options.onRequest;
       const created: BrokerClient = new BrokerClient({
         endpoint: addr,
         requestTimeoutMs: this.#options.requestTimeoutMs,
-        onRequest: this.#options.onRequest,
+        onRequest: onRequest === undefined ? undefined : (request) => onRequest(request, created),
         credentials: this.#options.credentials,
         onReconnect: hook === undefined ? undefined : () => void hook(created).catch(() => {}),
       });

@@ -21,7 +21,9 @@ import {
 import type { RemotingCommand } from "./protocol/remoting_command.ts";
 import { RequestCode } from "./protocol/request_code.ts";
 import { allocateStrategy } from "./consumer/allocate_strategy.ts";
+import { BroadcastConsumeService } from "./consumer/consume_broadcasting.ts";
 import { ConcurrentConsumeService } from "./consumer/consume_concurrently.ts";
+import { LOCAL_OFFSET_STORE_DIR_DEFAULT, LocalOffsetStore } from "./consumer/local_offset_store.ts";
 import { OrderlyConsumeService } from "./consumer/consume_orderly.ts";
 import type { ConsumeService, Delivery } from "./consumer/consume_service.ts";
 import { DeliveryBuffer } from "./consumer/delivery_buffer.ts";
@@ -32,6 +34,7 @@ import {
   resolveConsumerOptions,
   type ResolvedConsumerOptions,
 } from "./consumer/options.ts";
+import { PopPushService } from "./consumer/pop_push.ts";
 import { ProcessQueue } from "./consumer/process_queue.ts";
 import { type PullContext, pullLoop } from "./consumer/pull_service.ts";
 import { RebalanceService } from "./consumer/rebalance.ts";
@@ -101,6 +104,15 @@ export interface ReconsumeOptions {
  * consumer also consumes `%RETRY%<group>`; such messages report the original
  * `topic` and a `reconsumeTimes` one higher per attempt.
  *
+ * Pop mode (`mode: "pop"`): the broker hands out messages (POP_MESSAGE) to
+ * any member; advancing acks, `reconsumeLater` keeps the message invisible
+ * for its back-off, after which it comes back with reconsumeTimes + 1.
+ *
+ * Broadcasting (`messageModel: "BROADCASTING"`): every member takes every
+ * queue and so gets every message; offsets live in a local file under
+ * `offsetStoreDir`, survive a restart and are never committed to the
+ * broker; `reconsumeLater` does not retry (no retry topic), as in RocketMQ.
+ *
  * Orderly mode (`orderly: true`): before pulling a queue the consumer locks
  * it on the broker (LOCK_BATCH_MQ), renews its locks every
  * `lockRenewIntervalMs`, and unlocks queues it gives up (after committing
@@ -138,6 +150,8 @@ export class Consumer implements AsyncDisposable {
   readonly clientId: string;
   /** True for an orderly consumer. */
   readonly orderly: boolean;
+  /** `CLUSTERING` or `BROADCASTING`. */
+  readonly messageModel: "CLUSTERING" | "BROADCASTING";
   readonly #pool: BrokerPool;
   /** The standalone broker's channel, or (with name servers) the pool of brokers. */
   readonly #client: BrokerAccess;
@@ -154,6 +168,7 @@ export class Consumer implements AsyncDisposable {
   readonly #rebalancer: RebalanceService;
   readonly #pull: PullContext;
   readonly #timers: Array<ReturnType<typeof setInterval>> = [];
+  readonly #popPush: PopPushService | undefined;
   #current: Delivery | undefined;
   #iterating = false;
   #closed = false;
@@ -170,18 +185,53 @@ export class Consumer implements AsyncDisposable {
     this.group = options.group;
     this.topic = options.topic;
     this.orderly = options.orderly ?? false;
+    this.messageModel = options.messageModel ?? "CLUSTERING";
+    if (this.messageModel !== "CLUSTERING" && this.messageModel !== "BROADCASTING") {
+      throw new TypeError(
+        `Cannot create consumer: messageModel must be CLUSTERING or BROADCASTING, got ${
+          String(this.messageModel)
+        }`,
+      );
+    }
+    const broadcasting = this.messageModel === "BROADCASTING";
+    if (broadcasting && this.orderly) {
+      throw new TypeError("Cannot create consumer: an orderly consumer cannot broadcast");
+    }
     this.clientId = options.clientId ?? `consumer@${Deno.pid}@${crypto.randomUUID().slice(0, 8)}`;
     this.#subscription = parseSubscription(this.topic, options.subscription);
-    this.#subscriptions = this.orderly
+    this.#subscriptions = this.orderly || broadcasting
       ? [this.#subscription]
       : [this.#subscription, subscribeAll(RETRY_TOPIC_PREFIX + this.group)];
     this.#options = resolveConsumerOptions(options);
-    const strategy = allocateStrategy(options.allocateStrategy);
+    if (options.mode !== undefined && options.mode !== "pull" && options.mode !== "pop") {
+      throw new TypeError(
+        `Cannot create consumer: mode must be pull or pop, got ${String(options.mode)}`,
+      );
+    }
+    if (options.mode === "pop" && broadcasting) {
+      throw new TypeError("Cannot create consumer: pop mode is for clustering consumers");
+    }
+    this.#popPush = options.mode === "pop"
+      ? new PopPushService({
+        endpoint: options.endpoint,
+        nameServer: options.nameServer,
+        group: this.group,
+        topic: this.topic,
+        subscription: options.subscription,
+        clientId: this.clientId,
+        batchSize: this.#options.pullBatchSize,
+        pollTimeMs: this.#options.suspendTimeoutMs,
+        orderly: this.orderly,
+        fromFirst: this.#options.consumeFromWhere === "CONSUME_FROM_FIRST_OFFSET",
+      })
+      : undefined;
+    const strategy = broadcasting ? undefined : allocateStrategy(options.allocateStrategy);
     this.#onRebalance = options.onRebalance;
     // A broker channel that (re)connects gets the heartbeat, then the group rebalances.
     this.#pool = new BrokerPool({
       endpoint: options.endpoint,
       nameServer: options.nameServer,
+      credentials: options.credentials,
       onRequest: (request) => this.#onBrokerRequest(request),
       onBrokerConnect: (client) =>
         this.#heartbeatTo(client)
@@ -195,12 +245,14 @@ export class Consumer implements AsyncDisposable {
       ? new OrderlyConsumeService({ ...common, clientId: this.clientId })
       : undefined;
     this.#service = this.#orderlyService ??
-      new ConcurrentConsumeService({
+      (broadcasting ? new BroadcastConsumeService() : new ConcurrentConsumeService({
         ...common,
         onRetryTopicUsed: () => this.#rebalancer.noteRetryTopicUsed(),
-      });
+      }));
     this.#buffer = new DeliveryBuffer(this.#service, this.#options.bufferedMax);
-    this.#offsets = new RemoteOffsetStore(this.#client, this.group);
+    this.#offsets = broadcasting
+      ? new LocalOffsetStore(options.offsetStoreDir ?? LOCAL_OFFSET_STORE_DIR_DEFAULT, this.group)
+      : new RemoteOffsetStore(this.#client, this.group);
     this.#rebalancer = new RebalanceService({
       client: this.#client,
       group: this.group,
@@ -246,9 +298,9 @@ export class Consumer implements AsyncDisposable {
     return [...this.#queues.values()].map((s) => s.queue);
   }
 
-  /** The group's retry topic this consumer also consumes, or undefined in orderly mode. */
+  /** The group's retry topic this consumer also consumes, or undefined (orderly, broadcasting). */
   get retryTopic(): string | undefined {
-    return this.orderly ? undefined : RETRY_TOPIC_PREFIX + this.group;
+    return this.#subscriptions[1]?.topic;
   }
 
   /**
@@ -260,6 +312,8 @@ export class Consumer implements AsyncDisposable {
    *   the subscription (SUBSCRIPTION_PARSE_FAILED) or, in orderly mode, the locks.
    */
   async start(): Promise<void> {
+    if (this.#popPush !== undefined) return await this.#popPush.start();
+    if (this.#offsets instanceof LocalOffsetStore) await this.#offsets.load();
     await this.#heartbeat();
     if (this.#subscription.type === "SQL92") {
       const broker = this.#pool.standalone ?? await this.#anyBrokerOf(this.topic);
@@ -300,6 +354,7 @@ export class Consumer implements AsyncDisposable {
       throw new TypeError("Cannot iterate messages: another iteration is active");
     }
     this.#iterating = true;
+    if (this.#popPush !== undefined) return this.#iteratePop(options?.signal);
     return this.#iterate(options?.signal);
   }
 
@@ -336,8 +391,17 @@ export class Consumer implements AsyncDisposable {
         `Cannot reconsume message: delayLevel must be an integer from 0 to ${DELAY_LEVEL_MAX}, got ${delayLevel}`,
       );
     }
+    if (this.#popPush !== undefined) return await this.#popPush.reconsumeLater(message, delayLevel);
     const current = this.#current?.message === message ? this.#current : undefined;
     await this.#service.reconsumeLater(message, current, delayLevel);
+  }
+
+  async *#iteratePop(signal: AbortSignal | undefined): AsyncGenerator<ReceivedMessage> {
+    try {
+      yield* this.#popPush!.messages(signal);
+    } finally {
+      this.#iterating = false;
+    }
   }
 
   async *#iterate(signal: AbortSignal | undefined): AsyncGenerator<ReceivedMessage> {
@@ -409,6 +473,10 @@ export class Consumer implements AsyncDisposable {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    if (this.#popPush !== undefined) {
+      await this.#popPush.close();
+      return await this.#pool.close((client) => client.close());
+    }
     for (const timer of this.#timers) clearInterval(timer);
     this.#rebalancer.close();
     this.#buffer.wake();
@@ -466,7 +534,37 @@ export class Consumer implements AsyncDisposable {
     if (request.code === RequestCode.NOTIFY_CONSUMER_IDS_CHANGED && !this.#closed) {
       void this.#rebalancer.run().catch(() => {});
     }
+    if (request.code === RequestCode.RESET_CONSUMER_CLIENT_OFFSET && !this.#closed) {
+      void this.#resetOffsets(request).catch(() => {});
+    }
     return undefined;
+  }
+
+  /**
+   * RESET_CONSUMER_CLIENT_OFFSET: drop the state of each reset queue
+   * (without committing its old progress), store the new offset, and let
+   * the rebalance start it again from there.
+   */
+  async #resetOffsets(request: RemotingCommand): Promise<void> {
+    let table: Record<string, number>;
+    try {
+      table = JSON.parse(new TextDecoder().decode(request.body ?? new Uint8Array())).offsetTable;
+    } catch {
+      return;
+    }
+    const reset: [ProcessQueue, number][] = [];
+    for (const pq of this.#queues.values()) {
+      const offset = table?.[`${pq.queue.topic}@${pq.queue.brokerName}@${pq.queue.queueId}`];
+      if (typeof offset === "number") reset.push([pq, offset]);
+    }
+    for (const [pq] of reset) {
+      this.#queues.delete(pq.key);
+      pq.deactivate();
+    }
+    await Promise.all(reset.map(([pq]) => pq.loop));
+    // A pull sent before the reset may have stored the old offset: store the new one last.
+    await Promise.all(reset.map(([pq, offset]) => this.#offsets.commit(pq.queue, offset)));
+    if (reset.length > 0) await this.#rebalancer.run();
   }
 
   /**
@@ -500,7 +598,7 @@ export class Consumer implements AsyncDisposable {
     return sendConsumerHeartbeat(client, {
       clientId: this.clientId,
       group: this.group,
-      messageModel: "CLUSTERING",
+      messageModel: this.messageModel,
       consumeFromWhere: this.#options.consumeFromWhere,
       subscriptions: this.#subscriptions,
       subVersion: this.#subVersion,

@@ -6,6 +6,7 @@
  */
 
 import { BrokerClient } from "./broker_client.ts";
+import { parseEndpoint } from "./connection.ts";
 import { MQBrokerError, MQClientError, MQConnectionClosedError, MQTimeoutError } from "./errors.ts";
 import { type ClusterInfo, parseClusterInfo, parseTopicList } from "./protocol/cluster_info.ts";
 import { getRouteInfoRequestHeader } from "./protocol/headers.ts";
@@ -22,13 +23,14 @@ export const NAMESRV_REQUEST_TIMEOUT_MS_DEFAULT = 3_000;
  *
  * @param text The list.
  * @returns The addresses.
- * @throws {TypeError} If the list is empty.
+ * @throws {TypeError} If the list is empty or an address is not `host:port`.
  */
 export function parseNameServerList(text: string): string[] {
   const list = text.split(";").map((a) => a.trim()).filter((a) => a !== "");
   if (list.length === 0) {
     throw new TypeError(`Cannot use name servers "${text}": expected host:port;host:port`);
   }
+  for (const address of list) parseEndpoint(address);
   return list;
 }
 

@@ -1,5 +1,6 @@
 /**
- * The producer: sends messages to a broker's queues with retries.
+ * The producer: sends messages to the queues of one broker (`endpoint`) or of
+ * every broker of a topic (`nameServer`), with retries.
  *
  * @module
  */
@@ -259,14 +260,18 @@ interface PendingBatch {
 }
 
 /**
- * Sends messages to one broker.
+ * Sends messages to a standalone broker (`endpoint`) or to the brokers the
+ * name servers route a topic to (`nameServer`).
  *
- * Queue choice is round-robin over the topic's writable queues (from
- * GET_ROUTEINFO_BY_TOPIC, cached for `routeTtlMs`). A send that fails with a
- * retriable response code ({@linkcode RETRIABLE_SEND_CODES}) or a broken
- * connection is retried on the next queue, up to `retryTimes` more times,
- * within `sendTimeoutMs` in total. The producer sets each message's UNIQ_KEY.
- * Sends may be issued concurrently; they are pipelined on one connection,
+ * Queue choice is round-robin over the topic's writable queues on every
+ * broker (from GET_ROUTEINFO_BY_TOPIC, cached for `routeTtlMs`). A send that
+ * fails with a retriable response code ({@linkcode RETRIABLE_SEND_CODES}) is
+ * retried on another broker when there is one (a failed broker is avoided
+ * for `faultIsolationMs`), up to `retryTimes` more times; a broken or refused
+ * connection moves to another broker, or reconnects with back-off, until
+ * `sendTimeoutMs` runs out (see `SendRouter`). The producer sets each
+ * message's UNIQ_KEY. Sends may be issued concurrently; they are pipelined
+ * on one connection per broker,
  * and by default plain sends of one topic issued in the same tick are
  * coalesced into SEND_BATCH_MESSAGE batches (see `ProducerOptions.coalesce`),
  * each `send()` still resolving with its own result.

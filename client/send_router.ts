@@ -8,10 +8,10 @@
 
 import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import type { BrokerClient } from "./broker_client.ts";
-import { BrokerPool, FaultAvoidance } from "./broker_pool.ts";
-import type { RequestHandler } from "./connection.ts";
+import { BrokerPool, type BrokerPoolOptions, FaultAvoidance } from "./broker_pool.ts";
 import { MQBrokerError, MQClientError, MQConnectionClosedError } from "./errors.ts";
 import type { Message, MessageQueue } from "./message.ts";
+import type { TopicRouteData } from "./protocol/heartbeat.ts";
 import type { RemotingCommand } from "./protocol/remoting_command.ts";
 import { ResponseCode } from "./protocol/response_code.ts";
 import { pickQueue, RouteCache, type RouteEntry } from "./topic_route.ts";
@@ -47,8 +47,8 @@ export interface SendRouterOptions {
   readonly routeTtlMs: number;
   /** How long a failed broker is avoided, ms. */
   readonly faultIsolationMs?: number;
-  /** Broker-initiated requests. */
-  readonly onRequest?: RequestHandler;
+  /** Broker-initiated requests, with the channel they came on. */
+  readonly onRequest?: BrokerPoolOptions["onRequest"];
   /** Run on each broker channel's first use and reconnects (heartbeats). */
   readonly onBrokerConnect?: (client: BrokerClient) => Promise<void>;
   /** ACL credentials; every request is signed with them. */
@@ -104,7 +104,7 @@ export class SendRouter {
     this.#options = options;
     this.pool = new BrokerPool(options);
     this.routes = new RouteCache(
-      (topic, signal) => this.pool.fetchRoute(topic, signal),
+      (topic, signal) => this.pool.fetchRoute(topic, signal).then(writableRoute),
       options.routeTtlMs,
       options.nameServer !== undefined,
     );
@@ -229,6 +229,15 @@ export class SendRouter {
     this.#closed = true;
     await this.pool.close(each);
   }
+}
+
+/** Only brokers with a master take sends (a slave-only broker name is read-only). */
+function writableRoute(route: TopicRouteData): TopicRouteData {
+  const masters = new Set(
+    route.brokerDatas.filter((d) => d.brokerAddrs["0"] !== undefined).map((d) => d.brokerName),
+  );
+  if (masters.size === route.brokerDatas.length) return route;
+  return { ...route, queueDatas: route.queueDatas.filter((q) => masters.has(q.brokerName)) };
 }
 
 function hasOtherBroker(route: RouteEntry, brokerName: string): boolean {

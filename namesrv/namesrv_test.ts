@@ -221,3 +221,32 @@ Deno.test("NameServer removes a broker whose connection closes, and persists the
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("NameServer's scan removes a broker silent past its expiry while its connection stays open", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rmq_namesrv_" });
+  const server = await NameServer.start({
+    config: {
+      ...NAMESRV_CONFIG_DEFAULTS,
+      port: 0,
+      dataDir: dir,
+      brokerExpiryMs: 200,
+      scanIntervalMs: 20,
+    },
+  });
+  const conn = await Connection.connect({ endpoint: `127.0.0.1:${server.port}` });
+  try {
+    await register(conn, "quiet", ["Q"]);
+    assert.equal(server.routes.liveBrokerCount, 1);
+    const deadline = Date.now() + 10_000;
+    while (server.routes.liveBrokerCount > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(server.routes.liveBrokerCount, 0);
+    assert.deepEqual(server.routes.allTopics(), []);
+    assert.equal(conn.isClosed, false);
+  } finally {
+    await conn.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

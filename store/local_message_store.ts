@@ -32,9 +32,10 @@ import {
 import { MessageReader } from "./domain/message_reader.ts";
 import { QueueOffsetTable } from "./domain/queue_offset_table.ts";
 import { recoverStore, type StoreRecovery } from "./domain/recovery.ts";
-import { IndexService } from "./domain/index_service.ts";
+import { indexReplayStart, IndexService } from "./domain/index_service.ts";
 import { lookupMessagesByKey } from "./domain/message_lookup.ts";
 import { type Clock, type StoreFileSystem, systemClock } from "./domain/segment.ts";
+import { TopicFences } from "./domain/topic_fence.ts";
 import { type ConfigFiles, FsConfigFiles, fsDiskUsedRatio } from "./infra/fs_config_files.ts";
 import { FsStoreFileSystem } from "./infra/fs_segment.ts";
 import { setImmediate } from "node:timers";
@@ -85,6 +86,7 @@ export class LocalMessageStore implements MessageStore {
   #dispatcher: Dispatcher | undefined;
   #index: IndexService | undefined;
   #reader: MessageReader | undefined;
+  #fences: TopicFences | undefined;
   #state: State = "new";
   #timers: ReturnType<typeof setInterval>[] = [];
   #flushWaiter: Promise<boolean> | undefined;
@@ -94,6 +96,8 @@ export class LocalMessageStore implements MessageStore {
   #diskRatio = 0;
   /** An injected disk probe is cheap: ask it on every put; statfs is asked by retention rounds. */
   readonly #diskCheckEveryPut: boolean;
+  /** The file system is the default one on `config.dataDir` (not injected). */
+  readonly #ownsDataDir: boolean;
   #failed: string | undefined;
   #recovery: StoreRecovery | undefined;
 
@@ -118,6 +122,7 @@ export class LocalMessageStore implements MessageStore {
     this.#config = config;
     this.#clock = options.clock ?? systemClock;
     this.#fs = options.fileSystem ?? new FsStoreFileSystem(config.dataDir);
+    this.#ownsDataDir = options.fileSystem === undefined;
     this.#configFiles = options.configFiles ?? new FsConfigFiles(config.dataDir);
     this.#diskUsedRatio = options.diskUsedRatio ?? (() => fsDiskUsedRatio(config.dataDir));
     this.#diskCheckEveryPut = options.diskUsedRatio !== undefined;
@@ -136,14 +141,21 @@ export class LocalMessageStore implements MessageStore {
    */
   async open(): Promise<void> {
     if (this.#state !== "new") throw new Error(`Cannot open store: it is ${this.#state}`);
-    await Deno.mkdir(this.#config.dataDir, { recursive: true }).catch(() => {});
+    if (this.#ownsDataDir) {
+      await Deno.mkdir(this.#config.dataDir, { recursive: true }).catch(() => {});
+      // The data dir's own entry must survive a power cut too.
+      (this.#fs as FsStoreFileSystem).syncDirectory("");
+    }
     const commitLog = new CommitLog(this.#fs.segments("commitlog"), this.#queueOffsets, {
       segmentBytes: this.#config.commitLogSegmentBytes,
       clock: this.#clock,
     });
     const queues = new ConsumeQueueStore(this.#fs, this.#config.consumeQueueSegmentUnits, true);
+    const fences = new TopicFences(this.#fs);
+    this.#fences = fences;
     try {
       this.#recovery = recoverStore({
+        fences,
         fs: this.#fs,
         commitLog,
         queueOffsets: this.#queueOffsets,
@@ -171,14 +183,20 @@ export class LocalMessageStore implements MessageStore {
       index.load(this.#recovery.dispatchedOffset);
       this.#index = index;
       sinks = [...sinks, index];
-      // Records the index missed (lost or discarded files) are dispatched again; units already
-      // in the ConsumeQueues are skipped, so the replay only fills the index.
-      dispatchFrom = Math.max(
+      // Records the index missed (lost or discarded files) are dispatched again; those below
+      // the recovered dispatch offset feed the index only (their units are in the queues).
+      dispatchFrom = indexReplayStart(
+        index.redispatchFromOffset,
+        dispatchFrom,
         commitLog.minOffset,
-        Math.min(dispatchFrom, index.redispatchFromOffset),
+        commitLog.segmentBytes,
       );
     }
-    this.#dispatcher = new Dispatcher(commitLog, queues, dispatchFrom, { sinks });
+    this.#dispatcher = new Dispatcher(commitLog, queues, dispatchFrom, {
+      sinks,
+      queuesFromOffset: this.#recovery.dispatchedOffset,
+      fences,
+    });
     this.#dispatcher.dispatchUpTo(commitLog.committedOffset);
     this.#index?.commit();
     this.#reader = new MessageReader(
@@ -198,6 +216,9 @@ export class LocalMessageStore implements MessageStore {
         // An unreadable document behaves as absent; the .bak fallback already ran.
       }
     }
+    this.#consumerOffsets.clampToQueueEnds((topic, queueId) =>
+      queues.get(topic, queueId)?.maxOffset
+    );
     this.#persistedOffsetsVersion = this.#consumerOffsets.version;
     this.#diskRatio = this.#diskUsedRatio();
     this.#state = "open";
@@ -285,17 +306,16 @@ export class LocalMessageStore implements MessageStore {
   }
 
   /**
-   * Flush the CommitLog and ConsumeQueues and write the checkpoint.
+   * Flush the CommitLog and ConsumeQueues, write the checkpoint, then persist
+   * consumer offsets (as `WorkerMessageStore.flush` does).
    *
    * @throws {Error} If the store is not open, or on an I/O failure.
    */
-  flush(): Promise<void> {
-    if (this.#state !== "open") {
-      return Promise.reject(new Error("Cannot flush store: it is not open"));
-    }
+  async flush(): Promise<void> {
+    if (this.#state !== "open") throw new Error("Cannot flush store: it is not open");
     this.#commitLog!.flush();
     this.#flushLogics();
-    return Promise.resolve();
+    await this.#persistOffsets();
   }
 
   #refusal(): PutRefusal | undefined {
@@ -527,15 +547,23 @@ export class LocalMessageStore implements MessageStore {
   }
 
   /**
-   * Delete a topic's ConsumeQueues, queue offsets and consumer offsets.
+   * Delete a topic's ConsumeQueues, queue offsets and consumer offsets, then
+   * flush and write the checkpoint, so recovery never re-dispatches the
+   * deleted topic's records into a topic created again under its name.
    *
    * @param topic Topic.
    */
-  deleteTopic(topic: string): Promise<void> {
+  async deleteTopic(topic: string): Promise<void> {
+    const commitLog = this.#commitLog;
+    if (commitLog !== undefined && this.#state === "open") {
+      // Flushed first: after a power cut the CommitLog must not end below the fence.
+      commitLog.flush();
+      this.#fences!.add(topic, commitLog.flushedOffset, commitLog.minOffset);
+    }
     this.#queues?.deleteTopic(topic);
     this.#queueOffsets.deleteTopic(topic);
     this.#consumerOffsets.deleteTopic(topic);
-    return Promise.resolve();
+    if (this.#state === "open") await this.flush();
   }
 
   /**

@@ -17,6 +17,7 @@ import type { ClientChannel, ClientRegistry } from "../domain/client_registry.ts
 import type { Clock } from "../domain/clock.ts";
 import type { PullHoldService } from "../domain/pull_hold.ts";
 import type { TopicTable } from "../domain/topic_table.ts";
+import type { DedupWindow } from "../domain/dedup/dedup_window.ts";
 
 /** A client connection as the controllers see it. */
 export interface Channel extends ClientChannel {
@@ -67,6 +68,8 @@ export interface BrokerContext {
   readonly storeHost: HostAddress;
   /** `ip:port` of this broker, as routes advertise it. */
   readonly brokerAddress: string;
+  /** The send path's dedup window (absent: every send is stored). */
+  readonly dedup?: DedupWindow;
   /** Opaque for the next broker-initiated request. */
   nextOpaque(): number;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { putOnce } from "../domain/dedup/dedup_window.ts";
 import { decodeSendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import type { SendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import { createOffsetMessageId } from "../../client/protocol/message_id.ts";
@@ -213,9 +214,20 @@ export class SendController {
     if (prepared.kind === "illegal") {
       throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, prepared.remark);
     }
-    return this.#ctx.store.putMessage(prepared.value).then((result) =>
-      this.#respond(request, result, queueId, uniqKey)
-    );
+    const dedup = this.#ctx.dedup;
+    if (dedup === undefined || dedup.windowOf(header.topic) <= 0) {
+      // The common case stays one store promise and one then (no async frame per send).
+      return this.#ctx.store.putMessage(prepared.value).then((result) =>
+        this.#respond(request, result, queueId, uniqKey)
+      );
+    }
+    return dedup.put(
+      header.topic,
+      queueId,
+      [uniqKey],
+      () => this.#ctx.store.putMessage(prepared.value),
+    )
+      .then(({ result, queueId: storedIn }) => this.#respond(request, result, storedIn, uniqKey));
   }
 
   /**
@@ -369,8 +381,14 @@ export class SendController {
       }
       toPut = prepared.value;
     }
-    const result = await this.#ctx.store.putMessages(toPut);
-    return this.#respond(request, result, queueId, uniqKeys.join(","));
+    const { result, queueId: storedIn } = await putOnce(
+      this.#ctx.dedup,
+      header.topic,
+      queueId,
+      uniqKeys,
+      () => this.#ctx.store.putMessages(toPut),
+    );
+    return this.#respond(request, result, storedIn, uniqKeys.join(","));
   }
 
   /**

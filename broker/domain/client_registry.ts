@@ -35,6 +35,11 @@ export interface ConsumerRegistration {
   readonly subscriptions: readonly Subscription[];
 }
 
+/** A consumer group's registration with its live members (consumerConnection). */
+export interface ConsumerGroupInfo<C> extends ConsumerRegistration {
+  readonly members: readonly { readonly clientId: string; readonly channel: C }[];
+}
+
 interface Member<C extends ClientChannel> {
   readonly clientId: string;
   readonly channel: C;
@@ -262,12 +267,12 @@ export class ClientRegistry<C extends ClientChannel> {
 
   /**
    * A live consumer group's registration: consume type, message model, start
-   * position and subscriptions (for admin views).
+   * position, subscriptions and members (admin views, consumerConnection).
    *
    * @param group Consumer group.
    * @returns The registration, or undefined for a group with no members.
    */
-  consumerGroupInfo(group: string): ConsumerRegistration | undefined {
+  consumerGroupInfo(group: string): ConsumerGroupInfo<C> | undefined {
     const info = this.#consumers.get(group);
     if (info === undefined) return undefined;
     return {
@@ -276,6 +281,10 @@ export class ClientRegistry<C extends ClientChannel> {
       messageModel: info.messageModel,
       consumeFromWhere: info.consumeFromWhere,
       subscriptions: [...info.subscriptions.values()],
+      members: [...info.members.values()].map((m) => ({
+        clientId: m.clientId,
+        channel: m.channel,
+      })),
     };
   }
 

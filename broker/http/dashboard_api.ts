@@ -113,6 +113,8 @@ export class DashboardApi {
         return await this.#group(parts[1]);
       case "POST groups/reset":
         return await this.#resetOffset(parts[1], await jsonBody(request));
+      case "GET acl":
+        return this.#aclFailures();
       case "GET messages":
         return await this.#messages(q);
       case "POST messages/":
@@ -144,6 +146,17 @@ export class DashboardApi {
       writeRefused: stats.writeRefused,
       connections: s.connectionCount(),
       replication: null,
+    };
+  }
+
+  #aclFailures() {
+    const acl = this.#source.acl;
+    if (acl === undefined) return { enabled: false, deniedTotal: 0, recent: [] };
+    return {
+      enabled: true,
+      accounts: acl.validator.accountCount,
+      deniedTotal: acl.failures.total,
+      recent: acl.failures.recent().reverse(),
     };
   }
 
@@ -246,6 +259,7 @@ export class DashboardApi {
         group,
         messageModel: info?.messageModel ?? "",
         consumeType: info?.consumeType ?? "",
+        popInFlight: this.#source.popInFlight?.(group) ?? 0,
         members: clients.consumerIds(group).length,
         topics: mine.map((l) => l.topic).sort(),
         lagMessages: mine.reduce((sum, l) => sum + l.lagMessages, 0),
@@ -286,6 +300,7 @@ export class DashboardApi {
       messageModel: info?.messageModel ?? null,
       consumeType: info?.consumeType ?? null,
       consumeFromWhere: info?.consumeFromWhere ?? null,
+      popInFlight: this.#source.popInFlight?.(group) ?? 0,
       subscriptions: info?.subscriptions ?? [],
       clientIds: clients.consumerIds(group),
       members,
@@ -349,6 +364,10 @@ export class DashboardApi {
 }
 
 async function jsonBody(request: Request): Promise<Record<string, unknown>> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > API_BODY_BYTES_MAX) {
+    throw new ApiError(413, `Request body is ${declared} bytes, limit is ${API_BODY_BYTES_MAX}`);
+  }
   const text = await request.text();
   if (text.length > API_BODY_BYTES_MAX) {
     throw new ApiError(413, `Request body is ${text.length} bytes, limit is ${API_BODY_BYTES_MAX}`);

@@ -28,6 +28,12 @@ export const REGISTER_COMPRESS_TOPICS_MIN = 100;
 export const REGISTER_TIMEOUT_MS = 6_000;
 /** Longest wait for UNREGISTER_BROKER answers on shutdown, ms. */
 export const UNREGISTER_TIMEOUT_MS = 1_000;
+/**
+ * First wait before registering again with a name server whose connection
+ * closed or whose registration failed, ms; it doubles per failure up to
+ * `registerIntervalMs` (a restarted name server has empty tables).
+ */
+export const REREGISTER_DELAY_MS = 1_000;
 
 /** What the registrar reads from the broker. */
 export interface RegistrarSource {
@@ -66,6 +72,11 @@ export interface NamesrvRegistrarOptions {
 export class NamesrvRegistrar {
   readonly #options: NamesrvRegistrarOptions;
   readonly #clients: BrokerClient[];
+  /** Connections already watched for their close. */
+  readonly #watched = new WeakSet<object>();
+  /** Pending re-registration per name server, and its next back-off. */
+  readonly #retries = new Map<BrokerClient, ReturnType<typeof setTimeout>>();
+  readonly #backoffMs = new Map<BrokerClient, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #round: Promise<void> | undefined;
   #again = false;
@@ -170,6 +181,8 @@ export class NamesrvRegistrar {
         }),
         body,
       );
+      this.#backoffMs.delete(client);
+      await this.#watch(client);
     } catch (error) {
       if (this.#closed) return;
       o.log({
@@ -177,7 +190,30 @@ export class NamesrvRegistrar {
         namesrv: client.endpoint,
         error: String((error as Error)?.message ?? error),
       });
+      this.#retrySoon(client);
     }
+  }
+
+  /** Register with one name server again after its back-off (one pending retry per server). */
+  #retrySoon(client: BrokerClient): void {
+    if (this.#closed || this.#retries.has(client)) return;
+    const delayMs = this.#backoffMs.get(client) ?? REREGISTER_DELAY_MS;
+    this.#backoffMs.set(client, Math.min(delayMs * 2, this.#options.registerIntervalMs));
+    this.#retries.set(
+      client,
+      setTimeout(() => {
+        this.#retries.delete(client);
+        void this.#registerOne(client, true);
+      }, delayMs),
+    );
+  }
+
+  /** When the name server's connection closes, register with it again soon. */
+  async #watch(client: BrokerClient): Promise<void> {
+    const connection = await client.connection();
+    if (this.#watched.has(connection)) return;
+    this.#watched.add(connection);
+    void connection.closed.then(() => this.#retrySoon(client));
   }
 
   /**
@@ -190,6 +226,7 @@ export class NamesrvRegistrar {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
+    for (const timer of this.#retries.values()) clearTimeout(timer);
     await this.#round?.catch(() => {});
     const o = this.#options;
     const identity = brokerIdentityHeader.encode({

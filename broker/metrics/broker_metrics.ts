@@ -8,6 +8,7 @@
  * | `rocketmq_messages_out_total`, `rocketmq_throughput_out_total` | {@linkcode RemotingMetrics} (pull responses) |
  * | `rocketmq_rpc_latency` | {@linkcode RemotingMetrics} (every answered request) |
  * | `rocketmq_consumer_lag_messages`, `rocketmq_consumer_lag_latency` | committed offsets vs queue max offsets; store time of the first unconsumed message |
+ * | `rocketmq_consumer_inflight_messages` | pull offsets (pull responses) vs committed offsets |
  * | `rocketmq_storage_size`, `rocketmq_storage_flush_behind_bytes`, `rocketmq_storage_dispatch_behind_bytes` | `store.stats()` offsets |
  * | `rocketmq_timer_enqueue_total`, `rocketmq_timing_messages` | the timer service's stats |
  * | `rocketmq_half_messages` | half queue max offset vs the transaction check's progress |
@@ -34,6 +35,9 @@ import { HALF_TOPIC, TRANSACTION_GROUP } from "../domain/transaction/half_messag
 import { MetricsExposition, type Sample } from "./exposition.ts";
 import type { RemotingMetrics } from "./remoting_metrics.ts";
 
+/** Prefix of the broker's own consumer groups (RocketMQ `MixAll.CID_RMQ_SYS_PREFIX`). */
+export const SYSTEM_GROUP_PREFIX = "CID_RMQ_SYS_";
+
 /** Most queues whose first unconsumed message is read for `rocketmq_consumer_lag_latency` per scrape. */
 export const LAG_LATENCY_READS_MAX = 1000;
 
@@ -54,6 +58,8 @@ export interface BrokerMetricsSource {
   timerStats(): TimerServiceStats;
   /** Epoch ms now. */
   nowMs(): number;
+  /** Popped and unacked messages of a group (and topic), from the pop service. */
+  popInFlight?(group: string, topic?: string): number;
   /** Access control, when `--acl-file` is set (the gRPC front calls `validator.checkGrpc`). */
   readonly acl?: { readonly validator: AccessValidator; readonly failures: AclFailureLog };
 }
@@ -141,7 +147,7 @@ function topicLabels(topic: string, group?: string): Record<string, string> {
   labels.is_retry = String(topic.startsWith(RETRY_TOPIC_PREFIX));
   labels.is_system = String(
     RESERVED_TOPICS.has(topic) || topic.startsWith(SYSTEM_TOPIC_PREFIX) ||
-      group?.startsWith("CID_RMQ_SYS") === true,
+      group?.startsWith(SYSTEM_GROUP_PREFIX) === true,
   );
   return labels;
 }
@@ -244,6 +250,40 @@ export function createBrokerMetrics(source: BrokerMetricsSource): MetricsExposit
         value: row.lagLatencyMs,
       })),
   });
+  metrics.add({
+    name: "rocketmq_consumer_inflight_messages",
+    help:
+      "Messages pulled and not yet committed (pull offset minus committed offset), per group and topic.",
+    type: "gauge",
+    collect: () => {
+      const sums = new Map<string, { topic: string; group: string; value: number }>();
+      // Pop consumers: popped and not yet acked, per subscribed topic of each live group.
+      if (source.popInFlight !== undefined) {
+        for (const group of source.clients.consumerGroups()) {
+          const info = source.clients.consumerGroupInfo(group);
+          if (info?.consumeType !== "CONSUME_POP") continue;
+          for (const sub of info.subscriptions) {
+            const value = source.popInFlight(group, sub.topic);
+            if (value > 0) {
+              sums.set(`${sub.topic}\u0001${group}`, { topic: sub.topic, group, value });
+            }
+          }
+        }
+      }
+      for (const row of remoting.pullOffsets()) {
+        const committed = store.queryConsumerOffset(row.group, row.topic, row.queueId);
+        if (committed === undefined) continue;
+        const key = `${row.topic}\u0001${row.group}`;
+        const sum = sums.get(key) ?? { topic: row.topic, group: row.group, value: 0 };
+        sum.value += Math.max(0, row.offset - committed);
+        sums.set(key, sum);
+      }
+      return [...sums.values()].map((s) => ({
+        labels: topicLabels(s.topic, s.group),
+        value: s.value,
+      }));
+    },
+  });
   const stats = () => store.stats();
   metrics.add({
     name: "rocketmq_storage_size",
@@ -329,6 +369,23 @@ export function createBrokerMetrics(source: BrokerMetricsSource): MetricsExposit
       collect: () => [{ value: failures.total }],
     });
   }
+  metrics.add({
+    name: "rocketmq_topic_number",
+    help: "Topics on this broker.",
+    type: "gauge",
+    collect: () => [{ value: source.topics.list().length }],
+  });
+  metrics.add({
+    name: "rocketmq_consumer_group_number",
+    help: "Consumer groups with members online or committed offsets (the broker's own excluded).",
+    type: "gauge",
+    collect: () => {
+      const groups = new Set(source.clients.consumerGroups());
+      for (const entry of store.listConsumerOffsets()) groups.add(entry.group);
+      // RocketMQ's own groups (transaction check, pop revive) are not users' groups.
+      return [{ value: [...groups].filter((g) => !g.startsWith(SYSTEM_GROUP_PREFIX)).length }];
+    },
+  });
   metrics.add({
     name: "rocketmq_remoting_connections",
     help: "Open remoting (TCP) connections.",

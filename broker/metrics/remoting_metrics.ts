@@ -75,8 +75,8 @@ export class RemotingMetrics {
   readonly messageSize: KeyedHistogram = new KeyedHistogram(MESSAGE_SIZE_BUCKETS_BYTES);
   /** topic -> one Flow per MESSAGE_TYPES entry. */
   readonly #in = new Map<string, Flow[]>();
-  /** topic -> group -> Flow. */
-  readonly #out = new Map<string, Map<string, Flow>>();
+  /** topic -> group -> Flow, with the next offset each queue was pulled to (RocketMQ's pull offset). */
+  readonly #out = new Map<string, Map<string, Flow & { pulled: Map<number, number> }>>();
   readonly #sizeKeys = new Map<string, number>();
   /** The clock reading of the current event-loop turn, or -1 before the first read in it. */
   #turnNowMs = -1;
@@ -138,7 +138,24 @@ export class RemotingMetrics {
   outFlows(): { topic: string; group: string; messages: number; bytes: number }[] {
     const rows = [];
     for (const [topic, groups] of this.#out) {
-      for (const [group, flow] of groups) rows.push({ topic, group, ...flow });
+      for (const [group, flow] of groups) {
+        rows.push({ topic, group, messages: flow.messages, bytes: flow.bytes });
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * Where each group's pulls of each queue have reached (the next offset to pull).
+   *
+   * @returns One row per topic, group and queue pulled since start.
+   */
+  pullOffsets(): { topic: string; group: string; queueId: number; offset: number }[] {
+    const rows = [];
+    for (const [topic, groups] of this.#out) {
+      for (const [group, flow] of groups) {
+        for (const [queueId, offset] of flow.pulled) rows.push({ topic, group, queueId, offset });
+      }
     }
     return rows;
   }
@@ -254,10 +271,11 @@ export class RemotingMetrics {
     }
     let flow = groups.get(group);
     if (flow === undefined) {
-      flow = { messages: 0, bytes: 0 };
+      flow = { messages: 0, bytes: 0, pulled: new Map() };
       groups.set(group, flow);
     }
     flow.messages += next - from;
     flow.bytes += bytes;
+    flow.pulled.set(Number(fields.queueId), next);
   }
 }

@@ -2,7 +2,7 @@
  * `deno task admin <command> [options]`: a small mqadmin for one broker.
  *
  * Commands: topicList, updateTopic, deleteTopic, topicStatus,
- * consumerProgress, findMsg, queryMsgById, sendMessage, peekMessage, dlqList, dlqResend. Common
+ * consumerProgress, consumerConnection, resetOffsetByTime, findMsg, queryMsgById, sendMessage, peekMessage, dlqList, dlqResend. Common
  * option: `-n host:port`
  * (default 127.0.0.1:10911). Exits 1 with a message on any error.
  *
@@ -16,6 +16,7 @@ import type { Message } from "../message.ts";
 import { MQClientError } from "../errors.ts";
 import { CLUSTER_USAGE, isNameServer, runClusterCommand } from "./cluster_cli.ts";
 import { cliCredentials, OPS_USAGE, runOpsCommand } from "./ops_commands.ts";
+import { CONSUMER_COMMANDS, CONSUMER_USAGE, runConsumerCommand } from "./consumer_commands.ts";
 
 /** Default broker address of the CLI. */
 export const DEFAULT_ENDPOINT = "127.0.0.1:10911";
@@ -27,7 +28,7 @@ Commands:
   updateTopic -t TOPIC [-r 4] [-w 4] [-p 6]  create or update a topic
   deleteTopic -t TOPIC                   delete a topic
   topicStatus -t TOPIC                   min/max offset per queue
-  consumerProgress -g GROUP [-t TOPIC]   per queue: broker offset, consumer offset, lag
+${CONSUMER_USAGE}
   findMsg -k ID_OR_KEY [-t TOPIC]        where is my message? by msgId, offsetMsgId or key
   queryMsgById -i OFFSET_MSG_ID          show one message
   sendMessage -t TOPIC -b BODY [--tags T] [--keys K] [--props k=v,k2=v2]
@@ -209,6 +210,9 @@ export async function runAdminCli(
     }
   }
   await using admin = await createAdmin({ endpoint, credentials });
+  if (CONSUMER_COMMANDS.has(command)) {
+    return await runConsumerCommand(admin, command, options, print, formatTable);
+  }
   switch (command) {
     case "topicList": {
       const topics = await admin.listTopics();
@@ -240,24 +244,6 @@ export async function runAdminCli(
       print(formatTable(
         ["Broker", "Queue", "MinOffset", "MaxOffset"],
         status.map((s) => [s.queue.brokerName, s.queue.queueId, s.minOffset, s.maxOffset]),
-      ));
-      return 0;
-    }
-    case "consumerProgress": {
-      const group = required(options, "g", "GROUP");
-      const progress = await admin.consumerProgress(group, options.t);
-      print(formatTable(
-        ["Topic", "Queue", "BrokerOffset", "ConsumerOffset", "Lag"],
-        [
-          ...progress.queues.map((q) => [
-            q.topic,
-            q.queueId,
-            q.brokerOffset,
-            q.consumerOffset,
-            q.lag,
-          ]),
-          ["Total", "", "", "", progress.totalLag],
-        ],
       ));
       return 0;
     }

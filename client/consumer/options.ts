@@ -7,6 +7,7 @@
 
 import type { MessageQueue } from "../message.ts";
 import type { ConsumeFromWhere } from "../protocol/heartbeat.ts";
+import type { SessionCredentials } from "../protocol/acl_signature.ts";
 import { LOCK_CLIENT_EXPIRY_MS_DEFAULT } from "./consume_orderly.ts";
 import type { SubscriptionExpression } from "./subscription.ts";
 
@@ -37,6 +38,8 @@ export const RETRY_SUSPEND_MS_DEFAULT = 1_000;
 export interface ConsumerOptions {
   /** A standalone broker's address, `host:port`. */
   readonly endpoint?: string;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
   /**
    * Name servers, `host:port;host:port`: the consumer rebalances over the
    * read queues of every broker of the topic, heartbeats to each of them and
@@ -84,6 +87,26 @@ export interface ConsumerOptions {
    * joining or leaving moves few queues).
    */
   readonly allocateStrategy?: "AVG" | "AVG_BY_CIRCLE" | "CONSISTENT_HASH";
+  /**
+   * `pull` (default): the client rebalances queues and pulls them. `pop`:
+   * the broker hands out messages (POP_MESSAGE); no rebalance, no queue
+   * locks, no offsets to commit; advancing acks a message, `reconsumeLater`
+   * keeps it invisible for the retry back-off. With `orderly`, FIFO pop.
+   */
+  readonly mode?: "pull" | "pop";
+  /**
+   * `CLUSTERING` (default): members split the queues and offsets live on the
+   * broker. `BROADCASTING`: every member gets every message; offsets live in
+   * a local file (`offsetStoreDir`), survive a restart and are never
+   * committed to the broker; a failed message is not retried (no retry topic).
+   */
+  readonly messageModel?: "CLUSTERING" | "BROADCASTING";
+  /**
+   * Broadcasting: directory of this member's offset file
+   * (`<dir>/<group>/offsets.json`). Members on one machine need their own
+   * directories. Default `.rocketmq_offsets`.
+   */
+  readonly offsetStoreDir?: string;
   /**
    * Orderly (FIFO) consumption: each queue is consumed by one member at a time
    * under a broker lock, strictly in queue order; a failed message is retried

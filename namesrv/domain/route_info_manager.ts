@@ -98,11 +98,14 @@ function liveKey(clusterName: string, brokerAddr: string): string {
  * Lives on the name server's main thread (single-threaded, so no lock).
  * Depends only on a clock. Invariants: every broker name in
  * `clusterAddrTable` has a `brokerAddrTable` entry with at least one address;
- * every topic has at least one queue datum; `version` grows on each change
+ * every topic has at least one queue datum; `#brokerTopics` indexes exactly
+ * the (broker, topic) pairs of `topicQueueTable`; `version` grows on each change
  * of what routes show (callers cache encoded routes by it).
  */
 export class RouteInfoManager {
   readonly #topicQueueTable = new Map<string, Map<string, QueueData>>();
+  /** Broker name → the topics it has queue data in (so a broker's changes touch only its topics). */
+  readonly #brokerTopics = new Map<string, Set<string>>();
   readonly #brokerAddrTable = new Map<string, MutableBrokerData>();
   readonly #clusterAddrTable = new Map<string, Set<string>>();
   readonly #brokerLiveTable = new Map<string, BrokerLiveInfo>();
@@ -190,10 +193,8 @@ export class RouteInfoManager {
   }
 
   #replaceQueueData(brokerName: string, table: Readonly<Record<string, TopicConfig>>): void {
-    for (const [topic, queues] of this.#topicQueueTable) {
-      if (!(topic in table) && queues.delete(brokerName) && queues.size === 0) {
-        this.#topicQueueTable.delete(topic);
-      }
+    for (const topic of [...(this.#brokerTopics.get(brokerName) ?? [])]) {
+      if (!Object.hasOwn(table, topic)) this.#removeQueueData(topic, brokerName);
     }
     for (const config of Object.values(table)) {
       this.putQueueData(config.topicName, {
@@ -216,7 +217,20 @@ export class RouteInfoManager {
     let queues = this.#topicQueueTable.get(topic);
     if (queues === undefined) this.#topicQueueTable.set(topic, queues = new Map());
     queues.set(queueData.brokerName, queueData);
+    let topics = this.#brokerTopics.get(queueData.brokerName);
+    if (topics === undefined) this.#brokerTopics.set(queueData.brokerName, topics = new Set());
+    topics.add(topic);
     this.#version++;
+  }
+
+  #removeQueueData(topic: string, brokerName: string): void {
+    const queues = this.#topicQueueTable.get(topic);
+    if (queues !== undefined && queues.delete(brokerName) && queues.size === 0) {
+      this.#topicQueueTable.delete(topic);
+    }
+    const topics = this.#brokerTopics.get(brokerName);
+    topics?.delete(topic);
+    if (topics?.size === 0) this.#brokerTopics.delete(brokerName);
   }
 
   /**
@@ -279,8 +293,8 @@ export class RouteInfoManager {
         const names = this.#clusterAddrTable.get(data.cluster);
         names?.delete(b.brokerName);
         if (names?.size === 0) this.#clusterAddrTable.delete(data.cluster);
-        for (const [topic, queues] of this.#topicQueueTable) {
-          if (queues.delete(b.brokerName) && queues.size === 0) this.#topicQueueTable.delete(topic);
+        for (const topic of [...(this.#brokerTopics.get(b.brokerName) ?? [])]) {
+          this.#removeQueueData(topic, b.brokerName);
         }
       }
     }
@@ -390,13 +404,10 @@ export class RouteInfoManager {
   deleteTopic(topic: string, clusterName?: string): boolean {
     const queues = this.#topicQueueTable.get(topic);
     if (queues === undefined) return false;
-    if (clusterName === undefined) {
-      this.#topicQueueTable.delete(topic);
-    } else {
-      const names = this.#clusterAddrTable.get(clusterName) ?? new Set<string>();
-      for (const name of names) queues.delete(name);
-      if (queues.size === 0) this.#topicQueueTable.delete(topic);
-    }
+    const names = clusterName === undefined
+      ? [...queues.keys()]
+      : [...(this.#clusterAddrTable.get(clusterName) ?? [])];
+    for (const name of names) this.#removeQueueData(topic, name);
     this.#version++;
     return true;
   }

@@ -240,6 +240,8 @@ export class CommitLog implements CommitLogRead {
   #committedOffset = 0;
   #flushedOffset = 0;
   #unflushed: Set<Segment> = new Set();
+  /** A segment was created since the last flush: its directory entry is not yet durable. */
+  #directoryDirty = false;
   #lastStoreTimestamp = 0;
   readonly #topics = new TopicDecoder();
 
@@ -432,6 +434,7 @@ export class CommitLog implements CommitLogRead {
       this.#segments.set(base, segment);
       if (this.#bases.length === 0 || this.#bases[this.#bases.length - 1] < base) {
         this.#bases.push(base);
+        this.#directoryDirty = true;
       }
     }
     return segment;
@@ -459,7 +462,9 @@ export class CommitLog implements CommitLogRead {
   }
 
   /**
-   * Commit, then fdatasync every segment written since the last flush.
+   * Commit, then fdatasync every segment written since the last flush, and
+   * fsync the directory when a segment was created since (once per segment),
+   * so a record counted as flushed survives a power cut with its file.
    *
    * @returns The new flushed offset.
    */
@@ -467,6 +472,10 @@ export class CommitLog implements CommitLogRead {
     this.commit();
     for (const segment of this.#unflushed) segment.flush();
     this.#unflushed.clear();
+    if (this.#directoryDirty) {
+      this.#dir.sync();
+      this.#directoryDirty = false;
+    }
     this.#flushedOffset = this.#committedOffset;
     return this.#flushedOffset;
   }
@@ -542,6 +551,7 @@ export class CommitLog implements CommitLogRead {
   #truncateAfter(endOffset: number): void {
     const zeros = new Uint8Array(CHUNK_BYTES);
     const chunk = new Uint8Array(CHUNK_BYTES);
+    let deleted = false;
     for (const base of [...this.#bases]) {
       if (base + this.segmentBytes <= endOffset) continue;
       if (base >= endOffset) {
@@ -549,6 +559,7 @@ export class CommitLog implements CommitLogRead {
         this.#segments.delete(base);
         this.#dir.delete(base);
         this.#bases = this.#bases.filter((b) => b !== base);
+        deleted = true;
         continue;
       }
       // The segment holding the end: zero its tail, skipping chunks that are
@@ -580,6 +591,10 @@ export class CommitLog implements CommitLogRead {
       // process crash), and recovery reports them as flushed.
       segment.flush();
     }
+    // A deleted tail segment must not come back after a power cut and be
+    // scanned as records; the directory may also hold entries a crashed run
+    // created and never synced. One fsync settles both.
+    if (deleted || this.#bases.length > 0) this.#dir.sync();
   }
 
   /**
@@ -599,7 +614,8 @@ export class CommitLog implements CommitLogRead {
   /**
    * Delete segments whose last-modified time plus `reservedMs` is at or
    * before `nowMs` (or all but the active one when `force`), oldest first,
-   * stopping at the first one kept. Never deletes the segment being written,
+   * stopping at the first one kept. Never deletes the segment being written
+   * or the newest one,
    * one not wholly flushed, or one not wholly dispatched (its records would
    * never reach the ConsumeQueues and index, whose min offsets follow the
    * CommitLog's).
@@ -623,7 +639,10 @@ export class CommitLog implements CommitLogRead {
     const deleted: number[] = [];
     for (const base of [...this.#bases]) {
       if (deleted.length >= maxSegments || base + this.segmentBytes > keepFrom) break;
-      if (base >= activeBase) break;
+      // Never the newest segment, even when the next one is not created yet:
+      // with no segment left, a restart could not tell where the log ends and
+      // would hand out CommitLog offsets that ConsumeQueues still point at.
+      if (base >= activeBase || base === this.#bases[this.#bases.length - 1]) break;
       const mtime = this.#dir.lastModifiedMs(base);
       if (!force && mtime !== undefined && mtime + reservedMs > nowMs) break;
       this.#segments.get(base)?.close();
@@ -631,7 +650,10 @@ export class CommitLog implements CommitLogRead {
       this.#dir.delete(base);
       deleted.push(base);
     }
-    if (deleted.length > 0) this.#bases = this.#bases.slice(deleted.length);
+    if (deleted.length > 0) {
+      this.#bases = this.#bases.slice(deleted.length);
+      this.#dir.sync();
+    }
     return deleted;
   }
 

@@ -90,6 +90,8 @@ export class ConsumeQueue {
   #segmentBytes: number;
   #segments: Map<number, Segment> = new Map();
   #bases: number[] = [];
+  /** A segment was created or deleted since the last flush (directory not yet synced). */
+  #directoryDirty = false;
   /** Reused by `readUnits` (it decodes before returning), so a read allocates no buffer. */
   #unitScratch = new Uint8Array(0);
   #unitScratchView = new DataView(this.#unitScratch.buffer);
@@ -150,7 +152,10 @@ export class ConsumeQueue {
       segment = this.#dir.open(base, this.#segmentBytes, { create, writable: this.writable });
       if (segment === undefined) return undefined;
       this.#segments.set(base, segment);
-      if (!this.#bases.includes(base)) this.#bases = [...this.#bases, base].sort((a, b) => a - b);
+      if (!this.#bases.includes(base)) {
+        this.#bases = [...this.#bases, base].sort((a, b) => a - b);
+        if (create) this.#directoryDirty = true;
+      }
     }
     return segment;
   }
@@ -311,10 +316,17 @@ export class ConsumeQueue {
     return this.#maxOffset;
   }
 
-  /** Commit, then fdatasync the segments. */
+  /**
+   * Commit, then fdatasync the segments, and fsync the directory chain when a
+   * segment was created or deleted since the last flush (once per segment).
+   */
   flush(): void {
     this.commit();
     for (const segment of this.#segments.values()) segment.flush();
+    if (this.#directoryDirty) {
+      this.#dir.sync();
+      this.#directoryDirty = false;
+    }
   }
 
   /**
@@ -391,7 +403,10 @@ export class ConsumeQueue {
 
   /**
    * Remove every unit whose record ends past `commitLogEnd` (after the
-   * CommitLog tail was cut): zero them and delete segments left empty.
+   * CommitLog tail was cut, or to rebuild units past the checkpoint): zero
+   * them and delete segments left empty. Unreadable units (a hole left by a
+   * power cut, where a later unit reached the disk and an earlier one did
+   * not) are removed too.
    *
    * @param commitLogEnd The CommitLog's new end offset.
    * @returns The new max offset.
@@ -399,12 +414,27 @@ export class ConsumeQueue {
   truncateAfterPhysical(commitLogEnd: number): number {
     assert(this.writable, "ConsumeQueue.truncateAfterPhysical() on a reader");
     this.commit();
-    let newMax = this.#maxOffset;
+    // Binary search for the first unit to cut: units are kept while they are
+    // readable and end at or below `commitLogEnd` (CommitLog offsets only grow
+    // along a queue, and holes lie only past that point); then step back over
+    // trailing fillers. O(log n) reads instead of one per unit cut.
+    const keep = (offset: number): boolean => {
+      const unit = this.readUnits(offset, 1)[0];
+      return unit !== undefined &&
+        (unit.size === DUMMY_UNIT_SIZE || unit.commitLogOffset + unit.size <= commitLogEnd);
+    };
+    let lo = this.#minOffset;
+    let hi = this.#maxOffset;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (keep(mid)) lo = mid + 1;
+      else hi = mid;
+    }
+    let newMax = lo;
     let physical = 0;
     while (newMax > this.#minOffset) {
       const unit = this.readUnits(newMax - 1, 1)[0];
-      if (unit === undefined) break;
-      if (unit.size === DUMMY_UNIT_SIZE) {
+      if (unit === undefined || unit.size === DUMMY_UNIT_SIZE) {
         newMax--;
         continue;
       }
@@ -431,6 +461,7 @@ export class ConsumeQueue {
         this.#segments.delete(base);
         this.#dir.delete(base);
         this.#bases = this.#bases.filter((b) => b !== base);
+        this.#directoryDirty = true;
         continue;
       }
       const segment = this.#segment(base, false);
@@ -469,7 +500,7 @@ export class ConsumeQueue {
 
   /**
    * Delete whole segments all of whose units point below `commitLogMinOffset`
-   * (never the segment holding the max offset), then correct the min offset.
+   * (never the segment holding the newest unit), then correct the min offset.
    *
    * @param commitLogMinOffset The CommitLog's min offset.
    * @returns Segments deleted.
@@ -482,13 +513,17 @@ export class ConsumeQueue {
     const minByte = this.#minOffset * CQ_UNIT_BYTES;
     for (const base of [...this.#bases]) {
       if (base + this.#segmentBytes > minByte) break;
-      if (base + this.#segmentBytes > this.#maxOffset * CQ_UNIT_BYTES) break;
+      // Keep the segment holding the newest unit even when the next one was
+      // never created: with no segment left, a restart would forget the max
+      // offset and hand out QueueOffsets from 0 again.
+      if (base + this.#segmentBytes >= this.#maxOffset * CQ_UNIT_BYTES) break;
       this.#segments.get(base)?.close();
       this.#segments.delete(base);
       this.#dir.delete(base);
       this.#bases = this.#bases.filter((b) => b !== base);
       deleted++;
     }
+    if (deleted > 0) this.#dir.sync();
     return deleted;
   }
 
@@ -522,6 +557,7 @@ export class ConsumeQueue {
   destroy(): void {
     this.close();
     for (const base of this.#dir.list()) this.#dir.delete(base);
+    this.#dir.sync();
     this.#bases = [];
     this.#minOffset =
       this.#maxOffset =

@@ -32,7 +32,8 @@ import { writeCheckpoint } from "../domain/checkpoint.ts";
 import { CommitLogReader } from "../domain/commit_log.ts";
 import { ConsumeQueueStore } from "../domain/consume_queue_store.ts";
 import { Dispatcher, type DispatchRound, type DispatchSink } from "../domain/dispatch.ts";
-import { IndexService } from "../domain/index_service.ts";
+import { indexReplayStart, IndexService } from "../domain/index_service.ts";
+import { TopicFences } from "../domain/topic_fence.ts";
 import { type Clock, systemClock } from "../domain/segment.ts";
 import type { MessageStoreConfig } from "../message_store.ts";
 import { FsStoreFileSystem } from "./fs_segment.ts";
@@ -109,10 +110,19 @@ class DispatchWorker {
       this.#index.load(committed);
       sinks.push(this.#index);
       // Records the index lacks (lost or discarded files) are dispatched again;
-      // units already in the ConsumeQueues are skipped, so this only fills the index.
-      from = Math.max(minOffset, Math.min(from, this.#index.redispatchFromOffset));
+      // records below the recovered dispatch offset feed the index only.
+      from = indexReplayStart(
+        this.#index.redispatchFromOffset,
+        from,
+        minOffset,
+        init.config.commitLogSegmentBytes,
+      );
     }
-    this.#dispatcher = new Dispatcher(this.#reader, this.#queues, from, { sinks });
+    this.#dispatcher = new Dispatcher(this.#reader, this.#queues, from, {
+      sinks,
+      queuesFromOffset: init.dispatchFromOffset,
+      fences: new TopicFences(this.#fs),
+    });
     // Catch up before announcing anything: recovery already built the queues up
     // to the committed offset, so this round only feeds the index.
     this.#dispatcher.dispatchUpTo(committed);

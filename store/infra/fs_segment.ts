@@ -12,6 +12,14 @@
  * New segment files are sized with `truncate` (a sparse file; unwritten bytes
  * read as zeros). I/O errors are wrapped once here, with `cause`.
  *
+ * Directory entries: a created or deleted segment, and a created directory,
+ * survive a power cut only once its directory is fsynced. `sync` on a
+ * segment directory (and `syncDirectory`) fsyncs the directory and every
+ * directory above it up to the data dir, and the data dir's parent once per
+ * file system object; `writeFile` of a new file, `removeFile` and
+ * `removeDirectory` do the same for their parent. These run once per
+ * segment, never per message.
+ *
  * @module
  */
 
@@ -22,17 +30,86 @@ import {
   type SegmentDirectory,
   segmentFileName,
   type SegmentOpenOptions,
-  type StoreFileSystem,
 } from "../domain/segment.ts";
 
-function wrap(action: string, path: string, cause: unknown): Error {
+/**
+ * Wrap an I/O error once, with `cause`.
+ *
+ * @param action What failed, e.g. `open segment`.
+ * @param path The file.
+ * @param cause The original error.
+ * @returns The wrapped error.
+ */
+export function wrap(action: string, path: string, cause: unknown): Error {
   const detail = cause instanceof Error ? cause.message : String(cause);
   return new Error(`Cannot ${action} ${path}: ${detail}`, { cause });
 }
 
-function isNotFound(error: unknown): boolean {
+/**
+ * Whether an error is ENOENT.
+ *
+ * @param error Any error.
+ * @returns True for a missing file or directory.
+ */
+export function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound ||
     (error as { code?: string } | null)?.code === "ENOENT";
+}
+
+/**
+ * fsync one directory. A file system that refuses fsync on directories
+ * (EINVAL/EISDIR/ENOTSUP) is tolerated; a missing directory is skipped.
+ *
+ * @param path Directory path.
+ * @throws {Error} On any other I/O failure.
+ */
+export function fsyncDirectory(path: string): void {
+  let fd: number | undefined;
+  try {
+    fd = nodeFs.openSync(path, "r");
+    nodeFs.fsyncSync(fd);
+  } catch (error) {
+    const code = (error as { code?: string } | null)?.code;
+    if (isNotFound(error) || code === "EINVAL" || code === "EISDIR" || code === "ENOTSUP") return;
+    throw wrap("fsync directory", path, error);
+  } finally {
+    if (fd !== undefined) nodeFs.closeSync(fd);
+  }
+}
+
+/**
+ * fsync `root/relative` and every directory above it up to and including `root`.
+ *
+ * @param root The data dir.
+ * @param relative A `/`-separated path below it ("" for the root itself).
+ */
+export function fsyncChain(root: string, relative: string): void {
+  const parts = relative.split("/").filter((p) => p.length > 0);
+  for (let n = parts.length; n >= 0; n--) {
+    fsyncDirectory(n === 0 ? root : `${root}/${parts.slice(0, n).join("/")}`);
+  }
+}
+
+/**
+ * Parent directory of a path (`.` for a bare name).
+ *
+ * @param path A path.
+ * @returns Its parent.
+ */
+export function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash <= 0 ? (slash === 0 ? "/" : ".") : path.slice(0, slash);
+}
+
+/**
+ * Parent of a relative path.
+ *
+ * @param path A `/`-separated relative path.
+ * @returns Its parent ("" for a top-level name).
+ */
+export function relativeParent(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "" : path.slice(0, slash);
 }
 
 /** A segment file on disk. Owned by one thread; other threads open their own. */
@@ -139,14 +216,29 @@ export class FsSegment implements Segment {
 /** A directory of segment files. */
 export class FsSegmentDirectory implements SegmentDirectory {
   readonly path: string;
+  readonly #sync: () => void;
 
   /**
    * Wrap a directory path (not created until a segment is created).
    *
    * @param path Absolute or cwd-relative directory path.
+   * @param sync Makes its entries durable (default: fsync the directory and its parent).
    */
-  constructor(path: string) {
+  constructor(path: string, sync?: () => void) {
     this.path = path;
+    this.#sync = sync ?? (() => {
+      fsyncDirectory(path);
+      fsyncDirectory(parentOf(path));
+    });
+  }
+
+  /**
+   * fsync the directory and the ones above it up to the data dir.
+   *
+   * @throws {Error} On I/O failure.
+   */
+  sync(): void {
+    this.#sync();
   }
 
   /**
@@ -238,135 +330,4 @@ export class FsSegmentDirectory implements SegmentDirectory {
   }
 }
 
-/** The store's file system rooted at its data directory. */
-export class FsStoreFileSystem implements StoreFileSystem {
-  /** The data directory. */
-  readonly root: string;
-
-  /**
-   * Root the file system at a directory (created if needed on first write).
-   *
-   * @param root Data directory.
-   */
-  constructor(root: string) {
-    this.root = root.endsWith("/") && root.length > 1 ? root.slice(0, -1) : root;
-  }
-
-  #abs(path: string): string {
-    return `${this.root}/${path}`;
-  }
-
-  /**
-   * A segment directory under the root.
-   *
-   * @param path Relative path.
-   * @returns The directory.
-   */
-  segments(path: string): SegmentDirectory {
-    return new FsSegmentDirectory(this.#abs(path));
-  }
-
-  /**
-   * Subdirectory names.
-   *
-   * @param path Relative path.
-   * @returns Sorted names (empty if missing).
-   * @throws {Error} On I/O failure other than a missing directory.
-   */
-  listDirectories(path: string): string[] {
-    const out: string[] = [];
-    try {
-      for (const entry of Deno.readDirSync(this.#abs(path))) {
-        if (entry.isDirectory) out.push(entry.name);
-      }
-    } catch (error) {
-      if (isNotFound(error)) return [];
-      throw wrap("list", this.#abs(path), error);
-    }
-    return out.sort();
-  }
-
-  /**
-   * Remove a directory tree.
-   *
-   * @param path Relative path.
-   * @throws {Error} On I/O failure other than a missing directory.
-   */
-  removeDirectory(path: string): void {
-    try {
-      Deno.removeSync(this.#abs(path), { recursive: true });
-    } catch (error) {
-      if (!isNotFound(error)) throw wrap("remove", this.#abs(path), error);
-    }
-  }
-
-  /**
-   * Read a small file.
-   *
-   * @param path Relative path.
-   * @returns Bytes, or undefined if missing.
-   * @throws {Error} On I/O failure other than a missing file.
-   */
-  readFile(path: string): Uint8Array | undefined {
-    try {
-      return Deno.readFileSync(this.#abs(path));
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw wrap("read", this.#abs(path), error);
-    }
-  }
-
-  /**
-   * Write a small file in place and fdatasync it.
-   *
-   * @param path Relative path.
-   * @param bytes Content.
-   * @throws {Error} On I/O failure.
-   */
-  writeFile(path: string, bytes: Uint8Array): void {
-    const abs = this.#abs(path);
-    try {
-      const slash = abs.lastIndexOf("/");
-      if (slash > 0) Deno.mkdirSync(abs.slice(0, slash), { recursive: true });
-      const file = Deno.openSync(abs, { write: true, create: true, truncate: true });
-      try {
-        let done = 0;
-        while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
-        file.syncDataSync();
-      } finally {
-        file.close();
-      }
-    } catch (error) {
-      throw wrap("write", abs, error);
-    }
-  }
-
-  /**
-   * Delete a file.
-   *
-   * @param path Relative path.
-   * @throws {Error} On I/O failure other than a missing file.
-   */
-  removeFile(path: string): void {
-    try {
-      Deno.removeSync(this.#abs(path));
-    } catch (error) {
-      if (!isNotFound(error)) throw wrap("remove", this.#abs(path), error);
-    }
-  }
-
-  /**
-   * Whether a file exists.
-   *
-   * @param path Relative path.
-   * @returns True if present.
-   */
-  exists(path: string): boolean {
-    try {
-      Deno.statSync(this.#abs(path));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-}
+export { FsStoreFileSystem } from "./fs_store_file_system.ts";

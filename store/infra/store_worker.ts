@@ -35,6 +35,7 @@ import {
   DISK_CLEAN_FORCIBLY_RATIO,
 } from "../local_message_store.ts";
 import { type Clock, systemClock } from "../domain/segment.ts";
+import { TopicFences } from "../domain/topic_fence.ts";
 import type { MessageStoreConfig } from "../message_store.ts";
 import { FsStoreFileSystem } from "./fs_segment.ts";
 import { RingConsumer, RingProducer } from "./ring_buffer.ts";
@@ -107,6 +108,7 @@ class StoreWorker {
   readonly #fs: FsStoreFileSystem;
   readonly #queueOffsets = new QueueOffsetTable();
   readonly #commitLog: CommitLog;
+  readonly #fences: TopicFences;
   readonly #batch = new ResponseBatch();
   /** Private copy of the request being appended. */
   #scratch = new Uint8Array(64 * 1024);
@@ -122,6 +124,7 @@ class StoreWorker {
     this.#responses = new RingProducer(init.responseRing);
     this.#control = controlBlock(init.control);
     this.#fs = new FsStoreFileSystem(init.config.dataDir);
+    this.#fences = new TopicFences(this.#fs);
     this.#retentionIntervalMs = init.retentionIntervalMs;
     this.#commitLog = new CommitLog(this.#fs.segments("commitlog"), this.#queueOffsets, {
       segmentBytes: init.config.commitLogSegmentBytes,
@@ -141,6 +144,7 @@ class StoreWorker {
         queueOffsets: this.#queueOffsets,
         queues,
         checkCrc: this.#config.checkCrcOnRecover,
+        fences: this.#fences,
       });
     } finally {
       // The dispatch worker owns the ConsumeQueues from here on.
@@ -259,7 +263,12 @@ class StoreWorker {
         batch.add(id, PutCode.OK);
         flushRequested = true;
       } else if (op === RequestOp.DELETE_TOPIC) {
-        this.#queueOffsets.deleteTopic(textDecoder.decode(payload));
+        const topic = textDecoder.decode(payload);
+        // Before the dispatch worker removes the queues: recovery must never rebuild them.
+        // Flushed first: after a power cut the CommitLog must not end below the fence.
+        this.#commitLog.flush();
+        this.#fences.add(topic, this.#commitLog.flushedOffset, this.#commitLog.minOffset);
+        this.#queueOffsets.deleteTopic(topic);
         batch.add(id, PutCode.OK);
       } else if (op === RequestOp.CLOSE) {
         batch.add(id, PutCode.OK);

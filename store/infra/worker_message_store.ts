@@ -357,6 +357,8 @@ export class WorkerMessageStore implements MessageStore {
     this.#state = "opening";
     const config = this.#config;
     await Deno.mkdir(config.dataDir, { recursive: true });
+    // The data dir's own entry must survive a power cut (its parent fsynced).
+    new FsStoreFileSystem(config.dataDir).syncDirectory("");
     const limits = config.limits;
     // The largest single record: every field at its limit, IPv6 hosts.
     const recordBytesMax = recordSize(
@@ -471,6 +473,10 @@ export class WorkerMessageStore implements MessageStore {
           // An unreadable document behaves as absent; the .bak fallback already ran.
         }
       }
+      const queues = this.#queues;
+      this.#consumerOffsets.clampToQueueEnds((topic, queueId) =>
+        queues?.get(topic, queueId)?.maxOffset
+      );
     } catch (error) {
       this.#state = "failed";
       this.#terminateWorkers();
@@ -1182,6 +1188,8 @@ export class WorkerMessageStore implements MessageStore {
       if (entry !== undefined && entry.topic === topic) entry.queue = undefined;
     }
     this.#consumerOffsets.deleteTopic(topic);
+    // Checkpoint past the deleted topic's records: recovery must never re-dispatch them.
+    await this.flush();
   }
 
   /**

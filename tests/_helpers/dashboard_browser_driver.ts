@@ -112,6 +112,12 @@ async function scenario(): Promise<void> {
     // Topic detail: queues with offsets.
     await page.goto(`${base}/#/topic/BrowserTopic`);
     await page.waitForSelector("text=Queues");
+    // Update its queues and perm from the topic page.
+    await page.fill("#update-topic input[name=writeQueueNums]", "3");
+    await page.fill("#update-topic input[name=readQueueNums]", "3");
+    await page.click("#update-topic button[type=submit]");
+    await page.waitForSelector("#status:has-text('Updated BrowserTopic')");
+    assert.equal(broker.broker.operations.topics.get("BrowserTopic")?.writeQueueNums, 3);
     await page.screenshot({ path: `${shots}/topic.png` });
 
     // Messages: find one by key.
@@ -123,6 +129,27 @@ async function scenario(): Promise<void> {
     await page.waitForSelector(".message pre.body");
     assert.equal(await page.textContent(".message pre.body"), "browser message 42");
     await page.screenshot({ path: `${shots}/messages.png` });
+
+    // A dead letter: found by key in its DLQ topic and resent to the group's retry topic.
+    await broker.broker.store.putMessage({
+      topic: "%DLQ%browser-group",
+      queueId: 0,
+      flag: 0,
+      body: new TextEncoder().encode("gave up"),
+      properties: "KEYS\u0001dead-1\u0002",
+      sysFlag: 0,
+      bornTimestamp: Date.now(),
+      bornHost: { ip: new Uint8Array([127, 0, 0, 1]), port: 1 },
+      reconsumeTimes: 16,
+      preparedTransactionOffset: 0,
+    });
+    await page.fill("#search input[name=topic]", "%DLQ%browser-group");
+    await page.fill("#search input[name=key]", "dead-1");
+    await page.click("#search button[type=submit]");
+    await page.waitForSelector(".message button:has-text('Resend')");
+    await page.click(".message button:has-text('Resend')");
+    await page.waitForSelector("#status:has-text('Resent to %RETRY%browser-group')");
+    assert.equal(broker.broker.store.getMaxOffsetInQueue("%RETRY%browser-group", 0), 1);
 
     // Groups: a group that has read nothing; reset its offset to now.
     const store = broker.broker.store;
@@ -141,8 +168,40 @@ async function scenario(): Promise<void> {
       );
     }
     await page.screenshot({ path: `${shots}/group.png` });
+    assert.equal(errors.length, 0, errors.join("\n"));
 
-    assert.deepEqual(errors, []);
+    // With access control on, the dashboard asks for an admin account and lists denials.
+    const aclDir = await Deno.makeTempDir({ prefix: "rmq_browser_acl_" });
+    try {
+      await Deno.writeTextFile(
+        `${aclDir}/acl.yml`,
+        "accounts:\n  - accessKey: dashAdmin\n    secretKey: dash-secret\n    admin: true\n",
+      );
+      await using aclBroker = await startTestBroker({ aclFile: `${aclDir}/acl.yml` });
+      await using aclHttp = BrokerHttpServer.start({
+        source: aclBroker.broker.operations,
+        hostname: "127.0.0.1",
+        port: 0,
+      });
+      // An unsigned client is denied (its first heartbeat already is).
+      await assert.rejects(createProducer({ endpoint: `127.0.0.1:${aclBroker.port}` }));
+      const context = await browser.newContext({
+        httpCredentials: { username: "dashAdmin", password: "dash-secret" },
+        viewport: { width: 1366, height: 800 },
+      });
+      const aclPage = await context.newPage();
+      aclPage.on("console", (message) => {
+        if (message.type() === "error") errors.push(message.text());
+      });
+      aclPage.on("pageerror", (error) => errors.push(String(error)));
+      await aclPage.goto(`http://127.0.0.1:${aclHttp.port}/#/broker`);
+      await aclPage.waitForSelector("text=Access control: 1 accounts");
+      await aclPage.waitForSelector("td:has-text('not signed')");
+      await context.close();
+      assert.equal(errors.length, 0, errors.join("\n"));
+    } finally {
+      await Deno.remove(aclDir, { recursive: true });
+    }
   } finally {
     await browser.close();
     if (Deno.env.get("RMQ_UPDATE_SCREENSHOTS") !== "1") {

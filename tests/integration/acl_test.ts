@@ -12,6 +12,7 @@ import { until } from "../_helpers/consume.ts";
 import { createAdmin } from "../../client/admin.ts";
 import { BrokerHttpServer } from "../../broker/http/http_server.ts";
 import { createProducer } from "../../client/producer.ts";
+import { createConsumer } from "../../client/consumer.ts";
 import { Connection } from "../../client/connection.ts";
 import { MQBrokerError } from "../../client/errors.ts";
 import { signRequestFields } from "../../client/protocol/acl_signature.ts";
@@ -255,5 +256,45 @@ Deno.test("ACL: the HTTP API needs an admin account; /metrics stays open", async
     assert.equal(await get("/api/broker", "adminAK01:wrong-secret"), 401);
     assert.equal(await get("/api/broker", "adminAK01:admin-secret"), 200);
     assert.equal(await get("/", "adminAK01:admin-secret"), 200);
+    const state = await (await fetch(`${base}/api/acl`, {
+      headers: { authorization: `Basic ${btoa("adminAK01:admin-secret")}` },
+    })).json();
+    assert.equal(state.enabled, true);
+    assert.equal(state.deniedTotal, 1);
+    assert.match(state.recent[0].remark, /not signed/);
+    assert.doesNotMatch(JSON.stringify(state), /secret/);
+  });
+});
+
+Deno.test("ACL: a consumer with SUB on topic and group consumes; without group SUB it is refused", async () => {
+  await withAclBroker(ACL(), async ({ endpoint }) => {
+    const credentials = { accessKey: "producerAK", secretKey: "producer-secret" };
+    await using producer = await createProducer({ endpoint, group: "pg", credentials });
+    await producer.send({ topic: "Allowed", body: "for the consumer" });
+    await using consumer = await createConsumer({
+      endpoint,
+      group: "goodGroup",
+      topic: "Allowed",
+      consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET",
+      credentials,
+    });
+    const iterator = consumer.messages();
+    const first = await iterator.next();
+    assert.equal(first.done, false);
+    assert.equal(first.value!.text(), "for the consumer");
+    await iterator.return?.();
+
+    await assert.rejects(
+      (async () => {
+        await using refused = await createConsumer({
+          endpoint,
+          group: "badGroup",
+          topic: "Allowed",
+          credentials,
+        });
+        await refused.messages().next();
+      })(),
+      (e: unknown) => e instanceof MQBrokerError && e.code === ResponseCode.NO_PERMISSION,
+    );
   });
 });

@@ -9,9 +9,17 @@ import { runAdminCli } from "../../client/cli/admin_cli.ts";
 import { ClusterAdmin } from "../../client/cluster_admin.ts";
 import { createProducer } from "../../client/producer.ts";
 import { type Consumer, createConsumer } from "../../client/consumer.ts";
+import { createTransactionProducer } from "../../client/transaction_producer.ts";
+import { createSimpleConsumer } from "../../client/simple_consumer.ts";
+import { take } from "../_helpers/consume.ts";
 import { MQBrokerError } from "../../client/errors.ts";
 import { type BrokerProcess, spawnBroker } from "../_helpers/broker_process.ts";
 import { spawnNamesrv } from "../_helpers/namesrv_process.ts";
+import { Connection } from "../../client/connection.ts";
+import { registerBrokerRequestHeader } from "../../client/protocol/namesrv_headers.ts";
+import { bodyCrc32, encodeRegisterBrokerBody } from "../../client/protocol/register_broker_body.ts";
+import { RequestCode } from "../../client/protocol/request_code.ts";
+import { ResponseCode } from "../../client/protocol/response_code.ts";
 import { until } from "../_helpers/consume.ts";
 
 async function cli(args: string[]): Promise<string> {
@@ -153,6 +161,14 @@ Deno.test({
       landed.add((await producer.send({ topic: "After", body: `y${i}` })).queue.brokerName);
     }
     assert.deepEqual([...landed].sort(), ["a", "b"]);
+    // The killed name server comes back empty; the brokers notice the closed connection and
+    // register with it again without waiting for their 30 s round.
+    await using back = await spawnNamesrv({ port: n1.port });
+    await using backAdmin = new ClusterAdmin({ nameServer: back.endpoint });
+    await until(
+      async () => (await routeBrokers(backAdmin, "After")).length === 2,
+      "re-registration with the restarted name server",
+    );
     assert.ok(a.port > 0 && b.port > 0);
   },
 });
@@ -202,4 +218,109 @@ Deno.test("a consumer group of two members gets every message of three brokers e
   assert.deepEqual([...new Set(received.map((r) => r.broker))].sort(), ["b0", "b1", "b2"]);
   assert.deepEqual([...new Set(received.map((r) => r.member))].sort(), ["m1", "m2"]);
   assert.ok(b0.port > 0 && b1.port > 0 && b2.port > 0);
+});
+
+Deno.test("a name-server process refuses a registration with a bad CRC or a truncated body and keeps serving", async () => {
+  await using namesrv = await spawnNamesrv();
+  await using broker = await spawnBroker({ args: brokerArgs("good", namesrv.endpoint) });
+  await using conn = await Connection.connect({ endpoint: namesrv.endpoint });
+  const body = encodeRegisterBrokerBody({
+    topicConfigTable: { Evil: { topicName: "Evil", readQueueNums: 1, writeQueueNums: 1, perm: 6 } },
+    dataVersion: { stateVersion: 0, timestamp: 1, counter: 1 },
+    filterServerList: [],
+  }, true);
+  const header = (crc: number) =>
+    registerBrokerRequestHeader.encode({
+      brokerName: "evil",
+      brokerAddr: "127.0.0.1:1",
+      clusterName: "C",
+      haServerAddr: "127.0.0.1:2",
+      brokerId: 0,
+      compressed: true,
+      bodyCrc32: crc,
+    });
+  const badCrc = await conn.request(RequestCode.REGISTER_BROKER, header(bodyCrc32(body) ^ 1), body);
+  assert.equal(badCrc.code, ResponseCode.SYSTEM_ERROR);
+  const cut = body.subarray(0, body.length - 4);
+  const truncated = await conn.request(RequestCode.REGISTER_BROKER, header(bodyCrc32(cut)), cut);
+  assert.equal(truncated.code, ResponseCode.SYSTEM_ERROR);
+  await using admin = new ClusterAdmin({ nameServer: namesrv.endpoint });
+  const info = await admin.clusterInfo();
+  assert.deepEqual(Object.keys(info.brokerAddrTable), ["good"]);
+  assert.deepEqual(await admin.topicList(), []);
+  assert.ok(broker.port > 0);
+});
+
+Deno.test("a transactional producer through the name server commits on, and answers check-backs from, each broker", async () => {
+  await using namesrv = await spawnNamesrv();
+  const n = namesrv.endpoint;
+  const fast = ["--transaction-timeout-ms", "300", "--transaction-check-interval-ms", "200"];
+  await using ta = await spawnBroker({ args: brokerArgs("ta", n, fast) });
+  await using tb = await spawnBroker({ args: brokerArgs("tb", n, fast) });
+  await using admin = new ClusterAdmin({ nameServer: n });
+  await admin.createTopic("Tx", "C", { readQueueNums: 2, writeQueueNums: 2 });
+  await until(async () => (await routeBrokers(admin, "Tx")).length === 2, "route of 2 brokers");
+  const checked = new Set<string>();
+  await using producer = await createTransactionProducer({
+    nameServer: n,
+    group: "txg",
+    checker: (m) => {
+      checked.add(m.text());
+      return "COMMIT";
+    },
+  });
+  const brokers = new Set<string>();
+  for (let i = 0; i < 8; i++) {
+    const r = await producer.sendInTransaction(
+      { topic: "Tx", body: `t${i}` },
+      () => i % 2 === 0 ? "COMMIT" : "UNKNOWN",
+    );
+    brokers.add(r.queue.brokerName);
+  }
+  assert.deepEqual([...brokers].sort(), ["ta", "tb"]);
+  await using consumer = await createConsumer({
+    nameServer: n,
+    group: "txc",
+    topic: "Tx",
+    consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET",
+  });
+  const got = await take(consumer.messages(), 8, 20_000);
+  assert.deepEqual(got.map((m) => m.text()).sort(), Array.from({ length: 8 }, (_, i) => `t${i}`));
+  // Every UNKNOWN outcome was resolved by a check-back from the broker that held it.
+  for (const odd of ["t1", "t3", "t5", "t7"]) assert.ok(checked.has(odd), odd);
+  assert.ok(ta.port > 0 && tb.port > 0);
+});
+
+Deno.test("a simple (pop) consumer through the name server receives from, and acks on, every broker", async () => {
+  await using namesrv = await spawnNamesrv();
+  const n = namesrv.endpoint;
+  await using pa = await spawnBroker({ args: brokerArgs("pa", n) });
+  await using pb = await spawnBroker({ args: brokerArgs("pb", n) });
+  await using admin = new ClusterAdmin({ nameServer: n });
+  await admin.createTopic("Pop", "C", { readQueueNums: 2, writeQueueNums: 2 });
+  await until(async () => (await routeBrokers(admin, "Pop")).length === 2, "route of 2 brokers");
+  await using producer = await createProducer({ nameServer: n, coalesce: false });
+  const total = 20;
+  for (let i = 0; i < total; i++) await producer.send({ topic: "Pop", body: `s${i}` });
+  await using consumer = await createSimpleConsumer({
+    nameServer: n,
+    group: "popg",
+    subscriptions: { Pop: "*" },
+    consumeFrom: "FIRST",
+    awaitDuration: 200,
+  });
+  const seen = new Map<string, string>();
+  await until(
+    async () => {
+      for (const m of await consumer.receive(32, 30_000)) {
+        seen.set(m.text(), m.brokerName);
+        await consumer.ack(m);
+      }
+      return seen.size === total;
+    },
+    "every message popped",
+    20_000,
+  );
+  assert.deepEqual([...new Set(seen.values())].sort(), ["pa", "pb"]);
+  assert.ok(pa.port > 0 && pb.port > 0);
 });

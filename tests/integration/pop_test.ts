@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { startTestBroker, TestConnection } from "../_helpers/broker.ts";
 import { createAdmin } from "../../client/admin.ts";
 import { createProducer } from "../../client/producer.ts";
+import { type Consumer, createConsumer } from "../../client/consumer.ts";
 import { MQBrokerError } from "../../client/errors.ts";
 import type { ReceivedMessage } from "../../client/message.ts";
 import { createSimpleConsumer, type SimpleConsumer } from "../../client/simple_consumer.ts";
@@ -165,6 +166,12 @@ Deno.test("Pop: BATCH_ACK_MESSAGE acks a batch; forged and out-of-range handles 
   assert.equal(response.code, ResponseCode.SUCCESS, response.remark);
   // Acked: the 2 s invisible time passes and nothing comes back within a 3 s poll.
   assert.deepEqual(await c.receive(32, 60_000), []);
+  // The client's ackBatch sends the same request.
+  await env.producer.send({ topic: "PopBatch", body: "b5" });
+  await env.producer.send({ topic: "PopBatch", body: "b6" });
+  const more = await receiveN(c, 2, 1_000);
+  await c.ackBatch(more);
+  assert.deepEqual(await c.receive(32, 60_000), []);
 });
 
 Deno.test("Pop: maxMsgNums above 32 and an unknown topic are refused", async () => {
@@ -249,4 +256,121 @@ Deno.test("Pop: after maxAttempts deliveries an unacked message goes to %DLQ%<gr
   });
   const [dead] = await receiveN(dlq, 1, 60_000);
   assert.equal(dead.text(), "poison");
+});
+
+Deno.test("Pop mode push consumer: two members share the messages; reconsumeLater brings one back", async () => {
+  await using env = await setup("PopPush", 2);
+  for (let i = 0; i < 20; i++) await env.producer.send({ topic: "PopPush", body: `p${i}` });
+  const member = () =>
+    createConsumer({
+      endpoint: env.endpoint,
+      group: "push-pop-g",
+      topic: "PopPush",
+      mode: "pop",
+      consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET",
+      suspendTimeoutMs: 1_000,
+      pullTimeoutMs: 5_000,
+    });
+  await using a = await member();
+  await using b = await member();
+  const seen = new Set<string>();
+  let retried: string | undefined;
+  const { promise: done, resolve } = Promise.withResolvers<void>();
+  const run = async (c: Consumer) => {
+    for await (const m of c.messages()) {
+      if (retried === undefined) {
+        retried = m.text();
+        await c.reconsumeLater(m, { delayLevel: 1 });
+        continue;
+      }
+      if (m.text() === retried && !seen.has(retried)) assert.equal(m.reconsumeTimes, 1);
+      seen.add(m.text());
+      if (seen.size === 20) resolve();
+    }
+  };
+  const loops = [run(a), run(b)];
+  const timer = setTimeout(resolve, WAIT_MS);
+  await done;
+  clearTimeout(timer);
+  await Promise.all([a.close(), b.close()]);
+  await Promise.all(loops);
+  assert.equal(seen.size, 20);
+});
+
+Deno.test("QUERY_ASSIGNMENT shares queues among members in PULL mode and gives all in POP mode", async () => {
+  await using env = await setup("Assign", 4);
+  await using a = await createSimpleConsumer({
+    endpoint: env.endpoint,
+    group: "assign-g",
+    subscriptions: { Assign: "*" },
+    clientId: "client-a",
+  });
+  await using b = await createSimpleConsumer({
+    endpoint: env.endpoint,
+    group: "assign-g",
+    subscriptions: { Assign: "*" },
+    clientId: "client-b",
+  });
+  assert.ok(a && b);
+  await using raw = await TestConnection.connect(env.broker.port);
+  const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+  const query = async (clientId: string) => {
+    const response = await raw.request(
+      RequestCode.QUERY_ASSIGNMENT,
+      {},
+      json({ topic: "Assign", consumerGroup: "assign-g", clientId, strategyName: "AVG" }),
+    );
+    assert.equal(response.code, ResponseCode.SUCCESS, response.remark);
+    const body = JSON.parse(new TextDecoder().decode(response.body));
+    return body.messageQueueAssignments as { messageQueue: { queueId: number }; mode: string }[];
+  };
+  const [qa, qb] = [await query("client-a"), await query("client-b")];
+  assert.deepEqual(qa.map((x) => x.messageQueue.queueId), [0, 1]);
+  assert.deepEqual(qb.map((x) => x.messageQueue.queueId), [2, 3]);
+  assert.equal(qa[0].mode, "PULL");
+  const set = await raw.request(
+    RequestCode.SET_MESSAGE_REQUEST_MODE,
+    {},
+    json({ topic: "Assign", consumerGroup: "assign-g", mode: "POP", popShareQueueNum: 0 }),
+  );
+  assert.equal(set.code, ResponseCode.SUCCESS);
+  const popAll = await query("client-a");
+  assert.equal(popAll.length, 4);
+  assert.equal(popAll[0].mode, "POP");
+});
+
+Deno.test("PEEK_MESSAGE reads without popping; NOTIFICATION says whether a pop would find one; pops filter by tag", async () => {
+  await using env = await setup("PopPeek");
+  await using raw = await TestConnection.connect(env.broker.port);
+  const notify = (pollTime: number) =>
+    raw.request(RequestCode.NOTIFICATION, {
+      consumerGroup: "peek-g",
+      topic: "PopPeek",
+      queueId: -1,
+      pollTime,
+      bornTime: Date.now(),
+    });
+  const empty = await notify(0);
+  assert.equal(empty.extFields?.hasMsg, "false");
+  const parked = notify(10_000); // woken by the send below
+  await env.producer.send({ topic: "PopPeek", body: "skip", tags: "B" });
+  await env.producer.send({ topic: "PopPeek", body: "keep", tags: "A" });
+  assert.equal((await parked).extFields?.hasMsg, "true");
+  const peek = await raw.request(RequestCode.PEEK_MESSAGE, {
+    consumerGroup: "peek-g",
+    topic: "PopPeek",
+    queueId: 0,
+    maxMsgNums: 8,
+  });
+  assert.equal(peek.code, ResponseCode.SUCCESS);
+  await using c = await createSimpleConsumer({
+    endpoint: env.endpoint,
+    group: "peek-g",
+    subscriptions: { PopPeek: "A" },
+    awaitDuration: 1_000,
+    consumeFrom: "FIRST",
+  });
+  const got = await receiveN(c, 1, 60_000);
+  assert.deepEqual(got.map((m) => m.text()), ["keep"], "the peek consumed nothing; B filtered");
+  await c.ack(got[0]);
 });

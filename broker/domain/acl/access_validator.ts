@@ -181,14 +181,15 @@ export class AccessValidator {
     const explicit = account.topicPerms.size + account.groupPerms.size > 0;
     if (account.admin && !explicit) return ALLOWED;
     for (const resource of resources) {
-      const bare = resource.isGroup && resource.name.startsWith(RETRY_PREFIX)
-        ? resource.name.slice(RETRY_PREFIX.length)
-        : resource.name;
-      const owned = resource.isGroup
+      // As in RocketMQ, a retry topic (`%RETRY%group`, e.g. in a heartbeat's subscriptions) is the group.
+      const retry = resource.name.startsWith(RETRY_PREFIX);
+      const isGroup = resource.isGroup || retry;
+      const bare = retry ? resource.name.slice(RETRY_PREFIX.length) : resource.name;
+      const owned = isGroup
         ? account.groupPerms.get(bare) ?? account.defaultGroupPerm
         : account.topicPerms.get(bare) ?? account.defaultTopicPerm;
       if (!permGrants(resource.perm, owned)) {
-        const kind = resource.isGroup ? "group" : "topic";
+        const kind = isGroup ? "group" : "topic";
         const word = resource.perm === 4 ? "PUB" : resource.perm === 8 ? "SUB" : "PUB or SUB";
         return {
           status: "DENIED",

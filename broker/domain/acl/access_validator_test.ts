@@ -147,3 +147,18 @@ Deno.test("AclFailureLog keeps a bounded list and rate-limits its log lines", ()
     count: 500 - ACL_FAILURE_LOGS_PER_WINDOW,
   });
 });
+
+Deno.test("AccessValidator.checkGrpc() admits a signed call to a PUB topic and refuses SUB on it", () => {
+  const v = validator();
+  const dateTime = "20261205T030000Z";
+  const auth = grpcAuth("grpcUser", "grpc-secret", dateTime);
+  const call = (perm: number) =>
+    v.checkGrpc({
+      authorization: auth,
+      dateTime,
+      remoteAddress: "10.0.0.9:1",
+      resources: [{ name: "T", isGroup: false, perm }, { name: "G", isGroup: true, perm }],
+    }).status;
+  assert.equal(call(AclPerm.PUB), "ALLOWED");
+  assert.equal(call(AclPerm.SUB), "DENIED");
+});

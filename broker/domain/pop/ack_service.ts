@@ -324,7 +324,9 @@ export class AckService {
     if (!isPutOk(result)) return { status: "PUT_FAILED", remark: `Cannot ack: ${result.status}` };
     const key = checkpointKey(topic, group, queueId, handle.ckStartOffset, handle.popTime);
     for (const offset of offsets) inFlight.ack(key, offset);
-    await popOffsets.durablePast(group, topic, queueId, Math.max(...offsets));
+    if (this.#ctx.durableAcks) {
+      await popOffsets.durablePast(group, topic, queueId, Math.max(...offsets));
+    }
     return { status: "OK" };
   }
 }

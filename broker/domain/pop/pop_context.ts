@@ -47,6 +47,8 @@ export interface PopContext {
   readonly polling: PopLongPollingService;
   /** When this broker process started serving pops (epoch ms). */
   readonly startedAtMs: number;
+  /** Sync flush: an ack is answered only once the pop offset past it is durable. */
+  readonly durableAcks: boolean;
   /** Where revive records of a revive queue go. */
   reviveTarget(reviveQid: number): ReviveRecordTarget;
 }
@@ -75,6 +77,8 @@ export interface PopContextOptions {
   readonly pollingPerKeyMax?: number;
   /** Parked pops overall. */
   readonly pollingTotalMax?: number;
+  /** Make answered acks survive a crash (sync flush). */
+  readonly durableAcks: boolean;
 }
 
 /**
@@ -112,6 +116,7 @@ export async function createPopContext(options: PopContextOptions): Promise<PopC
       options.pollingTotalMax,
     ),
     startedAtMs: now,
+    durableAcks: options.durableAcks,
     reviveTarget: (reviveQid) => ({
       reviveTopic,
       reviveQid,

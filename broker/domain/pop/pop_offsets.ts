@@ -1,6 +1,6 @@
 /**
- * Where the next pop of each `group@topic@queueId` starts, made durable
- * before an ack is answered: an acked message must never be popped again
+ * Where the next pop of each `group@topic@queueId` starts, written
+ * periodically and, under sync flush, made durable before an ack is answered: an acked message must never be popped again
  * after a crash, so the offset past it has to survive the crash too (the
  * store persists consumer offsets only periodically). Persisted as
  * `config/popOffsets.json` (`{ "<group>@<topic>@<queueId>": offset }`),
@@ -67,7 +67,13 @@ export class PopOffsetTable {
     if (offset <= (this.#offsets.get(key) ?? -1)) return;
     this.#offsets.set(key, offset);
     this.#dirty = true;
+  }
+
+  /** Write pending changes now (called periodically and at close). */
+  async flush(): Promise<void> {
+    if (!this.#dirty && this.#writing === undefined) return;
     this.#write();
+    await this.#writing;
   }
 
   /**

@@ -2,9 +2,12 @@
  * The durable records of pop consumption: checkpoints (`ck`) and acks
  * (`ack`, `bAck`), stored as JSON bodies of messages in the revive topic
  * `rmq_sys_REVIVE_LOG_<cluster>` (RocketMQ's `PopCheckPoint` / `AckMsg`).
- * Each is put as a timer message, so it reaches its revive queue when the
- * popped batch's invisible time ends: a checkpoint at
- * `popTime + invisibleTime - 1000`, an ack at `popTime + invisibleTime`.
+ * Each is put as a timer message, so it reaches its revive queue shortly
+ * before the popped batch's invisible time ends: both at
+ * `popTime + invisibleTime - 1000` (RocketMQ delays acks to the revive time
+ * itself; one second earlier lets revive act at the revive time instead of
+ * waiting for the timer to finish that tick). An ack answered later than
+ * that is put into the revive queue at once.
  *
  * Checkpoint JSON (`PopCheckPoint`):
  *
@@ -211,7 +214,13 @@ export function ackMessage(
   const batch = ack.aol !== undefined;
   const offsets = batch ? ack.aol!.join(",") : String(ack.ao);
   const key = `${ack.t}@${ack.q}@${offsets}@${ack.c}@${ack.pt}@${ack.bn}@${batch ? "bAck" : "ack"}`;
-  return recordMessage(target, batch ? BATCH_ACK_TAG : ACK_TAG, key, ack.pt + invisibleTime, ack);
+  return recordMessage(
+    target,
+    batch ? BATCH_ACK_TAG : ACK_TAG,
+    key,
+    ack.pt + invisibleTime - CK_AHEAD_MS,
+    ack,
+  );
 }
 
 /** A revive record read back. */

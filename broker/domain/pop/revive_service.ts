@@ -6,11 +6,11 @@
  * `1ST_POP_TIME` kept from the first pop, or to `%DLQ%<group>` once it was
  * delivered `maxAttempts` times.
  *
- * When: a checkpoint (due at `revive time - 1 s`) and its acks (due at the
- * revive time) reach the revive queue through the timer. A checkpoint is
- * revived once the timer has delivered everything due up to its revive time
+ * When: a checkpoint and its acks (all due at `revive time - 1 s`) reach
+ * the revive queue through the timer. A checkpoint is revived at its revive
+ * time once the timer has delivered everything due up to `revive time - 1 s`
  * (`timerSettledUntilMs`), so every ack answered before it is in the revive
- * queue by then. The service wakes on revive-queue arrivals, at the next
+ * queue by then (a later ack is put there directly). The service wakes on revive-queue arrivals, at the next
  * revive time, and every `intervalMs`.
  *
  * Progress: the revive group's offset of each revive queue is the offset of
@@ -33,6 +33,7 @@ import { isPutOk, type PopContext } from "./pop_context.ts";
 import {
   type AckMsg,
   checkpointKey,
+  CK_AHEAD_MS,
   parseReviveRecord,
   type PopCheckPoint,
   popRetryTopicOf,
@@ -192,7 +193,8 @@ export class ReviveService {
       await this.#read(q);
       for (const [key, p] of q.pending) {
         const reviveTime = reviveTimeOf(p.ck);
-        if (reviveTime > now || reviveTime >= settled) continue;
+        // Acks are due CK_AHEAD_MS before the revive time: once the timer is past that, all are here.
+        if (reviveTime > now || reviveTime - CK_AHEAD_MS >= settled) continue;
         if (await this.#revive(p)) {
           q.pending.delete(key);
           this.#ctx.inFlight.remove(key);

@@ -104,7 +104,7 @@ function chart(target, title, series, data) {
 // ---- pages ----
 
 async function brokerPage() {
-  const [b, history] = await Promise.all([api("broker"), api("history")]);
+  const [b, history, acl] = await Promise.all([api("broker"), api("history"), api("acl")]);
   document.getElementById("title").textContent = `${b.brokerName} · ${b.clusterName}`;
   main.replaceChildren(
     h("h2", {}, "Broker"),
@@ -131,6 +131,22 @@ async function brokerPage() {
       h("div", { class: "chart", id: "lag-chart" }),
     ),
   );
+  if (acl.enabled) {
+    main.append(
+      h(
+        "h3",
+        {},
+        `Access control: ${acl.accounts} accounts, ${fmt(acl.deniedTotal)} denied requests`,
+      ),
+      table([
+        { label: "Time", cell: (f) => time(f.timeMs) },
+        { label: "Peer", cell: (f) => f.remoteAddress },
+        { label: "Access key", cell: (f) => f.accessKey ?? "" },
+        { label: "Request", num: true, cell: (f) => f.requestCode },
+        { label: "Reason", cell: (f) => f.remark },
+      ], acl.recent.slice(0, 20)),
+    );
+  }
   const pts = history.points;
   const xs = pts.map((p) => p.timeMs / 1000);
   chart(document.getElementById("tps-chart"), "TPS (last hour)", ["in", "out"], [
@@ -220,6 +236,49 @@ async function topicPage(name) {
       showError(error);
     }
   });
+  const permOption = (value, label) =>
+    h("option", { value, selected: t.config.perm === value }, label);
+  const update = h(
+    "form",
+    { id: "update-topic" },
+    h(
+      "label",
+      {},
+      "Read queues",
+      h("input", { name: "readQueueNums", type: "number", min: 1, value: t.config.readQueueNums }),
+    ),
+    h(
+      "label",
+      {},
+      "Write queues",
+      h("input", {
+        name: "writeQueueNums",
+        type: "number",
+        min: 1,
+        value: t.config.writeQueueNums,
+      }),
+    ),
+    h(
+      "label",
+      {},
+      "Perm",
+      h("select", { name: "perm" }, permOption(6, "RW"), permOption(4, "R-"), permOption(2, "-W")),
+    ),
+    h("button", { type: "submit" }, "Update"),
+  );
+  update.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("topics", {
+        method: "POST",
+        body: { topic: name, ...Object.fromEntries(new FormData(update)) },
+      });
+      status.textContent = `Updated ${name}`;
+      await render();
+    } catch (error) {
+      showError(error);
+    }
+  });
   main.replaceChildren(
     h("h2", {}, `Topic ${name}`),
     h(
@@ -229,6 +288,7 @@ async function topicPage(name) {
       card("Write queues", t.config.writeQueueNums),
       card("Perm", perm(t.config.perm)),
     ),
+    update,
     h("h3", {}, "Queues"),
     table([
       { label: "Queue", num: true, cell: (q) => q.queueId },
@@ -256,6 +316,7 @@ async function groupsPage() {
       { label: "Topics", cell: (g) => g.topics.join(", ") },
       { label: "Lag (messages)", num: true, cell: (g) => fmt(g.lagMessages) },
       { label: "Lag (time)", num: true, cell: (g) => duration(g.lagLatencyMs) },
+      { label: "Pop in flight", num: true, cell: (g) => fmt(g.popInFlight) },
     ], groups),
   );
 }
@@ -299,6 +360,7 @@ async function groupPage(name) {
       card("Model", g.messageModel ?? "offline"),
       card("Consume type", g.consumeType ?? "offline"),
       card("Queues", g.queues.length),
+      card("Pop in flight", fmt(g.popInFlight)),
     ),
     h("h3", {}, "Members"),
     table([{ label: "Client id", cell: (m) => m }], g.clientIds),
