@@ -3,7 +3,7 @@
  * case's memory and threads cannot skew the next. Every benchmark prints one
  * JSON line per case to stdout; this runner passes them through unchanged.
  *
- * Usage: `deno task bench [--only store,e2e,timer,txn] [--quick]`
+ * Usage: `deno task bench [--only store,e2e,timer,txn,queues] [--quick]`
  * `--quick` asks each benchmark for its small configuration (for smoke runs);
  * figures in BENCHMARKS.md come from full runs.
  *
@@ -16,6 +16,7 @@ const BENCHES = [
   { name: "e2e", file: "e2e_bench.ts", quick: ["--messages", "20000", "--latency-sends", "500"] },
   { name: "timer", file: "timer_bench.ts", quick: ["--quick"] },
   { name: "txn", file: "txn_bench.ts", quick: ["--messages=2000"] },
+  { name: "queues", file: "many_queues_bench.ts", quick: ["--quick"] },
 ] as const;
 
 const args = Deno.args;
