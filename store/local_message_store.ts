@@ -46,6 +46,7 @@ import {
   DISK_FREE_RESERVE_BYTES_DEFAULT,
   DiskSpaceGuard,
   isNoSpace,
+  isTooManyOpenFiles,
 } from "./domain/disk_space_guard.ts";
 import { FsStoreFileSystem } from "./infra/fs_segment.ts";
 import { setImmediate } from "node:timers";
@@ -409,6 +410,11 @@ export class LocalMessageStore implements MessageStore {
         commitLog.discardUncommitted();
         this.#diskSpace.markFull(error);
         return { status: "SERVICE_NOT_AVAILABLE", remark: this.#diskSpace.full! };
+      }
+      if (isTooManyOpenFiles(error)) {
+        // Busy for this one request (SYSTEM_BUSY on the wire); the store keeps serving.
+        commitLog.discardUncommitted();
+        return { status: "OS_PAGE_CACHE_BUSY", remark: (error as Error).message };
       }
       this.#failed = `store failure: ${(error as Error).message}`;
       return { status: "UNKNOWN_ERROR", remark: this.#failed };

@@ -37,6 +37,21 @@ export function isNoSpace(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Whether an error (or one of its causes) is running out of file descriptors
+ * even after the handle cache made room (`TooManyOpenFilesError`).
+ *
+ * @param error Any thrown value.
+ * @returns True for EMFILE/ENFILE that the cache could not absorb.
+ */
+export function isTooManyOpenFiles(error: unknown): boolean {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    if ((e as Error).name === "TooManyOpenFilesError") return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** The write-path disk-full switch. */
 export class DiskSpaceGuard {
   readonly #freeBytes: () => number;

@@ -40,6 +40,7 @@ import {
   DISK_FREE_RESERVE_BYTES_DEFAULT,
   DiskSpaceGuard,
   isNoSpace,
+  isTooManyOpenFiles,
 } from "../domain/disk_space_guard.ts";
 import { fsDiskFreeBytes } from "./fs_config_files.ts";
 import { type MessageStoreConfig, storeThreadHandles } from "../message_store.ts";
@@ -297,6 +298,14 @@ class StoreWorker {
             this.#refuseUncommitted(error);
             batch.codes[slot] = PutCode.SERVICE_NOT_AVAILABLE;
             batch.remarks[slot] = this.#diskSpace.full;
+            batch.isPut[slot] = 0;
+            continue;
+          }
+          if (isTooManyOpenFiles(error)) {
+            // Busy for this put (SYSTEM_BUSY on the wire); the worker keeps serving.
+            this.#commitLog.discardUncommitted();
+            batch.codes[slot] = PutCode.OS_PAGE_CACHE_BUSY;
+            batch.remarks[slot] = (error as Error).message;
             batch.isPut[slot] = 0;
             continue;
           }
