@@ -89,6 +89,10 @@ export interface BrokerConfig {
   readonly dedupWindowMs: number;
   /** Most keys the dedup window remembers (oldest forgotten first). */
   readonly dedupKeysMax: number;
+  /** Most parked pops per topic, group and queue (beyond: POLLING_FULL). */
+  readonly popPollingPerKeyMax: number;
+  /** Most parked pops overall (beyond: POLLING_FULL). */
+  readonly popPollingTotalMax: number;
 }
 
 /** How an option's text is parsed. */
@@ -144,6 +148,8 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     retryMaxTimes: 16,
     dedupWindowMs: 0,
     dedupKeysMax: 1_000_000,
+    popPollingPerKeyMax: 1_024,
+    popPollingTotalMax: 100_000,
   } satisfies BrokerConfig,
 );
 
@@ -353,6 +359,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "most keys the dedup window remembers (oldest forgotten first)",
     },
+    {
+      key: "popPollingPerKeyMax",
+      flag: "--pop-polling-per-key-max",
+      kind: "int",
+      description: "most parked pops per topic, group and queue (beyond: POLLING_FULL)",
+    },
+    {
+      key: "popPollingTotalMax",
+      flag: "--pop-polling-total-max",
+      kind: "int",
+      description: "most parked pops overall (beyond: POLLING_FULL)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -525,6 +543,8 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("retryMaxTimes", 0, 1_000_000);
   range("dedupWindowMs", 0, 7 * 24 * 3_600_000);
   range("dedupKeysMax", 1, 100_000_000);
+  range("popPollingPerKeyMax", 1, 10_000_000);
+  range("popPollingTotalMax", 1, 10_000_000);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

@@ -78,6 +78,8 @@ export async function startPop(options: PopModuleOptions): Promise<PopModule> {
     storeHost: options.storeHost,
     maxAttempts: config.retryMaxTimes + 1,
     durableAcks: config.flush === "sync",
+    pollingPerKeyMax: config.popPollingPerKeyMax,
+    pollingTotalMax: config.popPollingTotalMax,
   });
   // Pop offsets are written every POP_OFFSETS_FLUSH_INTERVAL_MS (and before acks under sync flush).
   let cancelFlush = clock.schedule(function flush() {
