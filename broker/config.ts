@@ -112,6 +112,10 @@ export interface BrokerConfig {
   readonly dedupWindowMs: number;
   /** Most keys the dedup window remembers (oldest forgotten first). */
   readonly dedupKeysMax: number;
+  /** Most parked pops per topic, group and queue (beyond: POLLING_FULL). */
+  readonly popPollingPerKeyMax: number;
+  /** Most parked pops overall (beyond: POLLING_FULL). */
+  readonly popPollingTotalMax: number;
 }
 
 /** How an option's text is parsed. */
@@ -177,6 +181,8 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     aclFile: "",
     dedupWindowMs: 0,
     dedupKeysMax: 1_000_000,
+    popPollingPerKeyMax: 1_024,
+    popPollingTotalMax: 100_000,
   } satisfies BrokerConfig,
 );
 
@@ -448,6 +454,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "most keys the dedup window remembers (oldest forgotten first)",
     },
+    {
+      key: "popPollingPerKeyMax",
+      flag: "--pop-polling-per-key-max",
+      kind: "int",
+      description: "most parked pops per topic, group and queue (beyond: POLLING_FULL)",
+    },
+    {
+      key: "popPollingTotalMax",
+      flag: "--pop-polling-total-max",
+      kind: "int",
+      description: "most parked pops overall (beyond: POLLING_FULL)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -633,6 +651,8 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("httpPort", 0, 65535);
   range("dedupWindowMs", 0, 7 * 24 * 3_600_000);
   range("dedupKeysMax", 1, 100_000_000);
+  range("popPollingPerKeyMax", 1, 10_000_000);
+  range("popPollingTotalMax", 1, 10_000_000);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }
