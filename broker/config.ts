@@ -78,6 +78,8 @@ export interface BrokerConfig {
   readonly commitLogSegmentBytes: number;
   /** ConsumeQueue segment size, 20-byte units. */
   readonly consumeQueueSegmentUnits: number;
+  /** Most segment files the store keeps open (all threads); idle ones are closed and reopened on demand. */
+  readonly openFilesMax: number;
   /** Age after which an unresolved transactional half message is checked, ms. */
   readonly transactionTimeoutMs: number;
   /** Time between transaction check rounds, ms. */
@@ -158,6 +160,7 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     shutdownTimeoutMs: 10_000,
     commitLogSegmentBytes: 1024 * 1024 * 1024,
     consumeQueueSegmentUnits: 300_000,
+    openFilesMax: 512,
     transactionTimeoutMs: 6_000,
     transactionCheckIntervalMs: 30_000,
     transactionCheckMax: 15,
@@ -340,6 +343,12 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       flag: "--consume-queue-segment-units",
       kind: "int",
       description: "ConsumeQueue segment size, units",
+    },
+    {
+      key: "openFilesMax",
+      flag: "--open-files-max",
+      kind: "int",
+      description: "most segment files the store keeps open (LRU); keep below ulimit -n",
     },
     {
       key: "transactionTimeoutMs",
@@ -604,6 +613,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("shutdownTimeoutMs", 0, 3_600_000);
   range("commitLogSegmentBytes", 4096, 2 ** 40);
   range("consumeQueueSegmentUnits", 1, 2 ** 31 - 1);
+  range("openFilesMax", 32, 1_000_000);
   range("transactionTimeoutMs", 1, Number.MAX_SAFE_INTEGER);
   range("transactionCheckIntervalMs", 1, Number.MAX_SAFE_INTEGER);
   range("transactionCheckMax", 1, 1_000_000);

@@ -19,7 +19,7 @@ import type {
   StoreStats,
 } from "./message_store.ts";
 import { CommitLog } from "./domain/commit_log.ts";
-import { ConsumeQueueStore } from "./domain/consume_queue_store.ts";
+import { CONSUME_QUEUE_FLUSH_BUDGET_MS, ConsumeQueueStore } from "./domain/consume_queue_store.ts";
 import { ABORT_PATH, writeCheckpoint } from "./domain/checkpoint.ts";
 import { CONSUMER_OFFSET_CONFIG, ConsumerOffsetTable } from "./domain/consumer_offset_table.ts";
 import { Dispatcher, type DispatchSink } from "./domain/dispatch.ts";
@@ -121,7 +121,7 @@ export class LocalMessageStore implements MessageStore {
     }
     this.#config = config;
     this.#clock = options.clock ?? systemClock;
-    this.#fs = options.fileSystem ?? new FsStoreFileSystem(config.dataDir);
+    this.#fs = options.fileSystem ?? new FsStoreFileSystem(config.dataDir, config.openFilesMax);
     this.#ownsDataDir = options.fileSystem === undefined;
     this.#configFiles = options.configFiles ?? new FsConfigFiles(config.dataDir);
     this.#diskUsedRatio = options.diskUsedRatio ?? (() => fsDiskUsedRatio(config.dataDir));
@@ -229,7 +229,7 @@ export class LocalMessageStore implements MessageStore {
     }
     this.#timers.push(
       setInterval(
-        () => this.#guard(() => this.#flushLogics()),
+        () => this.#guard(() => this.#flushLogics(false)),
         this.#config.flushConsumeQueueIntervalMs,
       ),
       setInterval(
@@ -249,10 +249,21 @@ export class LocalMessageStore implements MessageStore {
     }
   }
 
-  #flushLogics(): void {
+  /**
+   * Flush ConsumeQueues and the index, then write the checkpoint. A periodic
+   * round flushes queues only for `CONSUME_QUEUE_FLUSH_BUDGET_MS`; the
+   * checkpoint then claims dispatch only below the first unflushed unit.
+   */
+  #flushLogics(full = true): void {
     const commitLog = this.#commitLog!;
     const queues = this.#queues!;
-    queues.flushAll();
+    let unflushed: number | undefined;
+    if (full) {
+      queues.flushAll();
+    } else {
+      const now = () => this.#clock.nowMs();
+      unflushed = queues.flushDirty(now() + CONSUME_QUEUE_FLUSH_BUDGET_MS, now);
+    }
     const indexMsgTimestamp = this.#index?.flush();
     const flushed = commitLog.flushedOffset;
     const now = commitLog.lastStoreTimestamp;
@@ -263,7 +274,11 @@ export class LocalMessageStore implements MessageStore {
       masterFlushedOffset: 0,
       confirmPhyOffset: 0,
       commitLogFlushedOffset: flushed,
-      dispatchedOffset: Math.min(this.#dispatcher!.dispatchedOffset, flushed),
+      dispatchedOffset: Math.min(
+        this.#dispatcher!.dispatchedOffset,
+        flushed,
+        unflushed ?? Number.MAX_SAFE_INTEGER,
+      ),
     });
   }
 

@@ -19,18 +19,6 @@ import type { BrokerClient } from "../../client/broker_client.ts";
 import { BrokerPool } from "../../client/broker_pool.ts";
 import { sendMessageRequestHeaderV2 } from "../../client/protocol/headers.ts";
 import type { TopicRouteData } from "../../client/protocol/heartbeat.ts";
-import { decodeRecord } from "../../client/protocol/message_record.ts";
-import {
-  ackMessageRequestHeader,
-  changeInvisibleTimeRequestHeader,
-  changeInvisibleTimeResponseHeader,
-  encodeReceiptHandle,
-  parseQueueInfo,
-  parseReceiptHandle,
-  POP_INIT_MODE_MIN,
-  popMessageRequestHeader,
-  popMessageResponseHeader,
-} from "../../client/protocol/pop_headers.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
 import { ResponseCode } from "../../client/protocol/response_code.ts";
 import type {
@@ -48,8 +36,8 @@ import type {
   GroupRetryPolicy,
   ProxyBackend,
   QueueOffsets,
-  ReceivedRecord,
 } from "../domain/backend.ts";
+import { ClusterPop } from "./cluster_pop.ts";
 
 /** How long a topic's route is reused before it is asked again, ms. */
 export const ROUTE_TTL_MS = 30_000;
@@ -80,7 +68,7 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
   readonly #pool: BrokerPool;
   readonly #nowMs: () => number;
   readonly #routes = new Map<string, { atMs: number; route: TopicRouteData | undefined }>();
-  readonly #turns = new Map<string, number>();
+  readonly #pop: ClusterPop;
 
   /** @param options Name servers and timeouts. */
   constructor(options: ClusterBackendOptions) {
@@ -89,6 +77,7 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
       requestTimeoutMs: options.requestTimeoutMs,
     });
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#pop = new ClusterPop(this.#pool, this.#nowMs);
   }
 
   async #route(topic: string): Promise<TopicRouteData | undefined> {
@@ -249,98 +238,15 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
   }
 
   /**
-   * Pop from the topic's brokers, one after another, until one has messages;
-   * the last one asked holds the poll.
+   * Pop from the topic's brokers, one after another, until one has messages.
    *
    * @param request What to pop.
    * @returns Messages with gRPC receipt handles.
    */
   async receive(request: BackendReceiveRequest): Promise<BackendReceiveResult> {
     const topic = await this.topic(request.topic);
-    const brokers = topic?.brokers.filter((b) => b.readable) ?? [];
-    if (brokers.length === 0) return { status: "EMPTY" };
-    const turn = this.#turns.get(request.topic) ?? 0;
-    this.#turns.set(request.topic, (turn + 1) % 0x4000_0000);
-    for (let i = 0; i < brokers.length; i++) {
-      const broker = brokers[(turn + i) % brokers.length].name;
-      const last = i === brokers.length - 1;
-      const result = await this.#popFrom(broker, request, last ? request.pollMs : 0);
-      if (result.status !== "EMPTY" || last) return result;
-    }
-    return { status: "EMPTY" };
-  }
-
-  async #popFrom(
-    broker: string,
-    request: BackendReceiveRequest,
-    pollMs: number,
-  ): Promise<BackendReceiveResult> {
-    let response;
-    try {
-      response = await this.#pool.client(broker).request(
-        RequestCode.POP_MESSAGE,
-        popMessageRequestHeader.encode({
-          consumerGroup: request.group,
-          topic: request.topic,
-          queueId: -1,
-          maxMsgNums: request.maxCount,
-          invisibleTime: request.invisibleMs,
-          pollTime: pollMs,
-          bornTime: this.#nowMs(),
-          initMode: POP_INIT_MODE_MIN,
-          expType: request.filter?.type,
-          exp: request.filter?.expression,
-          order: request.fifo,
-          attemptId: request.attemptId,
-        }),
-        undefined,
-        { timeoutMs: pollMs + 3_000, signal: request.signal },
-      );
-    } catch (error) {
-      return { status: "BUSY", remark: (error as Error).message };
-    }
-    if (response.code !== ResponseCode.SUCCESS) return { status: "EMPTY" };
-    const decoded = popMessageResponseHeader.decode(response.extFields);
-    if (!decoded.ok) return { status: "BUSY", remark: decoded.error };
-    const h = decoded.header;
-    const key = (topicType: number, queueId: number) => `${topicType} ${queueId}`;
-    const starts = new Map(
-      parseQueueInfo(h.startOffsetInfo).map((e) => [key(e.topicType, e.queueId), e.value[0]]),
-    );
-    const messages: ReceivedRecord[] = [];
-    const body = response.body ?? new Uint8Array(0);
-    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    for (let at = 0; at + 4 <= body.length;) {
-      const size = view.getInt32(at);
-      if (size <= 0 || at + size > body.length) break;
-      const record = body.slice(at, at + size);
-      at += size;
-      let decodedRecord;
-      try {
-        decodedRecord = decodeRecord(record);
-      } catch {
-        break;
-      }
-      const { queueId, queueOffset, commitLogOffset } = decodedRecord;
-      const topicType = decodedRecord.topic.startsWith("%RETRY%") ? 1 : 0;
-      const extraInfo = encodeReceiptHandle({
-        ckStartOffset: starts.get(key(topicType, queueId)) ?? queueOffset,
-        popTime: h.popTime,
-        invisibleTime: h.invisibleTime,
-        reviveQid: h.reviveQid,
-        topicType,
-        brokerName: broker,
-        queueId,
-        queueOffset,
-      });
-      messages.push({
-        record,
-        receiptHandle: `${extraInfo} ${commitLogOffset}`,
-      });
-    }
-    return messages.length === 0
-      ? { status: "EMPTY" }
-      : { status: "FOUND", messages, invisibleMs: h.invisibleTime };
+    const brokers = topic?.brokers.filter((b) => b.readable).map((b) => b.name) ?? [];
+    return this.#pop.receive(request, brokers);
   }
 
   /**
@@ -351,26 +257,8 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
    * @param receiptHandle gRPC receipt handle.
    * @returns The outcome.
    */
-  async ack(group: string, topic: string, receiptHandle: string): Promise<BackendAckResult> {
-    const parsed = parseReceiptHandle(receiptHandle);
-    if (!parsed.ok) return { status: "INVALID_HANDLE", remark: parsed.error };
-    const h = parsed.handle;
-    try {
-      const response = await this.#pool.client(h.brokerName).request(
-        RequestCode.ACK_MESSAGE,
-        ackMessageRequestHeader.encode({
-          consumerGroup: group,
-          topic,
-          queueId: h.queueId,
-          extraInfo: encodeReceiptHandle(h),
-          offset: h.queueOffset,
-        }),
-      );
-      if (response.code === ResponseCode.SUCCESS) return { status: "OK" };
-      return { status: "INVALID_HANDLE", remark: response.remark ?? `code ${response.code}` };
-    } catch (error) {
-      return { status: "ERROR", remark: (error as Error).message };
-    }
+  ack(group: string, topic: string, receiptHandle: string): Promise<BackendAckResult> {
+    return this.#pop.ack(group, topic, receiptHandle);
   }
 
   /**
@@ -382,37 +270,13 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
    * @param invisibleMs New invisible time, ms.
    * @returns The new handle.
    */
-  async changeInvisible(
+  changeInvisible(
     group: string,
     topic: string,
     receiptHandle: string,
     invisibleMs: number,
   ): Promise<BackendChangeInvisibleResult> {
-    const parsed = parseReceiptHandle(receiptHandle);
-    if (!parsed.ok) return { status: "INVALID_HANDLE", remark: parsed.error };
-    const h = parsed.handle;
-    try {
-      const response = await this.#pool.client(h.brokerName).request(
-        RequestCode.CHANGE_MESSAGE_INVISIBLETIME,
-        changeInvisibleTimeRequestHeader.encode({
-          consumerGroup: group,
-          topic,
-          queueId: h.queueId,
-          extraInfo: encodeReceiptHandle(h),
-          offset: h.queueOffset,
-          invisibleTime: invisibleMs,
-        }),
-      );
-      if (response.code !== ResponseCode.SUCCESS) {
-        return { status: "INVALID_HANDLE", remark: response.remark ?? `code ${response.code}` };
-      }
-      const decoded = changeInvisibleTimeResponseHeader.decode(response.extFields);
-      if (!decoded.ok) return { status: "ERROR", remark: decoded.error };
-      const next = encodeReceiptHandle({ ...h, ...decoded.header });
-      return { status: "OK", receiptHandle: `${next} ${receiptHandle.trim().split(" ")[8] ?? 0}` };
-    } catch (error) {
-      return { status: "ERROR", remark: (error as Error).message };
-    }
+    return this.#pop.changeInvisible(group, topic, receiptHandle, invisibleMs);
   }
 
   /** Dead-letter forwarding is not served in cluster mode. */

@@ -39,6 +39,8 @@ export const CQ_UNIT_BYTES = 20;
 export const DUMMY_UNIT_SIZE = 0x7fffffff;
 /** Units buffered by the writer before a forced commit. */
 const PENDING_UNITS_MAX = 4096;
+/** Units read per positional read when `load` scans a segment (80 KiB). */
+const LOAD_CHUNK_UNITS = 4096;
 
 /** One decoded ConsumeQueue unit. */
 export interface ConsumeQueueUnit {
@@ -92,6 +94,12 @@ export class ConsumeQueue {
   #bases: number[] = [];
   /** A segment was created or deleted since the last flush (directory not yet synced). */
   #directoryDirty = false;
+  /** Segments written since the last flush (only these are fdatasync'd). */
+  readonly #unflushed = new Set<Segment>();
+  /** CommitLog offset of the first unit written since the last flush (0 after a zeroing). */
+  #unflushedFrom: number | undefined;
+  /** Told when the queue first holds unflushed units (the ConsumeQueueStore's dirty list). */
+  onDirty: ((queue: ConsumeQueue) => void) | undefined;
   /** Reused by `readUnits` (it decodes before returning), so a read allocates no buffer. */
   #unitScratch = new Uint8Array(0);
   #unitScratchView = new DataView(this.#unitScratch.buffer);
@@ -160,11 +168,14 @@ export class ConsumeQueue {
     return segment;
   }
 
-  #readSegmentUnits(base: number): Uint8Array {
-    const bytes = new Uint8Array(this.#segmentBytes);
+  /**
+   * Read units `[fromUnit, fromUnit + count)` of one segment (zeros past what the file holds).
+   */
+  #readSegmentChunk(base: number, fromUnit: number, count: number): DataView {
+    const bytes = new Uint8Array(count * CQ_UNIT_BYTES);
     const segment = this.#segment(base, false);
-    if (segment !== undefined) segment.read(0, bytes);
-    return bytes;
+    if (segment !== undefined) segment.read(fromUnit * CQ_UNIT_BYTES, bytes);
+    return new DataView(bytes.buffer);
   }
 
   /**
@@ -189,14 +200,17 @@ export class ConsumeQueue {
         };
       }
     }
-    // Min: first written unit of the first segment.
-    const first = this.#readSegmentUnits(this.#bases[0]);
-    const firstView = new DataView(first.buffer);
+    // Min: first written unit of the first segment, read in chunks (a
+    // segment is 6 MB by default, most of it unwritten in a quiet queue).
     let min = -1;
-    for (let i = 0; i < this.unitsPerSegment; i++) {
-      if (firstView.getInt32(i * CQ_UNIT_BYTES + 8) > 0) {
-        min = this.#bases[0] / CQ_UNIT_BYTES + i;
-        break;
+    for (let from = 0; from < this.unitsPerSegment && min === -1; from += LOAD_CHUNK_UNITS) {
+      const count = Math.min(LOAD_CHUNK_UNITS, this.unitsPerSegment - from);
+      const view = this.#readSegmentChunk(this.#bases[0], from, count);
+      for (let i = 0; i < count; i++) {
+        if (view.getInt32(i * CQ_UNIT_BYTES + 8) > 0) {
+          min = this.#bases[0] / CQ_UNIT_BYTES + from + i;
+          break;
+        }
       }
     }
     if (min === -1) {
@@ -210,21 +224,24 @@ export class ConsumeQueue {
     // Max: walk the newest segments back to the first that has a unit.
     for (let s = this.#bases.length - 1; s >= 0; s--) {
       const base = this.#bases[s];
-      const bytes = s === 0 ? first : this.#readSegmentUnits(base);
-      const view = new DataView(bytes.buffer);
       const startUnit = Math.max(0, min - base / CQ_UNIT_BYTES);
       let lastEnd = -1;
       let count = 0;
-      for (let i = startUnit; i < this.unitsPerSegment; i++) {
-        const offset = getInt64(view, i * CQ_UNIT_BYTES);
-        const size = view.getInt32(i * CQ_UNIT_BYTES + 8);
-        if (size <= 0 || offset < 0) break;
-        if (size !== DUMMY_UNIT_SIZE) {
+      let ended = false;
+      for (let from = startUnit; from < this.unitsPerSegment && !ended; from += LOAD_CHUNK_UNITS) {
+        const n = Math.min(LOAD_CHUNK_UNITS, this.unitsPerSegment - from);
+        const view = this.#readSegmentChunk(base, from, n);
+        for (let k = 0; k < n; k++) {
+          const offset = getInt64(view, k * CQ_UNIT_BYTES);
+          const size = view.getInt32(k * CQ_UNIT_BYTES + 8);
           // CommitLog offsets only grow; a unit pointing back is garbage from a torn write.
-          if (offset < lastEnd) break;
-          lastEnd = offset + size;
+          if (size <= 0 || offset < 0 || (size !== DUMMY_UNIT_SIZE && offset < lastEnd)) {
+            ended = true;
+            break;
+          }
+          if (size !== DUMMY_UNIT_SIZE) lastEnd = offset + size;
+          count = from + k + 1;
         }
-        count = i + 1;
       }
       if (count > 0 || s === 0) {
         this.#maxOffset = Math.max(min, base / CQ_UNIT_BYTES + count);
@@ -270,6 +287,14 @@ export class ConsumeQueue {
     if (commitLogOffset < this.#maxPhysicalOffset) {
       return { status: "SKIPPED", reason: `already built up to ${this.#maxPhysicalOffset}` };
     }
+    if (this.#maxOffset === this.#minOffset && queueOffset !== this.#maxOffset) {
+      // An empty queue starts where its first record says: higher when older
+      // records were deleted; lower when recovery cut units a power cut left
+      // out of order (a later segment on disk, an earlier one not) and now
+      // rebuilds them. Live appends always come at the max offset.
+      this.commit();
+      this.#minOffset = this.#maxOffset = this.#pendingFrom = queueOffset;
+    }
     if (queueOffset < this.#maxOffset) {
       return {
         status: "SKIPPED",
@@ -277,14 +302,10 @@ export class ConsumeQueue {
           `QueueOffset ${queueOffset} is below max ${this.#maxOffset} of ${this.topic}/${this.queueId}`,
       };
     }
-    if (this.#maxOffset === this.#minOffset && queueOffset > this.#maxOffset) {
-      // An empty queue starts where its first record says (older records were deleted).
-      this.commit();
-      this.#minOffset = this.#maxOffset = this.#pendingFrom = queueOffset;
-    }
     while (this.#maxOffset < queueOffset) this.#putUnit(0, DUMMY_UNIT_SIZE, 0);
     this.#putUnit(commitLogOffset, size, tagsCode);
     this.#maxPhysicalOffset = commitLogOffset + size;
+    this.#markDirty(commitLogOffset);
     return { status: "APPENDED", maxOffset: this.#maxOffset };
   }
 
@@ -312,8 +333,27 @@ export class ConsumeQueue {
     const segment = this.#segment(base, true);
     assert(segment !== undefined, "ConsumeQueue segment could not be created");
     segment.write(byteOffset - base, this.#pending.subarray(0, count * CQ_UNIT_BYTES));
+    this.#unflushed.add(segment);
     this.#pendingFrom = this.#maxOffset;
     return this.#maxOffset;
+  }
+
+  #markDirty(commitLogOffset: number): void {
+    if (this.#unflushedFrom !== undefined) {
+      this.#unflushedFrom = Math.min(this.#unflushedFrom, commitLogOffset);
+      return;
+    }
+    this.#unflushedFrom = commitLogOffset;
+    this.onDirty?.(this);
+  }
+
+  /**
+   * CommitLog offset of the first unit written since the last flush (0 when
+   * units were zeroed), or undefined when everything is flushed: a checkpoint
+   * may claim dispatch only below it.
+   */
+  get unflushedFromOffset(): number | undefined {
+    return this.#unflushedFrom;
   }
 
   /**
@@ -322,11 +362,13 @@ export class ConsumeQueue {
    */
   flush(): void {
     this.commit();
-    for (const segment of this.#segments.values()) segment.flush();
+    for (const segment of this.#unflushed) segment.flush();
+    this.#unflushed.clear();
     if (this.#directoryDirty) {
       this.#dir.sync();
       this.#directoryDirty = false;
     }
+    this.#unflushedFrom = undefined;
   }
 
   /**
@@ -469,7 +511,11 @@ export class ConsumeQueue {
       const from = Math.max(0, byteOffset - base);
       const rest = new Uint8Array(this.#segmentBytes - from);
       const n = segment.read(from, rest);
-      if (!isAllZero(rest.subarray(0, n))) segment.write(from, new Uint8Array(n));
+      if (!isAllZero(rest.subarray(0, n))) {
+        segment.write(from, new Uint8Array(n));
+        this.#unflushed.add(segment);
+        this.#markDirty(0);
+      }
     }
   }
 
@@ -570,5 +616,6 @@ export class ConsumeQueue {
   close(): void {
     for (const segment of this.#segments.values()) segment.close();
     this.#segments.clear();
+    this.#unflushed.clear();
   }
 }

@@ -109,7 +109,11 @@ export function recoverStore(options: RecoverStoreOptions): StoreRecovery {
     queue.correctMinOffset(commitLog.minOffset);
     queueOffsets.set(queue.topic, queue.queueId, queue.maxOffset);
   }
-  queues.flushAll();
+  // The rebuilt units are not fsynced here (with tens of thousands of queues
+  // that alone took seconds): they stay dirty for the next checkpoint rounds,
+  // and this checkpoint claims dispatch only below the first of them.
+  queues.commitAll();
+  const unflushed = queues.unflushedBound();
   const flushed = commitLog.flush();
   const now = commitLog.lastStoreTimestamp;
   writeCheckpoint(fs, {
@@ -119,7 +123,7 @@ export function recoverStore(options: RecoverStoreOptions): StoreRecovery {
     masterFlushedOffset: 0,
     confirmPhyOffset: 0,
     commitLogFlushedOffset: flushed,
-    dispatchedOffset: round.dispatchedOffset,
+    dispatchedOffset: Math.min(round.dispatchedOffset, unflushed ?? Number.MAX_SAFE_INTEGER),
   });
   fs.writeFile(ABORT_PATH, new Uint8Array(0));
   return {

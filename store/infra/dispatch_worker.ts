@@ -30,12 +30,12 @@
 
 import { writeCheckpoint } from "../domain/checkpoint.ts";
 import { CommitLogReader } from "../domain/commit_log.ts";
-import { ConsumeQueueStore } from "../domain/consume_queue_store.ts";
+import { CONSUME_QUEUE_FLUSH_BUDGET_MS, ConsumeQueueStore } from "../domain/consume_queue_store.ts";
 import { Dispatcher, type DispatchRound, type DispatchSink } from "../domain/dispatch.ts";
 import { indexReplayStart, IndexService } from "../domain/index_service.ts";
 import { TopicFences } from "../domain/topic_fence.ts";
 import { type Clock, systemClock } from "../domain/segment.ts";
-import type { MessageStoreConfig } from "../message_store.ts";
+import { type MessageStoreConfig, storeThreadHandles } from "../message_store.ts";
 import { FsStoreFileSystem } from "./fs_segment.ts";
 import { RingProducer } from "./ring_buffer.ts";
 import {
@@ -88,7 +88,10 @@ class DispatchWorker {
     this.#clock = clock;
     this.#control = controlBlock(init.control);
     this.#arrivals = new RingProducer(init.arrivalRing);
-    this.#fs = new FsStoreFileSystem(init.config.dataDir);
+    this.#fs = new FsStoreFileSystem(
+      init.config.dataDir,
+      storeThreadHandles(init.config.openFilesMax).dispatchWorker,
+    );
     this.#reader = new CommitLogReader(
       this.#fs.segments("commitlog"),
       init.config.commitLogSegmentBytes,
@@ -196,7 +199,13 @@ class DispatchWorker {
     if (!force && now - this.#lastFlushMs < this.#config.flushConsumeQueueIntervalMs) return;
     this.#lastFlushMs = now;
     this.#trimExpired();
-    this.#queues.flushAll();
+    let unflushed: number | undefined;
+    if (force) {
+      this.#queues.flushAll();
+    } else {
+      const clock = () => this.#clock.nowMs();
+      unflushed = this.#queues.flushDirty(now + CONSUME_QUEUE_FLUSH_BUDGET_MS, clock);
+    }
     const indexTimestamp = this.#index?.flush();
     const flushedTimestamp = loadOffset(this.#control, CTRL_FLUSHED_TIMESTAMP);
     writeCheckpoint(this.#fs, {
@@ -206,7 +215,10 @@ class DispatchWorker {
       masterFlushedOffset: 0,
       confirmPhyOffset: 0,
       commitLogFlushedOffset: loadOffset(this.#control, CTRL_FLUSHED),
-      dispatchedOffset: this.#dispatcher.dispatchedOffset,
+      dispatchedOffset: Math.min(
+        this.#dispatcher.dispatchedOffset,
+        unflushed ?? Number.MAX_SAFE_INTEGER,
+      ),
     });
   }
 

@@ -36,7 +36,7 @@ import {
 } from "../local_message_store.ts";
 import { type Clock, systemClock } from "../domain/segment.ts";
 import { TopicFences } from "../domain/topic_fence.ts";
-import type { MessageStoreConfig } from "../message_store.ts";
+import { type MessageStoreConfig, storeThreadHandles } from "../message_store.ts";
 import { FsStoreFileSystem } from "./fs_segment.ts";
 import { RingConsumer, RingProducer } from "./ring_buffer.ts";
 import {
@@ -123,7 +123,10 @@ class StoreWorker {
     this.#requests = new RingConsumer(init.requestRing);
     this.#responses = new RingProducer(init.responseRing);
     this.#control = controlBlock(init.control);
-    this.#fs = new FsStoreFileSystem(init.config.dataDir);
+    this.#fs = new FsStoreFileSystem(
+      init.config.dataDir,
+      storeThreadHandles(init.config.openFilesMax).storeWorker,
+    );
     this.#fences = new TopicFences(this.#fs);
     this.#retentionIntervalMs = init.retentionIntervalMs;
     this.#commitLog = new CommitLog(this.#fs.segments("commitlog"), this.#queueOffsets, {

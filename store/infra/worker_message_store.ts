@@ -52,6 +52,7 @@ import type {
   StoredMessage,
   StoreStats,
 } from "../message_store.ts";
+import { storeThreadHandles } from "../message_store.ts";
 import { type ConfigFiles, FsConfigFiles, fsDiskUsedRatio } from "./fs_config_files.ts";
 import { FsStoreFileSystem } from "./fs_segment.ts";
 import { RingBuffer, RingConsumer, RingProducer } from "./ring_buffer.ts";
@@ -424,7 +425,10 @@ export class WorkerMessageStore implements MessageStore {
         loadOffset(control, CTRL_DISPATCHED),
       );
 
-      const fs = new FsStoreFileSystem(config.dataDir);
+      const fs = new FsStoreFileSystem(
+        config.dataDir,
+        storeThreadHandles(config.openFilesMax).mainThread,
+      );
       this.#queues = new ConsumeQueueStore(fs, config.consumeQueueSegmentUnits, false);
       this.#queues.loadAll();
       this.#commitLogReader = new CommitLogReader(
