@@ -1,6 +1,7 @@
 /**
  * A client for a RocketMQ-design message broker: producer, clustering
- * consumer and admin, over RocketMQ's remoting protocol.
+ * consumer and admin, over RocketMQ's remoting protocol, against one broker
+ * (`endpoint`) or a cluster behind name servers (`nameServer`).
  *
  * Each factory takes one options object and returns a connected client that
  * supports `await using`. Waits accept an `AbortSignal`. Errors the client
@@ -103,6 +104,24 @@
  * await producer.send({ topic: "Reminders", body: "level 3 = 10 s", delayLevel: 3 });
  * ```
  *
+ * @example Several brokers behind name servers
+ * ```ts ignore
+ * import { ClusterAdmin, createConsumer, createProducer } from "@rmq/broker";
+ *
+ * // Brokers started with --namesrv-addr register with every name server.
+ * const nameServer = "127.0.0.1:9876;127.0.0.1:9877";
+ * await using admin = new ClusterAdmin({ nameServer });
+ * await admin.createTopic("Orders", "DefaultCluster", { writeQueueNums: 4 }); // on every master
+ *
+ * // Sends spread over every broker's queues; a failed broker is avoided and retried elsewhere.
+ * await using producer = await createProducer({ nameServer });
+ * const sent = await producer.send({ topic: "Orders", body: "order #2" });
+ * console.log(sent.queue.brokerName, sent.queue.queueId);
+ *
+ * // The group rebalances over all brokers' queues; offsets go to the broker owning each queue.
+ * await using consumer = await createConsumer({ nameServer, group: "billing", topic: "Orders" });
+ * ```
+ *
  * @example Validation happens before anything is sent
  * ```ts
  * import { MQClientError, MESSAGE_BODY_BYTES_MAX } from "./mod.ts";
@@ -180,4 +199,17 @@ export {
   MQConnectionClosedError,
   MQTimeoutError,
 } from "./client/errors.ts";
-export { type TopicConfig } from "./client/protocol/heartbeat.ts";
+export {
+  type BrokerData,
+  type QueueData,
+  type TopicConfig,
+  type TopicRouteData,
+} from "./client/protocol/heartbeat.ts";
+export {
+  ClusterAdmin,
+  type ClusterAdminOptions,
+  type ClusterQueueProgress,
+  type MasterBroker,
+} from "./client/cluster_admin.ts";
+export { type ClusterInfo } from "./client/protocol/cluster_info.ts";
+export { type SessionCredentials } from "./client/protocol/acl_signature.ts";

@@ -4,6 +4,7 @@ import * as mod from "./mod.ts";
 Deno.test("mod.ts exports exactly the public client API", () => {
   // Types vanish at runtime; this pins the value exports. Changing it is an API change.
   assert.deepEqual(Object.keys(mod).sort(), [
+    "ClusterAdmin",
     "MESSAGE_BODY_BYTES_MAX",
     "MQBrokerError",
     "MQClientError",

@@ -3,7 +3,7 @@
  * case's memory and threads cannot skew the next. Every benchmark prints one
  * JSON line per case to stdout; this runner passes them through unchanged.
  *
- * Usage: `deno task bench [--only store,e2e,timer,txn,pop] [--quick]`
+ * Usage: `deno task bench [--only store,e2e,timer,txn,foreign,cluster,grpc,pop,queues] [--quick]`
  * `--quick` asks each benchmark for its small configuration (for smoke runs);
  * figures in BENCHMARKS.md come from full runs.
  *
@@ -17,10 +17,22 @@ const BENCHES = [
   { name: "timer", file: "timer_bench.ts", quick: ["--quick"] },
   { name: "txn", file: "txn_bench.ts", quick: ["--messages=2000"] },
   {
+    name: "foreign",
+    file: "foreign_bench.ts",
+    quick: ["--messages", "20000", "--warmup", "2000", "--latency-sends", "500"],
+  },
+  { name: "cluster", file: "cluster_bench.ts", quick: ["--quick"] },
+  {
+    name: "grpc",
+    file: "grpc_bench.ts",
+    quick: ["--messages", "2000", "--latency-sends", "200"],
+  },
+  {
     name: "pop",
     file: "pop_bench.ts",
     quick: ["--messages", "20000", "--outstanding", "20000", "--dedup-keys", "100000"],
   },
+  { name: "queues", file: "many_queues_bench.ts", quick: ["--quick"] },
 ] as const;
 
 const args = Deno.args;
@@ -42,12 +54,8 @@ for (const bench of BENCHES) {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-net=127.0.0.1",
-      "--allow-run",
-      "--allow-env",
-      "--allow-sys",
+      // All access: Deno lets only such a process read /proc (per-process CPU and RSS figures).
+      "--allow-all",
       script,
       ...(quick ? bench.quick : []),
     ],

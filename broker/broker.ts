@@ -20,6 +20,7 @@ import { ClientController } from "./api/client_controller.ts";
 import { OffsetController } from "./api/offset_controller.ts";
 import { PullController } from "./api/pull_controller.ts";
 import { QueryMessageController } from "./api/query_message_controller.ts";
+import { RuntimeInfoController } from "./api/runtime_info_controller.ts";
 import { SendController } from "./api/send_controller.ts";
 import { LockController } from "./api/lock_controller.ts";
 import { SendBackController } from "./api/send_back_controller.ts";
@@ -30,20 +31,28 @@ import { ChannelTransactionCheckSender } from "./api/transaction_check_sender.ts
 import { TransactionCheckService } from "./domain/transaction/transaction_check_service.ts";
 import { TransactionService } from "./domain/transaction/transaction_service.ts";
 import { TimerMessageService } from "./domain/timer/timer_service.ts";
-import { type BrokerConfig, parseIpv4, validateBrokerConfig } from "./config.ts";
+import { type BrokerConfig, parseIpv4, splitNamesrvAddr, validateBrokerConfig } from "./config.ts";
 import { ClientRegistry } from "./domain/client_registry.ts";
 import type { CancelTimer, Clock } from "./domain/clock.ts";
 import { PullHoldService } from "./domain/pull_hold.ts";
 import { TopicTable } from "./domain/topic_table.ts";
 import { createMessageStore } from "./infra/store_factory.ts";
+import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
-import { startPop } from "./pop_module.ts";
+import type { GrpcFront } from "../proxy/mod.ts";
+import { LocalGrpcBackend } from "./api/grpc_backend.ts";
 import { DedupWindow } from "./domain/dedup/dedup_window.ts";
 import { AssignmentController } from "./api/assignment_controller.ts";
 import { ConsumerAdminController } from "./api/consumer_admin_controller.ts";
 import { RequestModeTable } from "./domain/pop/assignment.ts";
+import { GrpcPopBridge } from "./api/grpc_pop.ts";
+import { grpcAccessHook } from "./api/grpc_access.ts";
+import { startPop } from "./pop_module.ts";
 import { type LogSink, RequestRouter } from "./server/request_router.ts";
+import type { BrokerMetricsSource } from "./metrics/broker_metrics.ts";
+import { prepareOperations } from "./operations.ts";
+import { RemotingMetrics } from "./metrics/remoting_metrics.ts";
 
 /** How often clients whose heartbeats stopped are looked for, ms. */
 export const CLIENT_EXPIRY_SCAN_INTERVAL_MS = 10_000;
@@ -67,6 +76,8 @@ export interface BrokerStartOptions {
   readonly clock?: Clock;
   /** Structured log sink (errors, refused connections). Default: discard. */
   readonly log?: LogSink;
+  /** With `config.aclFile`: time between checks of the file for changes, ms. Default 1000. */
+  readonly aclReloadCheckIntervalMs?: number;
 }
 
 /**
@@ -86,6 +97,8 @@ export class Broker implements AsyncDisposable {
   readonly #unsubscribe: () => void;
   readonly #cancelExpiryScan: { cancel: CancelTimer };
   readonly #services: readonly BrokerService[];
+  readonly #grpc: GrpcFront | undefined;
+  readonly #operations: BrokerMetricsSource;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -96,7 +109,10 @@ export class Broker implements AsyncDisposable {
     unsubscribe: () => void,
     cancelExpiryScan: { cancel: CancelTimer },
     services: readonly BrokerService[],
+    grpc: GrpcFront | undefined,
+    operations: BrokerMetricsSource,
   ) {
+    this.#grpc = grpc;
     this.#server = server;
     this.#store = store;
     this.#ownsStore = ownsStore;
@@ -104,6 +120,7 @@ export class Broker implements AsyncDisposable {
     this.#unsubscribe = unsubscribe;
     this.#cancelExpiryScan = cancelExpiryScan;
     this.#services = services;
+    this.#operations = operations;
   }
 
   /**
@@ -120,9 +137,18 @@ export class Broker implements AsyncDisposable {
     const clock = options.clock ?? new SystemClock();
     const log = options.log ?? (() => {});
     const router = new RequestRouter(log);
+    const remoting = new RemotingMetrics();
+    // Access control and the other operations features (broker/operations.ts).
+    const ops = await prepareOperations({
+      config,
+      router,
+      clock,
+      log,
+      aclReloadCheckIntervalMs: options.aclReloadCheckIntervalMs,
+    });
     let clientController: ClientController | undefined;
     const server = new RemotingServer(config.listen, config.port, config, {
-      dispatch: (request, channel) => router.dispatch(request, channel),
+      dispatch: remoting.wrap(ops.dispatch),
       connectionClosed: (channel) => clientController?.channelClosed(channel),
     }, log);
     const ownsStore = options.store === undefined;
@@ -146,7 +172,10 @@ export class Broker implements AsyncDisposable {
       });
       await dedup.rebuild(store, topics.list());
       const ctx: BrokerContext = {
-        config,
+        // Read per request: updateBrokerConfig swaps the run-time changeable options.
+        get config() {
+          return ops.runtime.current;
+        },
         store,
         topics,
         clients: new ClientRegistry<Channel>(),
@@ -158,6 +187,8 @@ export class Broker implements AsyncDisposable {
         dedup,
         nextOpaque: () => (opaque = (opaque + 1) | 0),
       };
+      const started = await ops.start({ store, router, remoting });
+      services.push(started);
       clientController = new ClientController(ctx);
       router.register(new SendController(ctx).handlers());
       router.register(new PullController(ctx).handlers());
@@ -165,6 +196,7 @@ export class Broker implements AsyncDisposable {
       router.register(clientController.handlers());
       router.register(new AdminController(ctx).handlers());
       router.register(new QueryMessageController(ctx).handlers());
+      router.register(new RuntimeInfoController(ctx).handlers());
 
       // FIFO: broker-side queue locks for orderly consumers.
       const locks = new RebalanceLockManager({
@@ -182,6 +214,7 @@ export class Broker implements AsyncDisposable {
             put: createTimerAwarePut((m) => sendBackStore.putMessage(m), () => clock.nowMs()),
             topics,
             retryMaxTimesDefault: config.retryMaxTimes,
+            groupRetryMaxTimes: (group) => started.groupRetryMaxTimes(group),
           }),
         ).handlers(),
       );
@@ -189,14 +222,25 @@ export class Broker implements AsyncDisposable {
       const transactions = new TransactionService({ store, clock, storeHost });
       await transactions.open();
       router.register(new EndTransactionController(transactions, log).handlers());
+      // The gRPC front starts after pop (below); transaction checks reach its producers too.
+      let grpc: GrpcFront | undefined;
+      const remotingChecks = new ChannelTransactionCheckSender(
+        (group) => ctx.clients.producerChannels(group),
+        ctx.nextOpaque,
+      );
       const transactionCheck = new TransactionCheckService({
         store,
         clock,
         storeHost,
-        sender: new ChannelTransactionCheckSender(
-          (group) => ctx.clients.producerChannels(group),
-          ctx.nextOpaque,
-        ),
+        sender: {
+          send: (group, header, body) =>
+            remotingChecks.send(group, header, body) ||
+            (grpc?.checkTransaction(group, {
+              record: body,
+              commitLogOffset: header.commitLogOffset,
+              halfQueueOffset: header.tranStateTableOffset,
+            }) ?? false),
+        },
         config: {
           transactionTimeoutMs: config.transactionTimeoutMs,
           transactionCheckIntervalMs: config.transactionCheckIntervalMs,
@@ -223,6 +267,31 @@ export class Broker implements AsyncDisposable {
       router.register(new AssignmentController(ctx, new RequestModeTable()).handlers());
       router.register(new ConsumerAdminController(ctx, pop.ctx).handlers());
 
+      // gRPC front for RocketMQ 5 clients ("local mode" proxy), when a port is configured.
+      if (config.grpcPort !== 0) {
+        // Loaded only when on: grpc-js reads its environment variables when imported.
+        const { GrpcFront } = await import("../proxy/mod.ts");
+        const dlq = new SendBackService({
+          store,
+          put: createTimerAwarePut((m) => sendBackStore.putMessage(m), () => clock.nowMs()),
+          topics,
+          retryMaxTimesDefault: config.retryMaxTimes,
+          groupRetryMaxTimes: (group) => started.groupRetryMaxTimes(group),
+        });
+        const bridge = new GrpcPopBridge(topics, config.brokerName, pop.pop, pop.ack, dlq);
+        const front = await GrpcFront.start({
+          host: config.listen,
+          port: config.grpcPort,
+          advertisedHost: ipText(storeHost.ip),
+          backend: new LocalGrpcBackend(ctx, transactions, bridge, started),
+          authorize: ops.acl === undefined ? undefined : grpcAccessHook(ops.acl),
+          bodyBytesMax: config.messageBytesMax,
+          log,
+        });
+        grpc = front;
+        services.push({ close: () => front.close(config.shutdownTimeoutMs) });
+      }
+
       const unsubscribe = store.onArrival((arrival) => {
         ctx.pullHold.notifyArrival(
           arrival.topic,
@@ -241,7 +310,55 @@ export class Broker implements AsyncDisposable {
       expiry.cancel = clock.schedule(scan, CLIENT_EXPIRY_SCAN_INTERVAL_MS);
       transactionCheck.start();
       server.serve();
-      return new Broker(server, store, ownsStore, ctx, unsubscribe, expiry, services);
+      const namesrvAddrs = splitNamesrvAddr(config.namesrvAddr);
+      if (namesrvAddrs.length > 0) {
+        // Registered last, so it is closed first: routes drop this broker before it stops serving.
+        const registrar = new NamesrvRegistrar({
+          namesrvAddrs,
+          clusterName: config.clusterName,
+          brokerName: config.brokerName,
+          brokerId: config.brokerId,
+          brokerAddr: ctx.brokerAddress,
+          registerIntervalMs: config.registerIntervalMs,
+          source: { topics: () => topics.list(), dataVersion: () => topics.dataVersion },
+          log,
+        });
+        const unsubscribeTopics = topics.onChange(() => registrar.topicsChanged());
+        services.push({
+          close: async () => {
+            unsubscribeTopics();
+            await registrar.close();
+          },
+        });
+        await registrar.start();
+      }
+      const operations: BrokerMetricsSource = {
+        get config() {
+          return ops.runtime.current;
+        },
+        store,
+        topics,
+        clients: ctx.clients,
+        remoting,
+        address: ctx.brokerAddress,
+        storeHost,
+        connectionCount: () => server.connectionCount,
+        timerStats: () => timers.stats(),
+        nowMs: () => clock.nowMs(),
+        acl: ops.acl,
+        popInFlight: (group, topic) => pop.ctx.inFlight.countOf(group, topic),
+      };
+      return new Broker(
+        server,
+        store,
+        ownsStore,
+        ctx,
+        unsubscribe,
+        expiry,
+        services,
+        grpc,
+        operations,
+      );
     } catch (error) {
       for (const service of services.toReversed()) await service.close();
       await server.close(0);
@@ -253,6 +370,11 @@ export class Broker implements AsyncDisposable {
   /** The port the broker listens on (the real one when started with port 0). */
   get port(): number {
     return this.#server.port;
+  }
+
+  /** The gRPC front's port, or undefined when it is off (`grpcPort` 0). */
+  get grpcPort(): number | undefined {
+    return this.#grpc?.port;
   }
 
   /** The advertised `ip:port` (routes, message ids). */
@@ -270,9 +392,23 @@ export class Broker implements AsyncDisposable {
     return this.#store;
   }
 
+  /**
+   * The state and counters the metrics and the HTTP API read (see `broker/http/`).
+   *
+   * @ignore
+   */
+  get operations(): BrokerMetricsSource {
+    return this.#operations;
+  }
+
   /** Open client connections. */
   get connectionCount(): number {
     return this.#server.connectionCount;
+  }
+
+  /** Unsent response bytes held for all connections together (bounded by `outputBytesTotalMax`). */
+  get heldOutputBytes(): number {
+    return this.#server.heldOutputBytes;
   }
 
   /**

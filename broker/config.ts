@@ -55,6 +55,15 @@ export interface BrokerConfig {
   readonly inFlightRequestsPerConnectionMax: number;
   /** Most response bytes queued for one connection before it is closed as too slow. */
   readonly outputBytesPerConnectionMax: number;
+  /**
+   * A connection's requests stop being read while its unsent output (plus the expected output of
+   * its running requests, or their bodies) exceeds this; reading resumes at a quarter of it, bytes.
+   */
+  readonly outputHighWaterBytes: number;
+  /** Most unsent response bytes of all connections together; beyond it the largest holder is closed. */
+  readonly outputBytesTotalMax: number;
+  /** Most bytes of requests being handled, all connections together; reading pauses beyond it. */
+  readonly inFlightRequestBytesTotalMax: number;
   /** Longest a pull may be held for long polling, ms (caps the request's suspendTimeoutMillis). */
   readonly pullSuspendMaxMs: number;
   /** Most pulls held for long polling at once; beyond it pulls answer PULL_NOT_FOUND at once. */
@@ -69,6 +78,8 @@ export interface BrokerConfig {
   readonly commitLogSegmentBytes: number;
   /** ConsumeQueue segment size, 20-byte units. */
   readonly consumeQueueSegmentUnits: number;
+  /** Most segment files the store keeps open (all threads); idle ones are closed and reopened on demand. */
+  readonly openFilesMax: number;
   /** Age after which an unresolved transactional half message is checked, ms. */
   readonly transactionTimeoutMs: number;
   /** Time between transaction check rounds, ms. */
@@ -85,6 +96,18 @@ export interface BrokerConfig {
   readonly rebalanceLockExpiryMs: number;
   /** Deliveries of a failed message before it goes to the group's DLQ (a consumer may ask for another). */
   readonly retryMaxTimes: number;
+  /** Name servers to register with, `host:port;host:port`; empty = standalone. */
+  readonly namesrvAddr: string;
+  /** Time between registrations with the name servers, ms. */
+  readonly registerIntervalMs: number;
+  /** Broker id in routes: 0 = master (slaves come with replication). */
+  readonly brokerId: number;
+  /** Port of the gRPC front for RocketMQ 5 clients (local-mode proxy); 0 turns it off. */
+  readonly grpcPort: number;
+  /** HTTP port of `/metrics`, the dashboard and `/api/` (on the listen address); 0 turns it off. */
+  readonly httpPort: number;
+  /** Plain ACL file (YAML or JSON); empty means access control is off. */
+  readonly aclFile: string;
   /** Sends whose UNIQ_KEY was stored this recently are answered with the original, ms (0 = off; topic attribute `dedup.window.ms` overrides). */
   readonly dedupWindowMs: number;
   /** Most keys the dedup window remembers (oldest forgotten first). */
@@ -130,7 +153,10 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     messageBytesMax: 4 * 1024 * 1024,
     connectionsMax: 1024,
     inFlightRequestsPerConnectionMax: 4096,
-    outputBytesPerConnectionMax: 256 * 1024 * 1024,
+    outputBytesPerConnectionMax: 64 * 1024 * 1024,
+    outputHighWaterBytes: 4 * 1024 * 1024,
+    outputBytesTotalMax: 512 * 1024 * 1024,
+    inFlightRequestBytesTotalMax: 256 * 1024 * 1024,
     pullSuspendMaxMs: 60_000,
     heldPullsMax: 100_000,
     pullMessagesMax: 1024,
@@ -138,6 +164,7 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     shutdownTimeoutMs: 10_000,
     commitLogSegmentBytes: 1024 * 1024 * 1024,
     consumeQueueSegmentUnits: 300_000,
+    openFilesMax: 512,
     transactionTimeoutMs: 6_000,
     transactionCheckIntervalMs: 30_000,
     transactionCheckMax: 15,
@@ -146,6 +173,12 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     timerMaxDelayMs: 0,
     rebalanceLockExpiryMs: 60_000,
     retryMaxTimes: 16,
+    namesrvAddr: "",
+    registerIntervalMs: 30_000,
+    brokerId: 0,
+    grpcPort: 8081,
+    httpPort: 8080,
+    aclFile: "",
     dedupWindowMs: 0,
     dedupKeysMax: 1_000_000,
     popPollingPerKeyMax: 1_024,
@@ -258,6 +291,24 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       description: "most queued response bytes per connection",
     },
     {
+      key: "outputHighWaterBytes",
+      flag: "--output-high-water-bytes",
+      kind: "int",
+      description: "a connection's reading pauses above this much unsent output",
+    },
+    {
+      key: "outputBytesTotalMax",
+      flag: "--output-bytes-total-max",
+      kind: "int",
+      description: "most unsent response bytes, all connections",
+    },
+    {
+      key: "inFlightRequestBytesTotalMax",
+      flag: "--in-flight-request-bytes-total-max",
+      kind: "int",
+      description: "most bytes of requests in flight, all connections",
+    },
+    {
       key: "pullSuspendMaxMs",
       flag: "--pull-suspend-max-ms",
       kind: "int",
@@ -298,6 +349,12 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       flag: "--consume-queue-segment-units",
       kind: "int",
       description: "ConsumeQueue segment size, units",
+    },
+    {
+      key: "openFilesMax",
+      flag: "--open-files-max",
+      kind: "int",
+      description: "most segment files the store keeps open (LRU); keep below ulimit -n",
     },
     {
       key: "transactionTimeoutMs",
@@ -346,6 +403,44 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       flag: "--retry-max-times",
       kind: "int",
       description: "redeliveries of a failed message before it goes to the DLQ",
+    },
+    {
+      key: "namesrvAddr",
+      flag: "--namesrv-addr",
+      env: "RMQ_NAMESRV_ADDR",
+      kind: "string",
+      description: "name servers to register with, host:port;host:port (empty = standalone)",
+    },
+    {
+      key: "registerIntervalMs",
+      flag: "--register-interval-ms",
+      kind: "int",
+      description: "time between registrations with the name servers, ms",
+    },
+    {
+      key: "brokerId",
+      flag: "--broker-id",
+      kind: "int",
+      description: "broker id in routes (0 = master)",
+    },
+    {
+      key: "grpcPort",
+      flag: "--grpc-port",
+      env: "RMQ_GRPC_PORT",
+      kind: "int",
+      description: "gRPC port for RocketMQ 5 clients (0 = off)",
+    },
+    {
+      key: "httpPort",
+      flag: "--http-port",
+      kind: "int",
+      description: "HTTP port of /metrics, the dashboard and /api/ (0 = off)",
+    },
+    {
+      key: "aclFile",
+      flag: "--acl-file",
+      kind: "string",
+      description: "plain ACL file, YAML or JSON (empty = access control off)",
     },
     {
       key: "dedupWindowMs",
@@ -526,6 +621,9 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("connectionsMax", 1, 1_000_000);
   range("inFlightRequestsPerConnectionMax", 1, 1_000_000);
   range("outputBytesPerConnectionMax", config.frameBytesMax, Number.MAX_SAFE_INTEGER);
+  range("outputHighWaterBytes", 64 * 1024, config.outputBytesPerConnectionMax);
+  range("outputBytesTotalMax", config.outputBytesPerConnectionMax, Number.MAX_SAFE_INTEGER);
+  range("inFlightRequestBytesTotalMax", config.frameBytesMax, Number.MAX_SAFE_INTEGER);
   range("pullSuspendMaxMs", 0, 3_600_000);
   range("heldPullsMax", 0, 10_000_000);
   range("pullMessagesMax", 1, 65536);
@@ -533,6 +631,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("shutdownTimeoutMs", 0, 3_600_000);
   range("commitLogSegmentBytes", 4096, 2 ** 40);
   range("consumeQueueSegmentUnits", 1, 2 ** 31 - 1);
+  range("openFilesMax", 32, 1_000_000);
   range("transactionTimeoutMs", 1, Number.MAX_SAFE_INTEGER);
   range("transactionCheckIntervalMs", 1, Number.MAX_SAFE_INTEGER);
   range("transactionCheckMax", 1, 1_000_000);
@@ -541,6 +640,15 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("timerMaxDelayMs", 0, Number.MAX_SAFE_INTEGER);
   range("rebalanceLockExpiryMs", 1, Number.MAX_SAFE_INTEGER);
   range("retryMaxTimes", 0, 1_000_000);
+  range("registerIntervalMs", 1_000, 3_600_000);
+  range("brokerId", 0, 1_000_000);
+  for (const addr of splitNamesrvAddr(config.namesrvAddr)) {
+    if (!/^[^\s:;]+:\d{1,5}$/.test(addr)) {
+      throw new TypeError(`Invalid broker config: namesrvAddr "${addr}" is not host:port`);
+    }
+  }
+  range("grpcPort", 0, 65535);
+  range("httpPort", 0, 65535);
   range("dedupWindowMs", 0, 7 * 24 * 3_600_000);
   range("dedupKeysMax", 1, 100_000_000);
   range("popPollingPerKeyMax", 1, 10_000_000);
@@ -553,6 +661,16 @@ export function validateBrokerConfig(config: BrokerConfig): void {
       `Invalid broker config: brokerIp "${config.brokerIp}" is not an IPv4 address`,
     );
   }
+}
+
+/**
+ * The name-server addresses of a `host:port;host:port` list.
+ *
+ * @param text The list (empty = none).
+ * @returns The addresses, trimmed, empty items dropped.
+ */
+export function splitNamesrvAddr(text: string): string[] {
+  return text.split(";").map((a) => a.trim()).filter((a) => a !== "");
 }
 
 /**

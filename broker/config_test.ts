@@ -5,6 +5,7 @@ import {
   brokerHelpText,
   loadBrokerConfig,
   parseIpv4,
+  splitNamesrvAddr,
 } from "./config.ts";
 
 function load(
@@ -99,6 +100,19 @@ Deno.test("loadBrokerConfig() answers --help with every option", () => {
   assert.equal(text, brokerHelpText());
   for (const option of BROKER_OPTIONS) assert.ok(text.includes(option.flag), option.flag);
   assert.ok(text.includes("RMQ_DATA_DIR"));
+});
+
+Deno.test("loadBrokerConfig() reads the name-server list and broker identity for a cluster", () => {
+  const config = load(
+    ["--broker-id", "0", "--register-interval-ms", "10000"],
+    { RMQ_NAMESRV_ADDR: "127.0.0.1:9876; 10.0.0.2:9876" },
+  );
+  assert.deepEqual(splitNamesrvAddr(config.namesrvAddr), ["127.0.0.1:9876", "10.0.0.2:9876"]);
+  assert.equal(config.registerIntervalMs, 10_000);
+  assert.equal(load([]).namesrvAddr, "");
+  assert.throws(() => load(["--namesrv-addr", "nohost"]), /not host:port/);
+  assert.throws(() => load(["--register-interval-ms", "10"]), RangeError);
+  assert.throws(() => load(["--broker-id", "-1"]), RangeError);
 });
 
 Deno.test("parseIpv4() accepts dotted quads only", () => {

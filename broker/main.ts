@@ -15,6 +15,7 @@
 
 import { Broker } from "./broker.ts";
 import { loadBrokerConfig } from "./config.ts";
+import { BrokerHttpServer } from "./http/http_server.ts";
 
 /**
  * Run the broker until SIGINT/SIGTERM.
@@ -55,6 +56,21 @@ export async function main(args: readonly string[]): Promise<number> {
     log({ event: "start_failed", error: String((error as Error)?.message ?? error) });
     return 1;
   }
+  let http: BrokerHttpServer | undefined;
+  if (config.httpPort !== 0) {
+    try {
+      http = BrokerHttpServer.start({
+        source: broker.operations,
+        hostname: config.listen,
+        port: config.httpPort,
+        log,
+      });
+    } catch (error) {
+      log({ event: "start_failed", error: `HTTP port ${config.httpPort}: ${String(error)}` });
+      await broker.close();
+      return 1;
+    }
+  }
   const stopped = new Promise<string>((resolve) => {
     const stop = (signal: string) => () => resolve(signal);
     Deno.addSignalListener("SIGINT", stop("SIGINT"));
@@ -64,11 +80,14 @@ export async function main(args: readonly string[]): Promise<number> {
     event: "listening",
     host: config.listen,
     port: broker.port,
+    grpcPort: broker.grpcPort ?? 0,
+    httpPort: http?.port ?? 0,
     dataDir: config.dataDir,
   }));
   const signal = await stopped;
   log({ event: "shutdown", signal });
   try {
+    await http?.close();
     await broker.close();
   } catch (error) {
     log({ event: "shutdown_failed", error: String((error as Error)?.message ?? error) });

@@ -5,6 +5,7 @@
  */
 
 import { BrokerClient } from "./broker_client.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import {
   type ConsumerConnection,
   consumerConnection,
@@ -124,6 +125,8 @@ export interface AdminOptions {
   readonly endpoint: string;
   /** Per-request timeout, ms. Default 3000. */
   readonly requestTimeoutMs?: number;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
 }
 
 /** Options of {@linkcode Admin.createTopic}. */
@@ -195,6 +198,7 @@ export class Admin implements AsyncDisposable {
     this.#client = new BrokerClient({
       endpoint: options.endpoint,
       requestTimeoutMs: options.requestTimeoutMs,
+      credentials: options.credentials,
     });
   }
 

@@ -8,6 +8,7 @@
 import { Connection, type RequestHandler, type RequestOptions } from "./connection.ts";
 import { MQBrokerError, MQConnectionClosedError } from "./errors.ts";
 import type { RemotingCommand, SerializeType } from "./protocol/remoting_command.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { ResponseCode } from "./protocol/response_code.ts";
 
 /** Options of a {@linkcode BrokerClient}. */
@@ -24,6 +25,8 @@ export interface BrokerClientOptions {
   readonly onReconnect?: () => void;
   /** Header form of requests (see `ConnectionOptions.serializeType`); default binary. */
   readonly serializeType?: SerializeType;
+  /** ACL credentials; every request is signed with them. */
+  readonly credentials?: SessionCredentials;
 }
 
 /**
@@ -79,6 +82,7 @@ export class BrokerClient implements AsyncDisposable {
       connectTimeoutMs: this.#options.connectTimeoutMs,
       onRequest: this.#options.onRequest,
       serializeType: this.#options.serializeType,
+      credentials: this.#options.credentials,
       signal,
     }).then(async (connection) => {
       this.#connecting = undefined;

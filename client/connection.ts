@@ -19,6 +19,7 @@ import {
 import { ResponseCode } from "./protocol/response_code.ts";
 import { requestCodeName } from "./protocol/request_code.ts";
 import { MQConnectionClosedError, MQTimeoutError } from "./errors.ts";
+import { type SessionCredentials, signRequestFields } from "./protocol/acl_signature.ts";
 
 /** Default time a request waits for its response, ms. */
 export const REQUEST_TIMEOUT_MS_DEFAULT = 3_000;
@@ -60,6 +61,8 @@ export interface ConnectionOptions {
   readonly serializeType?: SerializeType;
   /** Aborts the connect. */
   readonly signal?: AbortSignal;
+  /** ACL credentials: every request is signed (`AccessKey`, `Signature` in its extFields). */
+  readonly credentials?: SessionCredentials;
 }
 
 /** Per-request options. */
@@ -143,6 +146,7 @@ export class Connection implements AsyncDisposable {
   #writeLoop: Promise<void> = Promise.resolve();
   #readLoop: Promise<void>;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #credentials: SessionCredentials | undefined;
 
   private constructor(conn: Deno.TcpConn, endpoint: string, options: ConnectionOptions) {
     this.#conn = conn;
@@ -151,6 +155,7 @@ export class Connection implements AsyncDisposable {
     this.#onRequest = options.onRequest;
     this.#decoder = new FrameDecoder(options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT);
     this.#serializeType = options.serializeType ?? SERIALIZE_TYPE_DEFAULT;
+    this.#credentials = options.credentials;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#readLoop = this.#read();
   }
@@ -269,6 +274,9 @@ export class Connection implements AsyncDisposable {
         onAbort,
       });
     });
+    if (this.#credentials !== undefined) {
+      extFields = signRequestFields(extFields, body, this.#credentials);
+    }
     try {
       this.#encode(this.#serializeType, code, opaque, 0, undefined, extFields, body);
     } catch (error) {
@@ -292,6 +300,9 @@ export class Connection implements AsyncDisposable {
       throw new MQConnectionClosedError(
         `Cannot send ${requestCodeName(code)}: connection to ${this.endpoint} is closed`,
       );
+    }
+    if (this.#credentials !== undefined) {
+      extFields = signRequestFields(extFields, body, this.#credentials);
     }
     this.#encode(
       this.#serializeType,

@@ -7,7 +7,9 @@
  * @module
  */
 
-import { BrokerClient } from "./broker_client.ts";
+import type { BrokerClient } from "./broker_client.ts";
+import { BrokerPool } from "./broker_pool.ts";
+import { type BrokerAccess, channelOf } from "./consumer/brokers.ts";
 import { unregisterAndClose } from "./client_registration.ts";
 import {
   DELAY_LEVEL_MAX,
@@ -151,7 +153,9 @@ export class Consumer implements AsyncDisposable {
   readonly orderly: boolean;
   /** `CLUSTERING` or `BROADCASTING`. */
   readonly messageModel: "CLUSTERING" | "BROADCASTING";
-  readonly #client: BrokerClient;
+  readonly #pool: BrokerPool;
+  /** The standalone broker's channel, or (with name servers) the pool of brokers. */
+  readonly #client: BrokerAccess;
   readonly #subscription: Subscription;
   readonly #subscriptions: readonly Subscription[];
   readonly #subVersion = Date.now();
@@ -193,6 +197,7 @@ export class Consumer implements AsyncDisposable {
     this.#popPush = options.mode === "pop"
       ? new PopPushService({
         endpoint: options.endpoint,
+        nameServer: options.nameServer,
         group: this.group,
         topic: this.topic,
         subscription: options.subscription,
@@ -205,15 +210,18 @@ export class Consumer implements AsyncDisposable {
       : undefined;
     const strategy = broadcasting ? undefined : allocateStrategy(options.allocateStrategy);
     this.#onRebalance = options.onRebalance;
-    this.#client = new BrokerClient({
+    // A broker channel that (re)connects gets the heartbeat, then the group rebalances.
+    this.#pool = new BrokerPool({
       endpoint: options.endpoint,
+      nameServer: options.nameServer,
+      credentials: options.credentials,
       onRequest: (request) => this.#onBrokerRequest(request),
-      onReconnect: () =>
-        void this.#heartbeat()
+      onBrokerConnect: (client) =>
+        this.#heartbeatTo(client)
           .then(() => this.orderly ? this.#renewLocks() : undefined)
-          .then(() => this.#rebalancer.run())
-          .catch(() => {}),
+          .then(() => this.#rebalancer.run()),
     });
+    this.#client = this.#pool.standalone ?? this.#pool;
     const { maxReconsumeTimes, retrySuspendMs } = this.#options;
     const common = { client: this.#client, group: this.group, maxReconsumeTimes, retrySuspendMs };
     this.#orderlyService = this.orderly
@@ -241,7 +249,13 @@ export class Consumer implements AsyncDisposable {
       host: {
         isClosed: () => this.#closed,
         release: (queues) => this.#release(queues),
-        startOffset: (queue) => startOffset(this.#client, this.#offsets, queue, this.#options),
+        startOffset: (queue) =>
+          startOffset(
+            channelOf(this.#client, queue.brokerName),
+            this.#offsets,
+            queue,
+            this.#options,
+          ),
         startPulling: (pq) => void (pq.loop = pullLoop(this.#pull, pq)),
         onRebalanced: () => this.#onRebalance?.(this.assignment),
       },
@@ -285,7 +299,10 @@ export class Consumer implements AsyncDisposable {
     if (this.#offsets instanceof LocalOffsetStore) await this.#offsets.load();
     await this.#heartbeat();
     if (this.#subscription.type === "SQL92") {
-      await checkSubscription(this.#client, this.group, this.#subscription, this.#subVersion);
+      const broker = this.#pool.standalone ?? await this.#anyBrokerOf(this.topic);
+      if (broker !== undefined) {
+        await checkSubscription(broker, this.group, this.#subscription, this.#subVersion);
+      }
     }
     await this.#rebalancer.run();
     const { heartbeatIntervalMs, rebalanceIntervalMs, commitIntervalMs } = this.#options;
@@ -441,7 +458,7 @@ export class Consumer implements AsyncDisposable {
     this.#closed = true;
     if (this.#popPush !== undefined) {
       await this.#popPush.close();
-      return await this.#client.close();
+      return await this.#pool.close((client) => client.close());
     }
     for (const timer of this.#timers) clearInterval(timer);
     this.#rebalancer.close();
@@ -452,7 +469,9 @@ export class Consumer implements AsyncDisposable {
     this.#queues.clear();
     this.#buffer.clear();
     await this.#offsets.flush().catch(() => {});
-    await unregisterAndClose(this.#client, this.clientId, { consumerGroup: this.group });
+    await this.#pool.close((client) =>
+      unregisterAndClose(client, this.clientId, { consumerGroup: this.group })
+    );
   }
 
   /**
@@ -510,8 +529,35 @@ export class Consumer implements AsyncDisposable {
     if (reset > 0) await this.#rebalancer.run();
   }
 
-  #heartbeat(): Promise<void> {
-    return sendConsumerHeartbeat(this.#client, {
+  /**
+   * Heartbeat to every broker: the standalone one, or every broker of the
+   * subscribed topics' routes (their channels are opened on the way).
+   */
+  async #heartbeat(): Promise<void> {
+    const standalone = this.#pool.standalone;
+    if (standalone !== undefined) return this.#heartbeatTo(standalone);
+    const names = new Set<string>();
+    for (const subscription of this.#subscriptions) {
+      try {
+        const route = await this.#pool.fetchRoute(subscription.topic);
+        for (const data of route.brokerDatas) names.add(data.brokerName);
+      } catch {
+        // The retry topic exists only after the first send-back; a missing route has no brokers.
+      }
+    }
+    for (const name of names) if (this.#pool.hasMaster(name)) this.#pool.client(name);
+    await Promise.all(this.#pool.clients().map((client) => this.#heartbeatTo(client)));
+  }
+
+  /** A broker hosting the topic (name-server mode), for group-wide checks. */
+  async #anyBrokerOf(topic: string): Promise<BrokerClient | undefined> {
+    const route = await this.#pool.fetchRoute(topic);
+    const name = route.queueDatas[0]?.brokerName;
+    return name === undefined || !this.#pool.hasMaster(name) ? undefined : this.#pool.client(name);
+  }
+
+  #heartbeatTo(client: BrokerClient): Promise<void> {
+    return sendConsumerHeartbeat(client, {
       clientId: this.clientId,
       group: this.group,
       messageModel: this.messageModel,

@@ -1,12 +1,14 @@
 /**
- * The producer: sends messages to a broker's queues with retries.
+ * The producer: sends messages to the queues of one broker (`endpoint`) or of
+ * every broker of a topic (`nameServer`), with retries.
  *
  * @module
  */
 
-import { BrokerClient } from "./broker_client.ts";
+import type { BrokerClient } from "./broker_client.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { sendProducerHeartbeat, unregisterAndClose } from "./client_registration.ts";
-import { MQBrokerError, MQClientError, MQConnectionClosedError } from "./errors.ts";
+import { MQClientError, MQConnectionClosedError } from "./errors.ts";
 import {
   encodeBatchBody,
   type EncodedMessage,
@@ -17,7 +19,7 @@ import {
   utf8ByteLength,
   validateName,
 } from "./message.ts";
-import { pickQueue, RouteCache, type RouteEntry } from "./topic_route.ts";
+import { selectFifoQueue, SendRouter } from "./send_router.ts";
 import {
   DEFAULT_TOPIC,
   DEFAULT_TOPIC_QUEUE_NUMS,
@@ -79,10 +81,19 @@ export const RETRIABLE_SEND_CODES: readonly number[] = Object.freeze([
   ResponseCode.GO_AWAY,
 ]);
 
-/** Options of {@linkcode createProducer}. */
+/** Options of {@linkcode createProducer}. Give `endpoint` or `nameServer`. */
 export interface ProducerOptions {
-  /** Broker address, `host:port`, e.g. `127.0.0.1:10911`. */
-  readonly endpoint: string;
+  /** A standalone broker's address, `host:port`, e.g. `127.0.0.1:10911`. */
+  readonly endpoint?: string;
+  /**
+   * Name servers, `host:port;host:port` (e.g. `127.0.0.1:9876`): routes come
+   * from them and sends spread over every broker of the topic.
+   */
+  readonly nameServer?: string;
+  /** How long a broker whose send failed is avoided, ms. Default 10,000. */
+  readonly faultIsolationMs?: number;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
   /** Producer group. Default {@linkcode PRODUCER_GROUP_DEFAULT}. */
   readonly group?: string;
   /** Time budget of one send including retries, ms. Default {@linkcode SEND_TIMEOUT_MS_DEFAULT}. */
@@ -249,14 +260,18 @@ interface PendingBatch {
 }
 
 /**
- * Sends messages to one broker.
+ * Sends messages to a standalone broker (`endpoint`) or to the brokers the
+ * name servers route a topic to (`nameServer`).
  *
- * Queue choice is round-robin over the topic's writable queues (from
- * GET_ROUTEINFO_BY_TOPIC, cached for `routeTtlMs`). A send that fails with a
- * retriable response code ({@linkcode RETRIABLE_SEND_CODES}) or a broken
- * connection is retried on the next queue, up to `retryTimes` more times,
- * within `sendTimeoutMs` in total. The producer sets each message's UNIQ_KEY.
- * Sends may be issued concurrently; they are pipelined on one connection,
+ * Queue choice is round-robin over the topic's writable queues on every
+ * broker (from GET_ROUTEINFO_BY_TOPIC, cached for `routeTtlMs`). A send that
+ * fails with a retriable response code ({@linkcode RETRIABLE_SEND_CODES}) is
+ * retried on another broker when there is one (a failed broker is avoided
+ * for `faultIsolationMs`), up to `retryTimes` more times; a broken or refused
+ * connection moves to another broker, or reconnects with back-off, until
+ * `sendTimeoutMs` runs out (see `SendRouter`). The producer sets each
+ * message's UNIQ_KEY. Sends may be issued concurrently; they are pipelined
+ * on one connection per broker,
  * and by default plain sends of one topic issued in the same tick are
  * coalesced into SEND_BATCH_MESSAGE batches (see `ProducerOptions.coalesce`),
  * each `send()` still resolving with its own result.
@@ -274,13 +289,12 @@ export class Producer implements AsyncDisposable {
   readonly group: string;
   /** Client id used in heartbeats. */
   readonly clientId: string;
-  readonly #client: BrokerClient;
+  readonly #router: SendRouter;
   readonly #ids = new UniqueIdGenerator();
   readonly #sendTimeoutMs: number;
   readonly #retryTimes: number;
   readonly #bodyBytesMax: number;
   readonly #routeTtlMs: number;
-  readonly #routes: RouteCache;
   readonly #queueSelector: QueueSelector;
   readonly #coalesce: boolean;
   readonly #batchMessagesMax: number;
@@ -336,12 +350,17 @@ export class Producer implements AsyncDisposable {
       );
     }
     this.clientId = options.clientId ?? `producer@${Deno.pid}@${crypto.randomUUID().slice(0, 8)}`;
-    this.#client = new BrokerClient({
+    this.#router = new SendRouter({
       endpoint: options.endpoint,
+      nameServer: options.nameServer,
       requestTimeoutMs: this.#sendTimeoutMs,
-      onReconnect: () => void this.#heartbeat().catch(() => {}),
+      retryTimes: this.#retryTimes,
+      retriableCodes: RETRIABLE_SEND_CODES,
+      routeTtlMs: this.#routeTtlMs,
+      faultIsolationMs: options.faultIsolationMs,
+      onBrokerConnect: (client) => this.#heartbeat(client),
+      credentials: options.credentials,
     });
-    this.#routes = new RouteCache(this.#client, this.#routeTtlMs);
   }
 
   /**
@@ -351,8 +370,11 @@ export class Producer implements AsyncDisposable {
    * @throws {MQConnectionClosedError} If the broker cannot be reached.
    */
   async start(signal?: AbortSignal): Promise<void> {
-    await this.#client.connection(signal);
-    await this.#heartbeat(signal);
+    // With name servers, each broker gets the heartbeat when it is first used.
+    const standalone = this.#router.pool.standalone;
+    if (standalone === undefined) return;
+    await standalone.connection(signal);
+    await this.#heartbeat(standalone, signal);
   }
 
   /**
@@ -506,10 +528,10 @@ export class Producer implements AsyncDisposable {
     const options = batch.timeoutMs === undefined ? undefined : { timeoutMs: batch.timeoutMs };
     let parts = 1;
     if (batch.fifo === undefined && members.length >= 2 * COALESCE_SPREAD_MESSAGES_MIN) {
-      let route = this.#routes.fresh(batch.topic);
+      let route = this.#router.routes.fresh(batch.topic);
       if (route === undefined) {
         try {
-          route = await this.#routes.get(batch.topic);
+          route = await this.#router.routes.get(batch.topic);
         } catch (error) {
           for (const member of members) member.reject(error);
           return;
@@ -594,11 +616,11 @@ export class Producer implements AsyncDisposable {
   async sendOneway(message: Message): Promise<string> {
     const encoded = encodeMessage(message, this.#ids.next(), this.#bodyBytesMax);
     this.#checkOpen();
-    const route = await this.#routes.get(encoded.topic);
+    const route = await this.#router.routes.get(encoded.topic);
     const queue = message.messageGroup === undefined
-      ? pickQueue(route, encoded.topic)
-      : this.#select(route, encoded.topic, message);
-    await this.#client.oneway(
+      ? this.#router.pick(route, encoded.topic)
+      : selectFifoQueue(route, encoded.topic, message, this.#queueSelector);
+    await this.#router.clientFor(queue).oneway(
       RequestCode.SEND_MESSAGE_V2,
       this.#header(encoded.topic, queue.queueId, encoded.properties, false),
       encoded.body,
@@ -667,7 +689,9 @@ export class Producer implements AsyncDisposable {
     // Sends accepted before close() still go out (their flush checks `#closed` later).
     this.#flushPending();
     this.#closed = true;
-    await unregisterAndClose(this.#client, this.clientId, { producerGroup: this.group });
+    await this.#router.close((client) =>
+      unregisterAndClose(client, this.clientId, { producerGroup: this.group })
+    );
   }
 
   /** Same as {@linkcode Producer.close}, for `await using`. */
@@ -679,8 +703,8 @@ export class Producer implements AsyncDisposable {
     if (this.#closed) throw new MQConnectionClosedError("Cannot send: producer is closed");
   }
 
-  #heartbeat(signal?: AbortSignal): Promise<void> {
-    return sendProducerHeartbeat(this.#client, this.clientId, this.group, signal);
+  #heartbeat(client: BrokerClient, signal?: AbortSignal): Promise<void> {
+    return sendProducerHeartbeat(client, this.clientId, this.group, signal);
   }
 
   #header(
@@ -713,7 +737,7 @@ export class Producer implements AsyncDisposable {
     return decoded.header;
   }
 
-  async #sendWithRetry(
+  #sendWithRetry(
     code: number,
     topic: string,
     properties: string,
@@ -723,59 +747,16 @@ export class Producer implements AsyncDisposable {
     fifo?: Message,
   ): Promise<{ response: RemotingCommand; queue: MessageQueue }> {
     this.#checkOpen();
-    const signal = options?.signal;
-    signal?.throwIfAborted();
-    const budgetMs = options?.timeoutMs ?? this.#sendTimeoutMs;
-    const deadline = performance.now() + budgetMs;
-    const fresh = this.#routes.fresh(topic) ?? await this.#routes.get(topic, signal);
-    // A FIFO send keeps its queue for every attempt.
-    const fixed = fifo === undefined ? undefined : this.#select(fresh, topic, fifo);
-    let lastError: unknown;
-    for (let attempt = 0; attempt <= this.#retryTimes; attempt++) {
-      const remainingMs = Math.floor(deadline - performance.now());
-      if (remainingMs <= 0) break;
-      const queue = fixed ?? pickQueue(fresh, topic);
-      let response: RemotingCommand;
-      try {
-        response = await this.#client.request(
-          code,
-          this.#header(topic, queue.queueId, properties, batch),
-          body,
-          { timeoutMs: remainingMs, signal },
-        );
-      } catch (error) {
-        // A broken connection is worth another attempt (the next request reconnects).
-        if (error instanceof MQConnectionClosedError && !this.#closed) {
-          lastError = error;
-          continue;
-        }
-        throw error;
-      }
-      if (STORED_STATUS.has(response.code)) return { response, queue };
-      lastError = new MQBrokerError(response.code, response.remark, code);
-      if (!RETRIABLE_SEND_CODES.includes(response.code)) throw lastError;
-      if (response.code === ResponseCode.TOPIC_NOT_EXIST) this.#routes.invalidate(topic);
-    }
-    if (lastError !== undefined) throw lastError;
-    throw new MQClientError(`Cannot send to ${topic}: send timeout of ${budgetMs} ms used up`);
-  }
-
-  #select(route: RouteEntry, topic: string, message: Message): MessageQueue {
-    if (route.queues.length === 0) {
-      throw new MQClientError(
-        `Cannot send FIFO message: topic ${topic} has no writable queues (create the topic first)`,
-      );
-    }
-    const chosen = this.#queueSelector(route.queues, message);
-    const queue = route.queues.find((q) =>
-      q.queueId === chosen?.queueId && q.brokerName === chosen.brokerName
-    );
-    if (queue === undefined) {
-      throw new TypeError(
-        "Cannot send FIFO message: queueSelector returned a queue not in the list",
-      );
-    }
-    return queue;
+    options?.signal?.throwIfAborted();
+    return this.#router.send({
+      code,
+      topic,
+      body,
+      header: (queue) => this.#header(topic, queue.queueId, properties, batch),
+      fifo: fifo === undefined ? undefined : { message: fifo, selector: this.#queueSelector },
+      timeoutMs: options?.timeoutMs ?? this.#sendTimeoutMs,
+      signal: options?.signal,
+    });
   }
 }
 

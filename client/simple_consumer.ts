@@ -9,7 +9,9 @@
  * @module
  */
 
-import { BrokerClient } from "./broker_client.ts";
+import type { BrokerClient } from "./broker_client.ts";
+import { BrokerPool } from "./broker_pool.ts";
+import { type BrokerAccess, channelOf, routeOf } from "./consumer/brokers.ts";
 import { unregisterAndClose } from "./client_registration.ts";
 import { MQClientError } from "./errors.ts";
 import { decodeReceivedMessages, type ReceivedMessage, validateName } from "./message.ts";
@@ -29,7 +31,6 @@ import {
 } from "./protocol/pop_headers.ts";
 import { RequestCode } from "./protocol/request_code.ts";
 import { ResponseCode } from "./protocol/response_code.ts";
-import { fetchTopicRoute, readQueues } from "./topic_route.ts";
 import { sendConsumerHeartbeat } from "./consumer/heartbeat.ts";
 import {
   parseSubscription,
@@ -46,10 +47,16 @@ export const RECEIVE_TIMEOUT_MARGIN_MS = 5_000;
 /** Heartbeat interval of a simple consumer, ms. */
 export const SIMPLE_HEARTBEAT_INTERVAL_MS = 30_000;
 
-/** Options of {@linkcode createSimpleConsumer}. */
+/** Options of {@linkcode createSimpleConsumer}. Give `endpoint` or `nameServer`. */
 export interface SimpleConsumerOptions {
-  /** Broker address, `host:port`. */
-  readonly endpoint: string;
+  /** A standalone broker's address, `host:port`. */
+  readonly endpoint?: string;
+  /**
+   * Name servers, `host:port;host:port`: `receive` takes turns over every
+   * broker of each subscribed topic, acks go to the broker a message came
+   * from, and every broker gets the heartbeats.
+   */
+  readonly nameServer?: string;
   /** Consumer group. */
   readonly group: string;
   /** Topic to filter expression (`*`, `TagA || TagB`, or `{ type: "SQL92", expression }`). */
@@ -99,13 +106,16 @@ export class SimpleConsumer implements AsyncDisposable {
   readonly group: string;
   /** Client id. */
   readonly clientId: string;
-  readonly #client: BrokerClient;
+  readonly #pool: BrokerPool;
+  /** The standalone broker's channel, or the pool of brokers. */
+  readonly #client: BrokerAccess;
   readonly #subscriptions: Subscription[];
   readonly #awaitDurationMs: number;
   readonly #initMode: number;
   readonly #fifo: boolean;
   readonly #handles = new WeakMap<ReceivedMessage, Handle>();
-  readonly #brokerNames = new Map<string, string>();
+  /** What `receive` takes turns over: each subscription on each broker hosting its topic. */
+  #targets: { subscription: Subscription; brokerName: string }[] = [];
   readonly #subVersion = Date.now();
   #next = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -136,23 +146,36 @@ export class SimpleConsumer implements AsyncDisposable {
     }
     this.#initMode = options.consumeFrom === "FIRST" ? POP_INIT_MODE_MIN : POP_INIT_MODE_MAX;
     this.#fifo = options.fifo ?? false;
-    this.#client = new BrokerClient({
+    this.#pool = new BrokerPool({
       endpoint: options.endpoint,
-      onReconnect: () => void this.#heartbeat().catch(() => {}),
+      nameServer: options.nameServer,
+      onBrokerConnect: (client) => this.#heartbeatTo(client),
     });
+    this.#client = this.#pool.standalone ?? this.#pool;
   }
 
-  /** Register with the broker and learn the broker name of each topic. */
+  /** Learn the brokers of each topic and register with each of them. */
   async start(): Promise<void> {
+    await this.#refreshTargets();
     await this.#heartbeat();
-    for (const s of this.#subscriptions) {
-      const queues = readQueues(await fetchTopicRoute(this.#client, s.topic), s.topic);
-      if (queues.length > 0) this.#brokerNames.set(s.topic, queues[0].brokerName);
-    }
     this.#timer = setInterval(
-      () => void this.#heartbeat().catch(() => {}),
+      () => void this.#refreshTargets().then(() => this.#heartbeat()).catch(() => {}),
       SIMPLE_HEARTBEAT_INTERVAL_MS,
     );
+  }
+
+  /** Each subscription's brokers, from the routes (opening their channels). */
+  async #refreshTargets(): Promise<void> {
+    const targets: { subscription: Subscription; brokerName: string }[] = [];
+    for (const subscription of this.#subscriptions) {
+      const route = await routeOf(this.#client, subscription.topic);
+      const names = [...new Set(route.queueDatas.map((q) => q.brokerName))].sort();
+      for (const brokerName of names) {
+        channelOf(this.#client, brokerName);
+        targets.push({ subscription, brokerName });
+      }
+    }
+    this.#targets = targets;
   }
 
   /**
@@ -181,8 +204,10 @@ export class SimpleConsumer implements AsyncDisposable {
         `Cannot receive: invisibleDurationMs must be a positive integer, got ${invisibleDurationMs}`,
       );
     }
-    const subscription = this.#subscriptions[this.#next++ % this.#subscriptions.length];
-    const response = await this.#client.invoke(
+    const target = this.#targets[this.#next++ % Math.max(1, this.#targets.length)];
+    if (target === undefined) return [];
+    const { subscription, brokerName } = target;
+    const response = await channelOf(this.#client, brokerName).invoke(
       RequestCode.POP_MESSAGE,
       popMessageRequestHeader.encode({
         consumerGroup: this.group,
@@ -212,7 +237,6 @@ export class SimpleConsumer implements AsyncDisposable {
     const header = popMessageResponseHeader.decode(response.extFields);
     if (!header.ok) throw new MQClientError(`Bad pop response: ${header.error}`);
     const h = header.header;
-    const brokerName = this.#brokerNames.get(subscription.topic) ?? "";
     const starts = new Map(
       parseQueueInfo(h.startOffsetInfo).map((e) => [`${e.topicType} ${e.queueId}`, e.value[0]]),
     );
@@ -266,7 +290,7 @@ export class SimpleConsumer implements AsyncDisposable {
    */
   async ack(message: ReceivedMessage): Promise<void> {
     const handle = this.#handle(message, "ack");
-    await this.#client.invoke(
+    await channelOf(this.#client, handle.fields.brokerName).invoke(
       RequestCode.ACK_MESSAGE,
       ackMessageRequestHeader.encode({
         consumerGroup: this.group,
@@ -297,22 +321,31 @@ export class SimpleConsumer implements AsyncDisposable {
       group.indexes.push(f.queueOffset - f.ckStartOffset);
     }
     if (groups.size === 0) return;
-    const acks = [...groups.values()].map(({ handle: { topic, fields: f }, indexes }) => ({
-      c: this.group,
-      t: topic,
-      r: f.topicType === 0 ? "0" : "1",
-      so: f.ckStartOffset,
-      q: f.queueId,
-      rq: f.reviveQid,
-      pt: f.popTime,
-      it: f.invisibleTime,
-      b: encodeBitSet(indexes),
-    }));
-    const brokerName = [...groups.values()][0].handle.fields.brokerName;
-    await this.#client.invoke(
-      RequestCode.BATCH_ACK_MESSAGE,
-      {},
-      new TextEncoder().encode(JSON.stringify({ brokerName, acks })),
+    // One BATCH_ACK_MESSAGE per broker: each broker acks only its own queues.
+    const byBroker = new Map<string, unknown[]>();
+    for (const { handle: { topic, fields: f }, indexes } of groups.values()) {
+      let acks = byBroker.get(f.brokerName);
+      if (acks === undefined) byBroker.set(f.brokerName, acks = []);
+      acks.push({
+        c: this.group,
+        t: topic,
+        r: f.topicType === 0 ? "0" : "1",
+        so: f.ckStartOffset,
+        q: f.queueId,
+        rq: f.reviveQid,
+        pt: f.popTime,
+        it: f.invisibleTime,
+        b: encodeBitSet(indexes),
+      });
+    }
+    await Promise.all(
+      [...byBroker].map(([brokerName, acks]) =>
+        channelOf(this.#client, brokerName).invoke(
+          RequestCode.BATCH_ACK_MESSAGE,
+          {},
+          new TextEncoder().encode(JSON.stringify({ brokerName, acks })),
+        )
+      ),
     );
   }
 
@@ -335,7 +368,7 @@ export class SimpleConsumer implements AsyncDisposable {
         `Cannot change invisible duration: must be a non-negative integer, got ${invisibleDurationMs}`,
       );
     }
-    const response = await this.#client.invoke(
+    const response = await channelOf(this.#client, handle.fields.brokerName).invoke(
       RequestCode.CHANGE_MESSAGE_INVISIBLETIME,
       changeInvisibleTimeRequestHeader.encode({
         consumerGroup: this.group,
@@ -355,7 +388,9 @@ export class SimpleConsumer implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
-      await unregisterAndClose(this.#client, this.clientId, { consumerGroup: this.group });
+      await this.#pool.close((client) =>
+        unregisterAndClose(client, this.clientId, { consumerGroup: this.group })
+      );
     })();
     return this.#closing;
   }
@@ -373,8 +408,15 @@ export class SimpleConsumer implements AsyncDisposable {
     return handle;
   }
 
-  #heartbeat(): Promise<void> {
-    return sendConsumerHeartbeat(this.#client, {
+  /** Heartbeat to every broker channel (the standalone broker, or each broker of the routes). */
+  async #heartbeat(): Promise<void> {
+    const standalone = this.#pool.standalone;
+    if (standalone !== undefined) return this.#heartbeatTo(standalone);
+    await Promise.all(this.#pool.clients().map((client) => this.#heartbeatTo(client)));
+  }
+
+  #heartbeatTo(client: BrokerClient): Promise<void> {
+    return sendConsumerHeartbeat(client, {
       clientId: this.clientId,
       group: this.group,
       consumeType: "CONSUME_POP",

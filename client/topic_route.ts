@@ -4,9 +4,14 @@
  * @module
  */
 
-import type { BrokerClient } from "./broker_client.ts";
+import { BrokerClient } from "./broker_client.ts";
 import { MQBrokerError, MQClientError } from "./errors.ts";
-import { getRouteInfoRequestHeader, PermName } from "./protocol/headers.ts";
+import {
+  DEFAULT_TOPIC,
+  DEFAULT_TOPIC_QUEUE_NUMS,
+  getRouteInfoRequestHeader,
+  PermName,
+} from "./protocol/headers.ts";
 import { parseTopicRouteData, type TopicRouteData } from "./protocol/heartbeat.ts";
 import { RequestCode } from "./protocol/request_code.ts";
 import { ResponseCode } from "./protocol/response_code.ts";
@@ -90,24 +95,35 @@ export interface RouteEntry {
 /** How long a "no route" answer is cached before asking again, ms. */
 const MISSING_ROUTE_TTL_MS = 1_000;
 
+/** Fetches a topic's route (from a broker or the name servers). */
+export type RouteFetcher = (topic: string, signal?: AbortSignal) => Promise<TopicRouteData>;
+
 /**
  * Topic routes cached per topic for a TTL, with one fetch in flight per topic.
- * A topic the broker does not know yet is cached briefly with no queues, so
- * the broker picks the queue (and may auto-create the topic).
+ * A topic that does not exist yet is cached briefly: with `autoCreateFallback`
+ * (name-server mode) as the route of the auto-create template `TBW102`
+ * (at most {@linkcode DEFAULT_TOPIC_QUEUE_NUMS} queues per broker, so a broker
+ * that auto-creates topics creates it on the first send), else with no queues,
+ * so the standalone broker picks the queue.
  */
 export class RouteCache {
-  readonly #client: BrokerClient;
+  readonly #fetch: RouteFetcher;
   readonly #ttlMs: number;
+  readonly #autoCreateFallback: boolean;
   readonly #routes = new Map<string, RouteEntry>();
   readonly #fetches = new Map<string, Promise<RouteEntry>>();
 
   /**
-   * @param client The broker channel.
+   * @param source The broker channel, or a route fetcher.
    * @param ttlMs How long a route is reused, ms.
+   * @param autoCreateFallback Route unknown topics by `TBW102`'s route.
    */
-  constructor(client: BrokerClient, ttlMs: number) {
-    this.#client = client;
+  constructor(source: BrokerClient | RouteFetcher, ttlMs: number, autoCreateFallback = false) {
+    this.#fetch = source instanceof BrokerClient
+      ? (topic, signal) => fetchTopicRoute(source, topic, signal)
+      : source;
     this.#ttlMs = ttlMs;
+    this.#autoCreateFallback = autoCreateFallback;
   }
 
   /**
@@ -139,17 +155,27 @@ export class RouteCache {
         try {
           let entry: RouteEntry;
           try {
-            const route = await fetchTopicRoute(this.#client, topic, signal);
+            const route = await this.#fetch(topic, signal);
             entry = {
               queues: writeQueues(route, topic),
               expiresAt: performance.now() + this.#ttlMs,
               next: previous?.next ?? Math.floor(Math.random() * 1024),
             };
           } catch (error) {
+            if (!(error instanceof MQBrokerError) && previous !== undefined) {
+              // The route source is unreachable: keep using the last known route for a while.
+              entry = { ...previous, expiresAt: performance.now() + MISSING_ROUTE_TTL_MS };
+              this.#routes.set(topic, entry);
+              return entry;
+            }
             if (!(error instanceof MQBrokerError) || error.code !== ResponseCode.TOPIC_NOT_EXIST) {
               throw error;
             }
-            entry = { queues: [], expiresAt: performance.now() + MISSING_ROUTE_TTL_MS, next: 0 };
+            entry = {
+              queues: await this.#fallbackQueues(topic, signal),
+              expiresAt: performance.now() + MISSING_ROUTE_TTL_MS,
+              next: previous?.next ?? Math.floor(Math.random() * 1024),
+            };
           }
           this.#routes.set(topic, entry);
           return entry;
@@ -160,6 +186,38 @@ export class RouteCache {
       this.#fetches.set(topic, fetching);
     }
     return fetching;
+  }
+
+  async #fallbackQueues(topic: string, signal?: AbortSignal): Promise<MessageQueue[]> {
+    if (!this.#autoCreateFallback) return [];
+    try {
+      const template = await this.#fetch(DEFAULT_TOPIC, signal);
+      return writeQueues({
+        ...template,
+        queueDatas: template.queueDatas.map((q) => ({
+          ...q,
+          writeQueueNums: Math.min(q.writeQueueNums, DEFAULT_TOPIC_QUEUE_NUMS),
+        })),
+      }, topic);
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Refresh a topic's route in the background (after a send failure); the
+   * cached entry stays in use until the new one arrives. At most one fetch
+   * per topic is in flight.
+   *
+   * @param topic Topic name.
+   */
+  refresh(topic: string): void {
+    if (this.#fetches.has(topic)) return;
+    const cached = this.#routes.get(topic);
+    if (cached !== undefined) this.#routes.set(topic, { ...cached, expiresAt: 0 });
+    this.get(topic).catch(() => {
+      // Keep using the old entry; the next send asks again.
+    });
   }
 
   /**
@@ -176,13 +234,34 @@ export class RouteCache {
  * The next queue of a route, round-robin; with no known queues, "any queue"
  * (queueId -1) so the broker picks one.
  *
+ * With `avoided`, queues of avoided brokers (and of `notBroker`, the broker
+ * that just failed) are skipped while another broker has a queue; when every
+ * broker is avoided, a queue not on `notBroker` is preferred, then any.
+ *
  * @param route The route entry (its position advances).
  * @param topic Topic name.
+ * @param avoided Whether a broker is being avoided (latency-fault avoidance).
+ * @param notBroker A broker to move away from (the one the last attempt failed on).
  * @returns The queue.
  */
-export function pickQueue(route: RouteEntry, topic: string): MessageQueue {
-  if (route.queues.length === 0) return { topic, brokerName: "", queueId: -1 };
-  const queue = route.queues[route.next % route.queues.length];
+export function pickQueue(
+  route: RouteEntry,
+  topic: string,
+  avoided?: (brokerName: string) => boolean,
+  notBroker?: string,
+): MessageQueue {
+  const queues = route.queues;
+  if (queues.length === 0) return { topic, brokerName: "", queueId: -1 };
+  const start = route.next;
   route.next = (route.next + 1) % 0x4000_0000;
-  return queue;
+  const first = queues[start % queues.length];
+  if (avoided === undefined && notBroker === undefined) return first;
+  let fallback: MessageQueue | undefined;
+  for (let i = 0; i < queues.length; i++) {
+    const queue = queues[(start + i) % queues.length];
+    if (queue.brokerName === notBroker) continue;
+    if (avoided === undefined || !avoided(queue.brokerName)) return queue;
+    fallback ??= queue;
+  }
+  return fallback ?? first;
 }

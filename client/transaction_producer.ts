@@ -6,9 +6,10 @@
  * @module
  */
 
-import { BrokerClient } from "./broker_client.ts";
+import type { BrokerClient } from "./broker_client.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { sendProducerHeartbeat, unregisterAndClose } from "./client_registration.ts";
-import { MQBrokerError, MQClientError, MQConnectionClosedError } from "./errors.ts";
+import { MQClientError, MQConnectionClosedError } from "./errors.ts";
 import {
   encodeMessage,
   type Message,
@@ -25,7 +26,7 @@ import {
   type SendResult,
   type SendStatus,
 } from "./producer.ts";
-import { pickQueue, RouteCache } from "./topic_route.ts";
+import { SendRouter } from "./send_router.ts";
 import {
   checkTransactionStateRequestHeader,
   DEFAULT_TOPIC,
@@ -65,10 +66,18 @@ export type TransactionChecker = (
   message: ReceivedMessage,
 ) => LocalTransactionState | Promise<LocalTransactionState>;
 
-/** Options of {@linkcode createTransactionProducer}. */
+/** Options of {@linkcode createTransactionProducer}. Give `endpoint` or `nameServer`. */
 export interface TransactionProducerOptions {
-  /** Broker address, `host:port`. */
-  readonly endpoint: string;
+  /** A standalone broker's address, `host:port`. */
+  readonly endpoint?: string;
+  /**
+   * Name servers, `host:port;host:port`: half messages spread over every
+   * broker of the topic; each outcome goes to the broker that stored the
+   * half message, and every broker used gets the group's heartbeats.
+   */
+  readonly nameServer?: string;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
   /** Producer group; the broker sends check-backs to a live producer of this group. */
   readonly group: string;
   /** Answers check-backs. */
@@ -145,7 +154,7 @@ export class TransactionProducer implements AsyncDisposable {
   readonly group: string;
   /** Client id used in heartbeats. */
   readonly clientId: string;
-  readonly #client: BrokerClient;
+  readonly #router: SendRouter;
   readonly #checker: TransactionChecker;
   readonly #ids = new UniqueIdGenerator();
   readonly #sendTimeoutMs: number;
@@ -153,7 +162,6 @@ export class TransactionProducer implements AsyncDisposable {
   readonly #bodyBytesMax: number;
   readonly #routeTtlMs: number;
   readonly #heartbeatIntervalMs: number;
-  readonly #routes: RouteCache;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
@@ -187,13 +195,17 @@ export class TransactionProducer implements AsyncDisposable {
     );
     this.clientId = options.clientId ??
       `txproducer@${Deno.pid}@${crypto.randomUUID().slice(0, 8)}`;
-    this.#client = new BrokerClient({
+    this.#router = new SendRouter({
       endpoint: options.endpoint,
+      nameServer: options.nameServer,
       requestTimeoutMs: this.#sendTimeoutMs,
-      onRequest: (request) => this.#onBrokerRequest(request),
-      onReconnect: () => void this.#heartbeat().catch(() => {}),
+      retryTimes: this.#retryTimes,
+      retriableCodes: RETRIABLE_SEND_CODES,
+      routeTtlMs: this.#routeTtlMs,
+      onRequest: (request, client) => this.#onBrokerRequest(request, client),
+      onBrokerConnect: (client) => this.#heartbeat(client),
+      credentials: options.credentials,
     });
-    this.#routes = new RouteCache(this.#client, this.#routeTtlMs);
   }
 
   /**
@@ -203,10 +215,17 @@ export class TransactionProducer implements AsyncDisposable {
    * @throws {MQConnectionClosedError} If the broker cannot be reached.
    */
   async start(signal?: AbortSignal): Promise<void> {
-    await this.#client.connection(signal);
-    await this.#heartbeat(signal);
+    // With name servers, each broker gets the heartbeat when it is first used.
+    const standalone = this.#router.pool.standalone;
+    if (standalone !== undefined) {
+      await standalone.connection(signal);
+      await this.#heartbeat(standalone, signal);
+    }
     this.#heartbeatTimer ??= setInterval(
-      () => void this.#heartbeat().catch(() => {}),
+      () =>
+        void Promise.all(
+          this.#router.pool.clients().map((client) => this.#heartbeat(client).catch(() => {})),
+        ),
       this.#heartbeatIntervalMs,
     );
   }
@@ -242,6 +261,7 @@ export class TransactionProducer implements AsyncDisposable {
       [MessageConst.PRODUCER_GROUP]: this.group,
     });
     const { response, queue } = await this.#sendHalf(encoded.topic, properties, encoded.body);
+    const broker = this.#router.clientFor(queue);
     const header = sendMessageResponseHeader.decode(response.extFields);
     if (!header.ok) throw new MQClientError(`Bad send response: ${header.error}`);
     const status = STORED_STATUS.get(response.code)!;
@@ -274,7 +294,7 @@ export class TransactionProducer implements AsyncDisposable {
       transactionId,
       state,
       fromTransactionCheck: false,
-    });
+    }, broker);
     if (failure !== undefined) {
       throw new MQClientError(
         `Local transaction of message ${encoded.uniqueId} failed; the broker will ask the checker`,
@@ -290,7 +310,9 @@ export class TransactionProducer implements AsyncDisposable {
     this.#closed = true;
     if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
     this.#heartbeatTimer = undefined;
-    await unregisterAndClose(this.#client, this.clientId, { producerGroup: this.group });
+    await this.#router.close((client) =>
+      unregisterAndClose(client, this.clientId, { producerGroup: this.group })
+    );
   }
 
   /** Same as {@linkcode TransactionProducer.close}, for `await using`. */
@@ -298,8 +320,8 @@ export class TransactionProducer implements AsyncDisposable {
     return this.close();
   }
 
-  #heartbeat(signal?: AbortSignal): Promise<void> {
-    return sendProducerHeartbeat(this.#client, this.clientId, this.group, signal);
+  #heartbeat(client: BrokerClient, signal?: AbortSignal): Promise<void> {
+    return sendProducerHeartbeat(client, this.clientId, this.group, signal);
   }
 
   async #endTransaction(end: {
@@ -310,9 +332,10 @@ export class TransactionProducer implements AsyncDisposable {
     transactionId: string;
     state: LocalTransactionState;
     fromTransactionCheck: boolean;
-  }): Promise<void> {
+  }, broker: BrokerClient): Promise<void> {
     if (this.#closed) return;
-    await this.#client.oneway(
+    // The outcome goes to the broker that holds the half message.
+    await broker.oneway(
       RequestCode.END_TRANSACTION,
       endTransactionRequestHeader.encode({
         topic: end.topic,
@@ -328,7 +351,10 @@ export class TransactionProducer implements AsyncDisposable {
   }
 
   /** Broker-initiated requests: CHECK_TRANSACTION_STATE; anything else is not supported. */
-  async #onBrokerRequest(request: RemotingCommand): Promise<RemotingCommand | undefined> {
+  async #onBrokerRequest(
+    request: RemotingCommand,
+    broker: BrokerClient,
+  ): Promise<RemotingCommand | undefined> {
     if (request.code !== RequestCode.CHECK_TRANSACTION_STATE) {
       return isOneway(request) ? undefined : createResponse(
         request,
@@ -362,62 +388,41 @@ export class TransactionProducer implements AsyncDisposable {
         getProperty(record.properties, MessageConst.TRANSACTION_ID) ?? uniqKey,
       state,
       fromTransactionCheck: true,
-    }).catch(() => {});
+    }, broker).catch(() => {});
     return undefined;
   }
 
-  async #sendHalf(
+  #sendHalf(
     topic: string,
     properties: string,
     body: Uint8Array,
   ): Promise<{ response: RemotingCommand; queue: MessageQueue }> {
     if (this.#closed) {
-      throw new MQConnectionClosedError("Cannot send: transaction producer is closed");
+      return Promise.reject(
+        new MQConnectionClosedError("Cannot send: transaction producer is closed"),
+      );
     }
-    const deadline = performance.now() + this.#sendTimeoutMs;
-    const route = await this.#routes.get(topic);
-    let lastError: unknown;
-    for (let attempt = 0; attempt <= this.#retryTimes; attempt++) {
-      const remainingMs = Math.floor(deadline - performance.now());
-      if (remainingMs <= 0) break;
-      const queue = pickQueue(route, topic);
-      let response: RemotingCommand;
-      try {
-        response = await this.#client.request(
-          RequestCode.SEND_MESSAGE_V2,
-          sendMessageRequestHeaderV2.encode({
-            producerGroup: this.group,
-            topic,
-            defaultTopic: DEFAULT_TOPIC,
-            defaultTopicQueueNums: DEFAULT_TOPIC_QUEUE_NUMS,
-            queueId: queue.queueId,
-            sysFlag: MessageSysFlag.TRANSACTION_PREPARED_TYPE,
-            bornTimestamp: Date.now(),
-            flag: 0,
-            properties,
-            reconsumeTimes: 0,
-            unitMode: false,
-            batch: false,
-          }),
-          body,
-          { timeoutMs: remainingMs },
-        );
-      } catch (error) {
-        if (error instanceof MQConnectionClosedError && !this.#closed) {
-          lastError = error;
-          continue;
-        }
-        throw error;
-      }
-      if (STORED_STATUS.has(response.code)) return { response, queue };
-      lastError = new MQBrokerError(response.code, response.remark, RequestCode.SEND_MESSAGE_V2);
-      if (!RETRIABLE_SEND_CODES.includes(response.code)) throw lastError;
-      if (response.code === ResponseCode.TOPIC_NOT_EXIST) this.#routes.invalidate(topic);
-    }
-    if (lastError !== undefined) throw lastError;
-    throw new MQClientError(
-      `Cannot send to ${topic}: send timeout of ${this.#sendTimeoutMs} ms used up`,
-    );
+    return this.#router.send({
+      code: RequestCode.SEND_MESSAGE_V2,
+      topic,
+      body,
+      header: (queue) =>
+        sendMessageRequestHeaderV2.encode({
+          producerGroup: this.group,
+          topic,
+          defaultTopic: DEFAULT_TOPIC,
+          defaultTopicQueueNums: DEFAULT_TOPIC_QUEUE_NUMS,
+          queueId: queue.queueId,
+          sysFlag: MessageSysFlag.TRANSACTION_PREPARED_TYPE,
+          bornTimestamp: Date.now(),
+          flag: 0,
+          properties,
+          reconsumeTimes: 0,
+          unitMode: false,
+          batch: false,
+        }),
+      timeoutMs: this.#sendTimeoutMs,
+    });
   }
 }
 

@@ -19,7 +19,7 @@ import type {
   StoreStats,
 } from "./message_store.ts";
 import { CommitLog } from "./domain/commit_log.ts";
-import { ConsumeQueueStore } from "./domain/consume_queue_store.ts";
+import { CONSUME_QUEUE_FLUSH_BUDGET_MS, ConsumeQueueStore } from "./domain/consume_queue_store.ts";
 import { ABORT_PATH, writeCheckpoint } from "./domain/checkpoint.ts";
 import { CONSUMER_OFFSET_CONFIG, ConsumerOffsetTable } from "./domain/consumer_offset_table.ts";
 import { Dispatcher, type DispatchSink } from "./domain/dispatch.ts";
@@ -32,10 +32,22 @@ import {
 import { MessageReader } from "./domain/message_reader.ts";
 import { QueueOffsetTable } from "./domain/queue_offset_table.ts";
 import { recoverStore, type StoreRecovery } from "./domain/recovery.ts";
-import { IndexService } from "./domain/index_service.ts";
+import { indexReplayStart, IndexService } from "./domain/index_service.ts";
 import { lookupMessagesByKey } from "./domain/message_lookup.ts";
 import { type Clock, type StoreFileSystem, systemClock } from "./domain/segment.ts";
-import { type ConfigFiles, FsConfigFiles, fsDiskUsedRatio } from "./infra/fs_config_files.ts";
+import { TopicFences } from "./domain/topic_fence.ts";
+import {
+  type ConfigFiles,
+  FsConfigFiles,
+  fsDiskFreeBytes,
+  fsDiskUsedRatio,
+} from "./infra/fs_config_files.ts";
+import {
+  DISK_FREE_RESERVE_BYTES_DEFAULT,
+  DiskSpaceGuard,
+  isNoSpace,
+  isTooManyOpenFiles,
+} from "./domain/disk_space_guard.ts";
 import { FsStoreFileSystem } from "./infra/fs_segment.ts";
 import { setImmediate } from "node:timers";
 
@@ -56,6 +68,8 @@ export interface LocalMessageStoreOptions {
   readonly configFiles?: ConfigFiles;
   /** Disk use ratio 0..1 of the data disk. Default: statfs of `config.dataDir`. */
   readonly diskUsedRatio?: () => number;
+  /** Free bytes on the data disk. Default: statfs of `config.dataDir`. */
+  readonly diskFreeBytes?: () => number;
   /** Extra dispatch sinks (the index, later). */
   readonly sinks?: readonly DispatchSink[];
 }
@@ -85,6 +99,7 @@ export class LocalMessageStore implements MessageStore {
   #dispatcher: Dispatcher | undefined;
   #index: IndexService | undefined;
   #reader: MessageReader | undefined;
+  #fences: TopicFences | undefined;
   #state: State = "new";
   #timers: ReturnType<typeof setInterval>[] = [];
   #flushWaiter: Promise<boolean> | undefined;
@@ -94,7 +109,10 @@ export class LocalMessageStore implements MessageStore {
   #diskRatio = 0;
   /** An injected disk probe is cheap: ask it on every put; statfs is asked by retention rounds. */
   readonly #diskCheckEveryPut: boolean;
+  /** The file system is the default one on `config.dataDir` (not injected). */
+  readonly #ownsDataDir: boolean;
   #failed: string | undefined;
+  readonly #diskSpace: DiskSpaceGuard;
   #recovery: StoreRecovery | undefined;
 
   /**
@@ -117,11 +135,18 @@ export class LocalMessageStore implements MessageStore {
     }
     this.#config = config;
     this.#clock = options.clock ?? systemClock;
-    this.#fs = options.fileSystem ?? new FsStoreFileSystem(config.dataDir);
+    this.#fs = options.fileSystem ?? new FsStoreFileSystem(config.dataDir, config.openFilesMax);
+    this.#ownsDataDir = options.fileSystem === undefined;
     this.#configFiles = options.configFiles ?? new FsConfigFiles(config.dataDir);
     this.#diskUsedRatio = options.diskUsedRatio ?? (() => fsDiskUsedRatio(config.dataDir));
     this.#diskCheckEveryPut = options.diskUsedRatio !== undefined;
     this.#sinks = options.sinks ?? [];
+    const freeBytes = options.diskFreeBytes ?? (() => fsDiskFreeBytes(config.dataDir));
+    this.#diskSpace = new DiskSpaceGuard(
+      freeBytes,
+      config.diskFreeReserveBytes ?? DISK_FREE_RESERVE_BYTES_DEFAULT,
+      () => this.#clock.nowMs(),
+    );
   }
 
   /** What the last `open` recovered (for logs and tests). */
@@ -136,14 +161,21 @@ export class LocalMessageStore implements MessageStore {
    */
   async open(): Promise<void> {
     if (this.#state !== "new") throw new Error(`Cannot open store: it is ${this.#state}`);
-    await Deno.mkdir(this.#config.dataDir, { recursive: true }).catch(() => {});
+    if (this.#ownsDataDir) {
+      await Deno.mkdir(this.#config.dataDir, { recursive: true }).catch(() => {});
+      // The data dir's own entry must survive a power cut too.
+      (this.#fs as FsStoreFileSystem).syncDirectory("");
+    }
     const commitLog = new CommitLog(this.#fs.segments("commitlog"), this.#queueOffsets, {
       segmentBytes: this.#config.commitLogSegmentBytes,
       clock: this.#clock,
     });
     const queues = new ConsumeQueueStore(this.#fs, this.#config.consumeQueueSegmentUnits, true);
+    const fences = new TopicFences(this.#fs);
+    this.#fences = fences;
     try {
       this.#recovery = recoverStore({
+        fences,
         fs: this.#fs,
         commitLog,
         queueOffsets: this.#queueOffsets,
@@ -171,14 +203,20 @@ export class LocalMessageStore implements MessageStore {
       index.load(this.#recovery.dispatchedOffset);
       this.#index = index;
       sinks = [...sinks, index];
-      // Records the index missed (lost or discarded files) are dispatched again; units already
-      // in the ConsumeQueues are skipped, so the replay only fills the index.
-      dispatchFrom = Math.max(
+      // Records the index missed (lost or discarded files) are dispatched again; those below
+      // the recovered dispatch offset feed the index only (their units are in the queues).
+      dispatchFrom = indexReplayStart(
+        index.redispatchFromOffset,
+        dispatchFrom,
         commitLog.minOffset,
-        Math.min(dispatchFrom, index.redispatchFromOffset),
+        commitLog.segmentBytes,
       );
     }
-    this.#dispatcher = new Dispatcher(commitLog, queues, dispatchFrom, { sinks });
+    this.#dispatcher = new Dispatcher(commitLog, queues, dispatchFrom, {
+      sinks,
+      queuesFromOffset: this.#recovery.dispatchedOffset,
+      fences,
+    });
     this.#dispatcher.dispatchUpTo(commitLog.committedOffset);
     this.#index?.commit();
     this.#reader = new MessageReader(
@@ -198,6 +236,9 @@ export class LocalMessageStore implements MessageStore {
         // An unreadable document behaves as absent; the .bak fallback already ran.
       }
     }
+    this.#consumerOffsets.clampToQueueEnds((topic, queueId) =>
+      queues.get(topic, queueId)?.maxOffset
+    );
     this.#persistedOffsetsVersion = this.#consumerOffsets.version;
     this.#diskRatio = this.#diskUsedRatio();
     this.#state = "open";
@@ -208,7 +249,7 @@ export class LocalMessageStore implements MessageStore {
     }
     this.#timers.push(
       setInterval(
-        () => this.#guard(() => this.#flushLogics()),
+        () => this.#guard(() => this.#flushLogics(false)),
         this.#config.flushConsumeQueueIntervalMs,
       ),
       setInterval(
@@ -228,10 +269,21 @@ export class LocalMessageStore implements MessageStore {
     }
   }
 
-  #flushLogics(): void {
+  /**
+   * Flush ConsumeQueues and the index, then write the checkpoint. A periodic
+   * round flushes queues only for `CONSUME_QUEUE_FLUSH_BUDGET_MS`; the
+   * checkpoint then claims dispatch only below the first unflushed unit.
+   */
+  #flushLogics(full = true): void {
     const commitLog = this.#commitLog!;
     const queues = this.#queues!;
-    queues.flushAll();
+    let unflushed: number | undefined;
+    if (full) {
+      queues.flushAll();
+    } else {
+      const now = () => this.#clock.nowMs();
+      unflushed = queues.flushDirty(now() + CONSUME_QUEUE_FLUSH_BUDGET_MS, now);
+    }
     const indexMsgTimestamp = this.#index?.flush();
     const flushed = commitLog.flushedOffset;
     const now = commitLog.lastStoreTimestamp;
@@ -242,7 +294,11 @@ export class LocalMessageStore implements MessageStore {
       masterFlushedOffset: 0,
       confirmPhyOffset: 0,
       commitLogFlushedOffset: flushed,
-      dispatchedOffset: Math.min(this.#dispatcher!.dispatchedOffset, flushed),
+      dispatchedOffset: Math.min(
+        this.#dispatcher!.dispatchedOffset,
+        flushed,
+        unflushed ?? Number.MAX_SAFE_INTEGER,
+      ),
     });
   }
 
@@ -285,17 +341,16 @@ export class LocalMessageStore implements MessageStore {
   }
 
   /**
-   * Flush the CommitLog and ConsumeQueues and write the checkpoint.
+   * Flush the CommitLog and ConsumeQueues, write the checkpoint, then persist
+   * consumer offsets (as `WorkerMessageStore.flush` does).
    *
    * @throws {Error} If the store is not open, or on an I/O failure.
    */
-  flush(): Promise<void> {
-    if (this.#state !== "open") {
-      return Promise.reject(new Error("Cannot flush store: it is not open"));
-    }
+  async flush(): Promise<void> {
+    if (this.#state !== "open") throw new Error("Cannot flush store: it is not open");
     this.#commitLog!.flush();
     this.#flushLogics();
-    return Promise.resolve();
+    await this.#persistOffsets();
   }
 
   #refusal(): PutRefusal | undefined {
@@ -305,6 +360,8 @@ export class LocalMessageStore implements MessageStore {
     if (this.#failed !== undefined) {
       return { status: "SERVICE_NOT_AVAILABLE", remark: this.#failed };
     }
+    const full = this.#diskSpace.check(this.#commitLog!.writtenOffset);
+    if (full !== undefined) return { status: "SERVICE_NOT_AVAILABLE", remark: full };
     if (this.#diskCheckEveryPut) this.#diskRatio = this.#diskUsedRatio();
     if (this.#diskRatio > this.#config.diskSpaceWarningLevelRatio) {
       return {
@@ -348,6 +405,17 @@ export class LocalMessageStore implements MessageStore {
     try {
       appended = this.#append(prepared as PreparedMessage[]);
     } catch (error) {
+      if (isNoSpace(error)) {
+        // Not fatal: drop what did not reach the file, refuse, resume once space is freed.
+        commitLog.discardUncommitted();
+        this.#diskSpace.markFull(error);
+        return { status: "SERVICE_NOT_AVAILABLE", remark: this.#diskSpace.full! };
+      }
+      if (isTooManyOpenFiles(error)) {
+        // Busy for this one request (SYSTEM_BUSY on the wire); the store keeps serving.
+        commitLog.discardUncommitted();
+        return { status: "OS_PAGE_CACHE_BUSY", remark: (error as Error).message };
+      }
       this.#failed = `store failure: ${(error as Error).message}`;
       return { status: "UNKNOWN_ERROR", remark: this.#failed };
     }
@@ -398,7 +466,8 @@ export class LocalMessageStore implements MessageStore {
             this.#commitLog!.flush();
             resolve(true);
           } catch (error) {
-            this.#failed = `flush failed: ${(error as Error).message}`;
+            if (isNoSpace(error)) this.#diskSpace.markFull(error);
+            else this.#failed = `flush failed: ${(error as Error).message}`;
             resolve(false);
           }
         });
@@ -527,15 +596,23 @@ export class LocalMessageStore implements MessageStore {
   }
 
   /**
-   * Delete a topic's ConsumeQueues, queue offsets and consumer offsets.
+   * Delete a topic's ConsumeQueues, queue offsets and consumer offsets, then
+   * flush and write the checkpoint, so recovery never re-dispatches the
+   * deleted topic's records into a topic created again under its name.
    *
    * @param topic Topic.
    */
-  deleteTopic(topic: string): Promise<void> {
+  async deleteTopic(topic: string): Promise<void> {
+    const commitLog = this.#commitLog;
+    if (commitLog !== undefined && this.#state === "open") {
+      // Flushed first: after a power cut the CommitLog must not end below the fence.
+      commitLog.flush();
+      this.#fences!.add(topic, commitLog.flushedOffset, commitLog.minOffset);
+    }
     this.#queues?.deleteTopic(topic);
     this.#queueOffsets.deleteTopic(topic);
     this.#consumerOffsets.deleteTopic(topic);
-    return Promise.resolve();
+    if (this.#state === "open") await this.flush();
   }
 
   /**

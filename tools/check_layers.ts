@@ -7,7 +7,12 @@
  * - `client/` imports nothing outside `client/`; `mod.ts` imports only `client/`.
  * - `store/` never imports `broker/`, and imports from `client/` only the shared
  *   wire/disk kernel `client/protocol/`.
- * - `broker/` reaches the store only through `store/mod.ts`.
+ * - `namesrv/` never imports the store, and from `broker/` only the remoting
+ *   transport (`broker/server/remoting_server.ts`, `request_router.ts`) and
+ *   `broker/api/broker_context.ts`; from `client/` only `client/protocol/`.
+ * - `broker/` reaches the store only through `store/mod.ts`, and the gRPC front only
+ *   through `proxy/mod.ts`; `proxy/` imports only itself and `client/protocol/`, except
+ *   `proxy/infra/` (cluster mode), which may use the remoting client in `client/`.
  * - Inside a module, `server -> api -> domain <- infra`: domain imports no
  *   api/server/infra, api imports no server.
  * - Domain code touches no `Deno.*`, `Worker`, `SharedArrayBuffer` or `Atomics`.
@@ -18,7 +23,13 @@
 import { dirname, join, normalize, relative } from "node:path";
 
 const root = normalize(join(dirname(new URL(import.meta.url).pathname), ".."));
-const SOURCE_DIRS = ["client", "store", "broker", "registry"];
+const SOURCE_DIRS = ["client", "store", "broker", "registry", "namesrv", "proxy"];
+/** The broker files the name server shares: the remoting transport and its handler vocabulary. */
+const NAMESRV_SHARED_BROKER_FILES = new Set([
+  "broker/server/remoting_server.ts",
+  "broker/server/request_router.ts",
+  "broker/api/broker_context.ts",
+]);
 const IMPORT_RE =
   /(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 const WORKER_URL_RE = /new URL\(\s*["']([^"']+)["']\s*,\s*import\.meta\.url\s*\)/g;
@@ -73,8 +84,30 @@ function check(rel: string, source: string, problems: string[]): void {
     if (module === "store" && targetModule === "client" && !target.startsWith("client/protocol/")) {
       problems.push(`${where}: the store may import only client/protocol/ from client/`);
     }
+    if (
+      module === "proxy" && targetModule !== "proxy" && !target.startsWith("client/protocol/") &&
+      !(layer === "infra" && targetModule === "client")
+    ) {
+      problems.push(`${where}: proxy/ imports only itself and client/protocol/ (infra: client/)`);
+    }
+    if (module === "broker" && targetModule === "proxy" && target !== "proxy/mod.ts") {
+      problems.push(`${where}: the broker reaches the gRPC front only through proxy/mod.ts`);
+    }
     if (module === "broker" && targetModule === "store" && target !== "store/mod.ts") {
       problems.push(`${where}: the broker reaches the store only through store/mod.ts`);
+    }
+    if (module === "namesrv" && targetModule === "store") {
+      problems.push(`${where}: the name server never imports the store`);
+    }
+    if (
+      module === "namesrv" && targetModule === "broker" && !NAMESRV_SHARED_BROKER_FILES.has(target)
+    ) {
+      problems.push(`${where}: the name server shares only the broker's remoting transport`);
+    }
+    if (
+      module === "namesrv" && targetModule === "client" && !target.startsWith("client/protocol/")
+    ) {
+      problems.push(`${where}: the name server may import only client/protocol/ from client/`);
     }
     if (targetModule === module && layer !== undefined && targetLayer !== undefined) {
       if (layer === "domain" && targetLayer !== "domain") {

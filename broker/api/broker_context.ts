@@ -32,6 +32,14 @@ export interface Channel extends ClientChannel {
    * @param command The command.
    */
   send(command: RemotingCommand): void;
+  /**
+   * Told when one of this connection's pulls is parked in a long-polling hold
+   * (`true`) and when it resumes (`false`): a parked pull produces no output,
+   * so the server's backpressure does not count on its response meanwhile.
+   *
+   * @param held Parked (`true`) or resumed (`false`).
+   */
+  pullHeld?(held: boolean): void;
 }
 
 /** A response, optionally with its body in several parts (written without concatenation). */

@@ -144,6 +144,7 @@ export class PullController {
     const { pullHold, store } = this.#ctx;
     return new Promise<BrokerResponse>((resolve, reject) => {
       const resume = (reason: ResumeReason): void => {
+        plan.channel.pullHeld?.(false);
         // At shutdown the store may be closing: answer with what we know.
         if (reason === "SHUTDOWN") resolve(notFound);
         else this.#execute(plan, false).then(resolve, reject);
@@ -161,6 +162,7 @@ export class PullController {
         resolve(notFound);
         return;
       }
+      plan.channel.pullHeld?.(true);
       // A message may have been dispatched between the read and the hold: recheck once.
       const maxOffset = store.getMaxOffsetInQueue(header.topic, header.queueId);
       if (maxOffset > header.queueOffset) {

@@ -8,13 +8,19 @@ import { putOnce } from "../domain/dedup/dedup_window.ts";
 import { decodeSendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import type { SendMessageRequestHeader } from "../../client/protocol/headers.ts";
 import { createOffsetMessageId } from "../../client/protocol/message_id.ts";
+import { fastSendV2Header } from "../../client/protocol/send_v2_json.ts";
 import {
   findPropertyValue,
   MessageConst,
   propertyNeedle,
 } from "../../client/protocol/properties.ts";
 import type { RemotingCommand } from "../../client/protocol/remoting_command.ts";
-import { createResponse } from "../../client/protocol/remoting_command.ts";
+import {
+  createResponse,
+  FLAG_RESPONSE,
+  LANGUAGE,
+  PROTOCOL_VERSION,
+} from "../../client/protocol/remoting_command.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
 import { ResponseCode } from "../../client/protocol/response_code.ts";
 import { DEFAULT_STORE_LIMITS } from "../../store/mod.ts";
@@ -87,6 +93,8 @@ export class SendController {
   /** Gathers a batch's properties bytes for one decode; reused (the decode is synchronous). */
   #propertiesScratch = new Uint8Array(16 * 1024);
   readonly #timerMaxDelayMs: number | undefined;
+  #prefixHost: unknown;
+  #prefix = "";
 
   /** @param ctx The broker's object graph. */
   constructor(ctx: BrokerContext) {
@@ -114,14 +122,27 @@ export class SendController {
    * Handle one send request.
    *
    * @param request SEND_MESSAGE, SEND_MESSAGE_V2 or SEND_BATCH_MESSAGE; its body
-   *   must already be a private copy (the server copies bodies).
+   *   must not be overwritten by the server (its read buffers are never reused).
    * @param channel The producer's connection.
    * @returns The send response.
    */
-  async send(request: RemotingCommand, channel: Channel): Promise<BrokerResponse> {
-    const decoded = decodeSendMessageRequestHeader(request.code, request.extFields);
-    if (!decoded.ok) throw new RequestError(ResponseCode.INVALID_PARAMETER, decoded.error);
-    const header = decoded.header;
+  send(request: RemotingCommand, channel: Channel): Promise<BrokerResponse> {
+    // Synchronous checks and the single-message path use no async function: one promise per
+    // send (the store's), continued by one `then`.
+    try {
+      return this.#send(request, channel);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #send(request: RemotingCommand, channel: Channel): Promise<BrokerResponse> {
+    let header = fastSendV2Header(request);
+    if (header === undefined) {
+      const decoded = decodeSendMessageRequestHeader(request.code, request.extFields);
+      if (!decoded.ok) throw new RequestError(ResponseCode.INVALID_PARAMETER, decoded.error);
+      header = decoded.header;
+    }
     const { config } = this.#ctx;
     const topicProblem = checkTopicName(header.topic);
     if (topicProblem !== undefined) {
@@ -137,7 +158,23 @@ export class SendController {
         `Cannot send message: body is ${body.length} bytes, limit is ${config.messageBytesMax}`,
       );
     }
-    const topic = this.#topicConfig(header) ?? await this.#autoCreate(header);
+    const topic = this.#topicConfig(header);
+    if (topic === undefined) {
+      const h = header;
+      return this.#autoCreate(h).then((created) =>
+        this.#sendTo(request, h, created, body, channel)
+      );
+    }
+    return this.#sendTo(request, header, topic, body, channel);
+  }
+
+  #sendTo(
+    request: RemotingCommand,
+    header: SendMessageRequestHeader,
+    topic: TopicConfig,
+    body: Uint8Array,
+    channel: Channel,
+  ): Promise<BrokerResponse> {
     if (!isWriteable(topic.perm)) {
       throw new RequestError(
         ResponseCode.NO_PERMISSION,
@@ -154,11 +191,11 @@ export class SendController {
       );
     }
     return header.batch === true || request.code === RequestCode.SEND_BATCH_MESSAGE
-      ? await this.#sendBatch(request, header, queueId, body, channel)
-      : await this.#sendOne(request, header, queueId, body, channel);
+      ? this.#sendBatch(request, header, queueId, body, channel)
+      : this.#sendOne(request, header, queueId, body, channel);
   }
 
-  async #sendOne(
+  #sendOne(
     request: RemotingCommand,
     header: SendMessageRequestHeader,
     queueId: number,
@@ -184,14 +221,20 @@ export class SendController {
     if (prepared.kind === "illegal") {
       throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, prepared.remark);
     }
-    const { result, queueId: storedIn } = await putOnce(
-      this.#ctx.dedup,
+    const dedup = this.#ctx.dedup;
+    if (dedup === undefined || dedup.windowOf(header.topic) <= 0) {
+      // The common case stays one store promise and one then (no async frame per send).
+      return this.#ctx.store.putMessage(prepared.value).then((result) =>
+        this.#respond(request, result, queueId, uniqKey)
+      );
+    }
+    return dedup.put(
       header.topic,
       queueId,
       [uniqKey],
       () => this.#ctx.store.putMessage(prepared.value),
-    );
-    return this.#respond(request, result, storedIn, uniqKey);
+    )
+      .then(({ result, queueId: storedIn }) => this.#respond(request, result, storedIn, uniqKey));
   }
 
   /**
@@ -410,6 +453,17 @@ export class SendController {
     return topics.get(header.topic) ?? created;
   }
 
+  /** The store-host part of offset message ids (everything before the offset's 16 hex digits). */
+  #msgIdPrefix(): string {
+    const host = this.#ctx.storeHost;
+    if (this.#prefixHost !== host) {
+      const id = createOffsetMessageId(host, 0);
+      this.#prefix = id.slice(0, id.length - 16);
+      this.#prefixHost = host;
+    }
+    return this.#prefix;
+  }
+
   #respond(
     request: RemotingCommand,
     result: PutMessageResult,
@@ -419,23 +473,29 @@ export class SendController {
     switch (result.status) {
       case "PUT_OK":
       case "FLUSH_DISK_TIMEOUT": {
-        const host = this.#ctx.storeHost;
+        // Every id shares the store-host prefix; only the offset's 16 hex digits vary.
+        const prefix = this.#msgIdPrefix();
         const offsets = result.commitLogOffsets;
-        let msgId = createOffsetMessageId(host, offsets[0] ?? result.commitLogOffset);
-        if (offsets.length > 1) {
-          // A batch: the ids share the store-host prefix; only the offset's 16 hex digits vary.
-          const prefix = msgId.slice(0, msgId.length - 16);
-          for (let i = 1; i < offsets.length; i++) msgId += "," + prefix + hex64(offsets[i]);
-        }
+        let msgId = prefix + hex64(offsets[0] ?? result.commitLogOffset);
+        for (let i = 1; i < offsets.length; i++) msgId += "," + prefix + hex64(offsets[i]);
         const code = result.status === "PUT_OK"
           ? ResponseCode.SUCCESS
           : ResponseCode.FLUSH_DISK_TIMEOUT;
-        return createResponse(request, code, undefined, {
-          msgId,
-          queueId,
-          queueOffset: result.queueOffset,
-          transactionId: uniqKey,
-        });
+        // createResponse's fields, built directly (this runs once per message).
+        return {
+          code,
+          language: LANGUAGE,
+          version: PROTOCOL_VERSION,
+          opaque: request.opaque,
+          flag: FLAG_RESPONSE,
+          remark: undefined,
+          extFields: {
+            msgId,
+            queueId: String(queueId),
+            queueOffset: String(result.queueOffset),
+            transactionId: uniqKey,
+          },
+        };
       }
       case "MESSAGE_ILLEGAL":
       case "PROPERTIES_SIZE_EXCEEDED":

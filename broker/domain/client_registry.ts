@@ -35,6 +35,11 @@ export interface ConsumerRegistration {
   readonly subscriptions: readonly Subscription[];
 }
 
+/** A consumer group's registration with its live members (consumerConnection). */
+export interface ConsumerGroupInfo<C> extends ConsumerRegistration {
+  readonly members: readonly { readonly clientId: string; readonly channel: C }[];
+}
+
 interface Member<C extends ClientChannel> {
   readonly clientId: string;
   readonly channel: C;
@@ -228,35 +233,6 @@ export class ClientRegistry<C extends ClientChannel> {
   }
 
   /**
-   * A consumer group's registration and members (consumerConnection).
-   *
-   * @param group Consumer group.
-   * @returns Model, type, start policy, subscriptions and members; undefined for an unknown group.
-   */
-  consumerGroupInfo(group: string):
-    | {
-      readonly consumeType: string;
-      readonly messageModel: string;
-      readonly consumeFromWhere: string;
-      readonly subscriptions: readonly Subscription[];
-      readonly members: readonly { readonly clientId: string; readonly channel: C }[];
-    }
-    | undefined {
-    const info = this.#consumers.get(group);
-    if (info === undefined) return undefined;
-    return {
-      consumeType: info.consumeType,
-      messageModel: info.messageModel,
-      consumeFromWhere: info.consumeFromWhere,
-      subscriptions: [...info.subscriptions.values()],
-      members: [...info.members.values()].map((m) => ({
-        clientId: m.clientId,
-        channel: m.channel,
-      })),
-    };
-  }
-
-  /**
    * The connections of a consumer group's members.
    *
    * @param group Consumer group.
@@ -287,6 +263,29 @@ export class ClientRegistry<C extends ClientChannel> {
    */
   subscription(group: string, topic: string): Subscription | undefined {
     return this.#consumers.get(group)?.subscriptions.get(topic);
+  }
+
+  /**
+   * A live consumer group's registration: consume type, message model, start
+   * position, subscriptions and members (admin views, consumerConnection).
+   *
+   * @param group Consumer group.
+   * @returns The registration, or undefined for a group with no members.
+   */
+  consumerGroupInfo(group: string): ConsumerGroupInfo<C> | undefined {
+    const info = this.#consumers.get(group);
+    if (info === undefined) return undefined;
+    return {
+      group,
+      consumeType: info.consumeType,
+      messageModel: info.messageModel,
+      consumeFromWhere: info.consumeFromWhere,
+      subscriptions: [...info.subscriptions.values()],
+      members: [...info.members.values()].map((m) => ({
+        clientId: m.clientId,
+        channel: m.channel,
+      })),
+    };
   }
 
   /**

@@ -45,6 +45,7 @@ export class TopicTable {
   readonly #nowMs: () => number;
   #dataVersion: DataVersion;
   #persisting: Promise<void> = Promise.resolve();
+  readonly #changeListeners = new Set<() => void>();
 
   /**
    * @param documents Where the table is persisted.
@@ -175,6 +176,17 @@ export class TopicTable {
     return JSON.stringify({ topicConfigTable, dataVersion: this.#dataVersion }, null, 2);
   }
 
+  /**
+   * Be told after each change of the table (e.g. to register with the name servers at once).
+   *
+   * @param listener Called synchronously after the change, before it is persisted.
+   * @returns Unsubscribes.
+   */
+  onChange(listener: () => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
+  }
+
   #persist(): Promise<void> {
     this.#dataVersion = {
       stateVersion: this.#dataVersion.stateVersion,
@@ -186,6 +198,7 @@ export class TopicTable {
       this.#documents.persistConfig(TOPICS_DOCUMENT, this.toJson())
     );
     this.#persisting = next;
+    for (const listener of this.#changeListeners) listener();
     return next;
   }
 }

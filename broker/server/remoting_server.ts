@@ -5,39 +5,29 @@
  * @module
  */
 
-import {
-  FrameDecoder,
-  FrameError,
-  isResponse,
-  type RemotingCommand,
-  SERIALIZE_JSON,
-  type SerializeType,
-} from "../../client/protocol/remoting_command.ts";
-import type { HostAddress } from "../../store/mod.ts";
+import type { RemotingCommand } from "../../client/protocol/remoting_command.ts";
 import type { BrokerResponse, Channel } from "../api/broker_context.ts";
-import { parseIpv4 } from "../config.ts";
 import type { LogSink } from "./request_router.ts";
-import { OutputBuffer } from "./output_buffer.ts";
+import { ServerBudget } from "./server_budget.ts";
+import { type ChannelLimits, TcpChannel } from "./tcp_channel.ts";
 
-/** Bytes asked of the frame decoder for each socket read. */
-export const READ_CHUNK_BYTES = 64 * 1024;
+export { READ_CHUNK_BYTES } from "./tcp_channel.ts";
 
-/** Named limits of the server. */
-export interface RemotingServerLimits {
-  /** Largest frame accepted, bytes; a bigger one closes the connection. */
-  readonly frameBytesMax: number;
+/** Named limits of the server (the per-connection ones are {@linkcode ChannelLimits}). */
+export interface RemotingServerLimits extends ChannelLimits {
   /** Most open connections; more are closed on accept. */
   readonly connectionsMax: number;
-  /** Most requests in flight per connection; reading pauses at the limit. */
-  readonly inFlightRequestsPerConnectionMax: number;
-  /** Most queued output bytes per connection; beyond it the connection is closed. */
-  readonly outputBytesPerConnectionMax: number;
+  /** Most unsent response bytes of all connections together; beyond it the largest holder is closed. */
+  readonly outputBytesTotalMax: number;
+  /** Most bytes of requests being handled, all connections together; reading pauses beyond it. */
+  readonly inFlightRequestBytesTotalMax: number;
 }
 
 /** What the server calls for each request and each closed connection. */
 export interface RemotingServerHandlers {
   /**
-   * Handle a request. Its `body` is a private copy the handler may keep.
+   * Handle a request. Its `body` is the handler's (a view of a read buffer that is never
+   * reused; copy it to keep it long, so the whole buffer is not kept).
    * Must not throw; a rejected promise closes nothing and is logged.
    */
   dispatch(
@@ -51,15 +41,17 @@ export interface RemotingServerHandlers {
 /**
  * Serves RocketMQ's remoting protocol on one `Deno.Listener`.
  *
- * Lives on the main thread; owns the sockets. Each connection reads into a
- * `FrameDecoder` carry buffer, dispatches every whole frame at once
+ * Lives on the main thread; owns the sockets. Each connection
+ * ({@linkcode TcpChannel}) reads into a `FrameDecoder` carry buffer,
+ * dispatches every whole frame at once while its backpressure allows
  * (pipelining: responses are matched by opaque, in completion order), and
  * writes responses through a double-buffered `OutputBuffer`: everything
  * produced while a write is in flight leaves in the next single write. Each
  * response uses its request's header form (JSON or binary), as RocketMQ does;
  * broker-initiated requests use the form the peer last sent. A
- * `FrameError` closes that connection only. Invariant per connection:
- * `0 <= inFlight <= inFlightRequestsPerConnectionMax`.
+ * `FrameError` closes that connection only. The bytes held for all
+ * connections together are bounded by a {@linkcode ServerBudget}. Invariant
+ * per connection: `0 <= inFlight <= inFlightRequestsPerConnectionMax`.
  */
 export class RemotingServer {
   readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
@@ -67,6 +59,7 @@ export class RemotingServer {
   readonly #handlers: RemotingServerHandlers;
   readonly #log: LogSink;
   readonly #connections = new Set<TcpChannel>();
+  readonly #budget: ServerBudget;
   #acceptLoop: Promise<void> | undefined;
   #nextId = 1;
   #closing = false;
@@ -92,6 +85,20 @@ export class RemotingServer {
     this.#limits = limits;
     this.#handlers = handlers;
     this.#log = log;
+    this.#budget = new ServerBudget(
+      limits.outputBytesTotalMax,
+      limits.inFlightRequestBytesTotalMax,
+    );
+  }
+
+  /** Unsent response bytes of all connections together. */
+  get heldOutputBytes(): number {
+    return this.#budget.outputBytes;
+  }
+
+  /** Bytes of the requests being handled on all connections together. */
+  get heldRequestBytes(): number {
+    return this.#budget.requestBytes;
   }
 
   /** The bound port. */
@@ -129,10 +136,19 @@ export class RemotingServer {
       try {
         conn.setNoDelay(true);
       } catch { /* the peer may already be gone */ }
-      const channel = new TcpChannel(String(this.#nextId++), conn, this.#limits, this.#log);
+      const channel = new TcpChannel(
+        String(this.#nextId++),
+        conn,
+        this.#limits,
+        this.#budget,
+        this.#log,
+      );
       this.#connections.add(channel);
-      channel.run(this.#handlers).finally(() => {
+      this.#budget.join(channel);
+      const handlers = this.#handlers;
+      channel.run((request, ch) => handlers.dispatch(request, ch)).finally(() => {
         this.#connections.delete(channel);
+        this.#budget.leave(channel);
         this.#handlers.connectionClosed(channel);
       });
     }
@@ -163,191 +179,5 @@ export class RemotingServer {
     const closing = [...this.#connections].map((c) => c.closedPromise);
     for (const channel of this.#connections) channel.close();
     await Promise.all(closing);
-  }
-}
-
-/** One client connection: read loop, in-flight accounting, coalesced writes. */
-class TcpChannel implements Channel {
-  readonly id: string;
-  readonly remoteAddress: string;
-  readonly remoteHost: HostAddress;
-  readonly #conn: Deno.TcpConn;
-  readonly #limits: RemotingServerLimits;
-  readonly #log: LogSink;
-  #inFlight = 0;
-  #closed = false;
-  /** Header form of the peer's latest request; broker-initiated requests use it. */
-  #peerSerializeType: SerializeType = SERIALIZE_JSON;
-  #pending = new OutputBuffer();
-  #spare = new OutputBuffer();
-  #writing = false;
-  #flushScheduled = false;
-  #wakeReader: (() => void) | undefined;
-  #wakeDrained: (() => void) | undefined;
-  #resolveClosed!: () => void;
-  /** Resolves when the read loop has ended and the socket is closed. */
-  readonly closedPromise: Promise<void>;
-
-  constructor(id: string, conn: Deno.TcpConn, limits: RemotingServerLimits, log: LogSink) {
-    this.id = id;
-    this.#conn = conn;
-    this.#limits = limits;
-    this.#log = log;
-    const addr = conn.remoteAddr;
-    this.remoteAddress = `${addr.hostname}:${addr.port}`;
-    this.remoteHost = { ip: parseIpv4(addr.hostname) ?? new Uint8Array(4), port: addr.port };
-    this.closedPromise = new Promise((resolve) => this.#resolveClosed = resolve);
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  send(command: RemotingCommand): void {
-    this.#enqueue(command, this.#peerSerializeType);
-  }
-
-  /** Resolves once nothing is in flight and nothing is waiting to be written. */
-  async drained(): Promise<void> {
-    while (!this.#closed && (this.#inFlight > 0 || this.#writing || this.#pending.length > 0)) {
-      await new Promise<void>((resolve) => this.#wakeDrained = resolve);
-    }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch { /* already closed */ }
-    this.#wakeReader?.();
-    this.#wakeDrained?.();
-  }
-
-  async run(handlers: RemotingServerHandlers): Promise<void> {
-    const decoder = new FrameDecoder(this.#limits.frameBytesMax);
-    const inFlightMax = this.#limits.inFlightRequestsPerConnectionMax;
-    try {
-      while (!this.#closed) {
-        // Dispatch every whole frame already buffered, up to the in-flight limit.
-        while (this.#inFlight < inFlightMax) {
-          const request = decoder.next();
-          if (request === undefined) break;
-          this.#handle(request, handlers, decoder.lastSerializeType);
-        }
-        if (this.#inFlight >= inFlightMax) {
-          await new Promise<void>((resolve) => this.#wakeReader = resolve);
-          this.#wakeReader = undefined;
-          continue;
-        }
-        const n = await this.#conn.read(decoder.writable(READ_CHUNK_BYTES));
-        if (n === null) break;
-        decoder.commit(n);
-      }
-    } catch (error) {
-      if (!this.#closed) {
-        this.#log({
-          event: error instanceof FrameError ? "frame_error" : "read_error",
-          connection: this.id,
-          remote: this.remoteAddress,
-          error: String((error as Error)?.message ?? error),
-        });
-      }
-    } finally {
-      this.close();
-      this.#resolveClosed();
-    }
-  }
-
-  #handle(
-    request: RemotingCommand,
-    handlers: RemotingServerHandlers,
-    serializeType: SerializeType,
-  ): void {
-    // Peers' responses (to our oneway notifications) need nothing.
-    if (isResponse(request)) return;
-    this.#peerSerializeType = serializeType;
-    // The body views the decoder's carry buffer, which the next read reuses.
-    if (request.body !== undefined) request.body = request.body.slice();
-    this.#inFlight++;
-    let result: BrokerResponse | undefined | Promise<BrokerResponse | undefined>;
-    try {
-      result = handlers.dispatch(request, this);
-    } catch (error) {
-      this.#log({ event: "dispatch_error", connection: this.id, error: String(error) });
-      result = undefined;
-    }
-    if (result instanceof Promise) {
-      result.then(
-        (response) => this.#complete(response, serializeType),
-        (error) => {
-          this.#log({ event: "dispatch_error", connection: this.id, error: String(error) });
-          this.#complete(undefined, serializeType);
-        },
-      );
-    } else {
-      this.#complete(result, serializeType);
-    }
-  }
-
-  #complete(response: BrokerResponse | undefined, serializeType: SerializeType): void {
-    if (response !== undefined) this.#enqueue(response, serializeType);
-    this.#inFlight--;
-    if (
-      this.#wakeReader !== undefined &&
-      this.#inFlight < this.#limits.inFlightRequestsPerConnectionMax
-    ) {
-      this.#wakeReader();
-    }
-    if (this.#inFlight === 0) this.#wakeDrained?.();
-  }
-
-  #enqueue(command: BrokerResponse, serializeType: SerializeType): void {
-    if (this.#closed) return;
-    try {
-      this.#pending.append(command, serializeType);
-    } catch (error) {
-      this.#log({ event: "encode_error", connection: this.id, error: String(error) });
-      return;
-    }
-    if (this.#pending.length > this.#limits.outputBytesPerConnectionMax) {
-      this.#log({ event: "output_overflow", connection: this.id, bytes: this.#pending.length });
-      this.close();
-      return;
-    }
-    if (!this.#writing && !this.#flushScheduled) {
-      this.#flushScheduled = true;
-      // Let every response produced in this tick join the same write.
-      queueMicrotask(this.#flushTask);
-    }
-  }
-
-  readonly #flushTask = (): void => void this.#flush();
-
-  async #flush(): Promise<void> {
-    this.#flushScheduled = false;
-    if (this.#writing) return;
-    this.#writing = true;
-    try {
-      while (!this.#closed && this.#pending.length > 0) {
-        const out = this.#pending;
-        this.#pending = this.#spare;
-        this.#spare = out;
-        const bytes = out.bytes();
-        let written = 0;
-        while (written < bytes.length) {
-          written += await this.#conn.write(bytes.subarray(written));
-        }
-        out.clear();
-      }
-    } catch (error) {
-      if (!this.#closed) {
-        this.#log({ event: "write_error", connection: this.id, error: String(error) });
-        this.close();
-      }
-    } finally {
-      this.#writing = false;
-      if (this.#inFlight === 0) this.#wakeDrained?.();
-    }
   }
 }

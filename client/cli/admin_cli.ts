@@ -14,6 +14,8 @@ import { createProducer } from "../producer.ts";
 import { createTransactionProducer } from "../transaction_producer.ts";
 import type { Message } from "../message.ts";
 import { MQClientError } from "../errors.ts";
+import { CLUSTER_USAGE, isNameServer, runClusterCommand } from "./cluster_cli.ts";
+import { cliCredentials, OPS_USAGE, runOpsCommand } from "./ops_commands.ts";
 import { CONSUMER_COMMANDS, CONSUMER_USAGE, runConsumerCommand } from "./consumer_commands.ts";
 
 /** Default broker address of the CLI. */
@@ -39,8 +41,10 @@ ${CONSUMER_USAGE}
   dlqResend -g GROUP (-o OFFSET | -i OFFSET_MSG_ID) [--to origin|retry]
                                          re-send a dead letter to its topic (or %RETRY%GROUP)
 
+${CLUSTER_USAGE}
+
 Options:
-  -n host:port   broker address (default ${DEFAULT_ENDPOINT})
+  -n host:port   broker address (default ${DEFAULT_ENDPOINT}); a name server for cluster commands
   -h, --help     this text`;
 
 /**
@@ -143,14 +147,19 @@ export async function runAdminCli(
 ): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
-    print(USAGE);
+    print(`${USAGE}\n\n${OPS_USAGE}`);
     return command === undefined ? 1 : 0;
   }
+  const ops = await runOpsCommand(argv, print);
+  if (ops !== undefined) return ops;
   const options = parseOptions(rest);
   if (options.help !== undefined) {
-    print(USAGE);
+    print(`${USAGE}\n\n${OPS_USAGE}`);
     return 0;
   }
+  const credentials = cliCredentials(options);
+  const cluster = await runClusterCommand(command, options, print, formatTable);
+  if (cluster !== undefined) return cluster;
   const endpoint = options.n ?? DEFAULT_ENDPOINT;
   switch (command) {
     case "sendMessage": {
@@ -183,7 +192,10 @@ export async function runAdminCli(
         });
         result = await producer.sendInTransaction(message, () => state);
       } else {
-        await using producer = await createProducer({ endpoint });
+        const viaNameServer = options.n !== undefined && await isNameServer(endpoint.split(";")[0]);
+        await using producer = await createProducer(
+          viaNameServer ? { nameServer: endpoint, credentials } : { endpoint, credentials },
+        );
         result = await producer.send(message);
       }
       print(formatTable(["Field", "Value"], [
@@ -197,7 +209,7 @@ export async function runAdminCli(
       return 0;
     }
   }
-  await using admin = await createAdmin({ endpoint });
+  await using admin = await createAdmin({ endpoint, credentials });
   if (CONSUMER_COMMANDS.has(command)) {
     return await runConsumerCommand(admin, command, options, print, formatTable);
   }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { BrokerClient } from "../broker_client.ts";
+import { type BrokerAccess, channelOf } from "./brokers.ts";
 import { MQClientError } from "../errors.ts";
 import { type ReceivedMessage, RETRY_TOPIC_PREFIX } from "../message.ts";
 import { type ConsumeService, type Delivery, holdForLocalRetry } from "./consume_service.ts";
@@ -15,7 +15,7 @@ import { resendToRetryTopic, sendMessageBack } from "./send_back.ts";
 /** Settings of a {@linkcode ConcurrentConsumeService}. */
 export interface ConcurrentConsumeOptions {
   /** The broker channel. */
-  readonly client: BrokerClient;
+  readonly client: BrokerAccess;
   /** The consumer group. */
   readonly group: string;
   /** Attempts before the DLQ. */
@@ -53,7 +53,8 @@ export class ConcurrentConsumeService implements ConsumeService {
     delivery: Delivery | undefined,
     delayLevel: number,
   ): Promise<void> {
-    const { client, group, maxReconsumeTimes } = this.#options;
+    const { group, maxReconsumeTimes } = this.#options;
+    const client = channelOf(this.#options.client, message.brokerName);
     let failure: unknown;
     try {
       await sendMessageBack(client, group, message, delayLevel, maxReconsumeTimes);

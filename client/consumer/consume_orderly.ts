@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { BrokerClient } from "../broker_client.ts";
+import { type BrokerAccess, channelOf } from "./brokers.ts";
 import { MQClientError } from "../errors.ts";
 import type { MessageQueue, ReceivedMessage } from "../message.ts";
 import { encodeJsonBody, parseLockBatchResponseBody } from "../protocol/heartbeat.ts";
@@ -22,7 +22,7 @@ export const LOCK_CLIENT_EXPIRY_MS_DEFAULT = 30_000;
 /** Settings of an {@linkcode OrderlyConsumeService}. */
 export interface OrderlyConsumeOptions {
   /** The broker channel. */
-  readonly client: BrokerClient;
+  readonly client: BrokerAccess;
   /** The consumer group. */
   readonly group: string;
   /** This client's id (the lock owner). */
@@ -60,7 +60,8 @@ export class OrderlyConsumeService implements ConsumeService {
         "Cannot reconsume message: an orderly consumer can only reconsume the message being processed",
       );
     }
-    const { client, group, maxReconsumeTimes, retrySuspendMs } = this.#options;
+    const { group, maxReconsumeTimes, retrySuspendMs } = this.#options;
+    const client = channelOf(this.#options.client, message.brokerName);
     if (message.reconsumeTimes >= maxReconsumeTimes) {
       try {
         await sendMessageBack(client, group, message, -1, maxReconsumeTimes);
@@ -75,14 +76,21 @@ export class OrderlyConsumeService implements ConsumeService {
   }
 
   /**
-   * LOCK_BATCH_MQ: lock (or renew) queues.
+   * LOCK_BATCH_MQ: lock (or renew) queues, one request per broker that owns some.
    *
    * @param queues The queues.
-   * @returns The ones the broker granted.
+   * @returns The ones the brokers granted.
    * @throws {MQClientError} On a malformed answer.
    */
   async lock(queues: readonly MessageQueue[]): Promise<MessageQueue[]> {
-    const response = await this.#options.client.invoke(
+    const granted = await Promise.all(
+      [...byBroker(queues)].map(([brokerName, own]) => this.#lockOn(brokerName, own)),
+    );
+    return granted.flat();
+  }
+
+  async #lockOn(brokerName: string, queues: readonly MessageQueue[]): Promise<MessageQueue[]> {
+    const response = await channelOf(this.#options.client, brokerName).invoke(
       RequestCode.LOCK_BATCH_MQ,
       {},
       encodeJsonBody({
@@ -125,16 +133,31 @@ export class OrderlyConsumeService implements ConsumeService {
    */
   async unlock(queues: readonly MessageQueue[]): Promise<void> {
     if (queues.length === 0) return;
-    await this.#options.client.invoke(
-      RequestCode.UNLOCK_BATCH_MQ,
-      {},
-      encodeJsonBody({
-        consumerGroup: this.#options.group,
-        clientId: this.#options.clientId,
-        onlyThisBroker: true,
-        mqSet: queues,
-      }),
-      { timeoutMs: SEND_BACK_TIMEOUT_MS },
-    ).catch(() => {});
+    await Promise.all(
+      [...byBroker(queues)].map(([brokerName, own]) =>
+        channelOf(this.#options.client, brokerName).invoke(
+          RequestCode.UNLOCK_BATCH_MQ,
+          {},
+          encodeJsonBody({
+            consumerGroup: this.#options.group,
+            clientId: this.#options.clientId,
+            onlyThisBroker: true,
+            mqSet: own,
+          }),
+          { timeoutMs: SEND_BACK_TIMEOUT_MS },
+        ).catch(() => {})
+      ),
+    );
   }
+}
+
+/** Queues grouped by the broker that owns them (locks live on that broker). */
+function byBroker(queues: readonly MessageQueue[]): Map<string, MessageQueue[]> {
+  const out = new Map<string, MessageQueue[]>();
+  for (const q of queues) {
+    const list = out.get(q.brokerName);
+    if (list === undefined) out.set(q.brokerName, [q]);
+    else list.push(q);
+  }
+  return out;
 }

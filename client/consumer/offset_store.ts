@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { BrokerClient } from "../broker_client.ts";
+import { type BrokerAccess, channelOf } from "./brokers.ts";
 import type { MessageQueue } from "../message.ts";
 import {
   offsetResponseHeader,
@@ -50,21 +50,21 @@ export interface OffsetStore {
  */
 export class RemoteOffsetStore implements OffsetStore {
   readonly commitsWithPull = true;
-  readonly #client: BrokerClient;
+  readonly #client: BrokerAccess;
   readonly #group: string;
 
   /**
    * @param client The broker channel.
    * @param group The consumer group.
    */
-  constructor(client: BrokerClient, group: string) {
+  constructor(client: BrokerAccess, group: string) {
     this.#client = client;
     this.#group = group;
   }
 
   /** @inheritdoc */
   async read(queue: MessageQueue): Promise<number | undefined> {
-    const stored = await this.#client.invoke(
+    const stored = await channelOf(this.#client, queue.brokerName).invoke(
       RequestCode.QUERY_CONSUMER_OFFSET,
       queryConsumerOffsetRequestHeader.encode({
         consumerGroup: this.#group,
@@ -81,7 +81,7 @@ export class RemoteOffsetStore implements OffsetStore {
 
   /** @inheritdoc */
   async commit(queue: MessageQueue, offset: number): Promise<void> {
-    await this.#client.invoke(
+    await channelOf(this.#client, queue.brokerName).invoke(
       RequestCode.UPDATE_CONSUMER_OFFSET,
       updateConsumerOffsetRequestHeader.encode({
         consumerGroup: this.#group,

@@ -7,6 +7,7 @@
 
 import type { MessageQueue } from "../message.ts";
 import type { ConsumeFromWhere } from "../protocol/heartbeat.ts";
+import type { SessionCredentials } from "../protocol/acl_signature.ts";
 import { LOCK_CLIENT_EXPIRY_MS_DEFAULT } from "./consume_orderly.ts";
 import type { SubscriptionExpression } from "./subscription.ts";
 
@@ -33,10 +34,18 @@ export const LOCK_RENEW_INTERVAL_MS_DEFAULT = 20_000;
 /** Default pause before an orderly consumer redelivers a failed message, ms (`suspendCurrentQueueTimeMillis`). */
 export const RETRY_SUSPEND_MS_DEFAULT = 1_000;
 
-/** Options of `createConsumer`. */
+/** Options of `createConsumer`. Give `endpoint` or `nameServer`. */
 export interface ConsumerOptions {
-  /** Broker address, `host:port`. */
-  readonly endpoint: string;
+  /** A standalone broker's address, `host:port`. */
+  readonly endpoint?: string;
+  /** ACL credentials (`accessKey`, `secretKey`); every request is signed with them. */
+  readonly credentials?: SessionCredentials;
+  /**
+   * Name servers, `host:port;host:port`: the consumer rebalances over the
+   * read queues of every broker of the topic, heartbeats to each of them and
+   * commits each queue's offset to the broker that owns it.
+   */
+  readonly nameServer?: string;
   /** Consumer group. */
   readonly group: string;
   /** Subscribed topic. */

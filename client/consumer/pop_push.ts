@@ -40,8 +40,10 @@ export const RETRY_BACKOFF_MS: readonly number[] = [
 
 /** Settings of a {@linkcode PopPushService}. */
 export interface PopPushOptions {
-  /** Broker address. */
-  readonly endpoint: string;
+  /** A standalone broker's address (or give `nameServer`). */
+  readonly endpoint?: string;
+  /** Name servers, `host:port;host:port`: pops take turns over every broker of the topic. */
+  readonly nameServer?: string;
   /** Group. */
   readonly group: string;
   /** Topic. */
@@ -79,6 +81,7 @@ export class PopPushService {
     const o = this.#options;
     this.#consumer = await createSimpleConsumer({
       endpoint: o.endpoint,
+      nameServer: o.nameServer,
       group: o.group,
       subscriptions: { [o.topic]: o.subscription ?? "*" },
       awaitDuration: o.pollTimeMs,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { BrokerClient } from "../broker_client.ts";
+import { type BrokerAccess, channelOf } from "./brokers.ts";
 import { decodeReceivedMessages, type ReceivedMessage } from "../message.ts";
 import {
   pullMessageRequestHeader,
@@ -25,7 +25,7 @@ export const PULL_ERROR_BACKOFF_MS = 1_000;
 /** What a pull loop needs from its consumer. */
 export interface PullContext {
   /** The broker channel. */
-  readonly client: BrokerClient;
+  readonly client: BrokerAccess;
   /** The consumer group. */
   readonly group: string;
   /** Subscription version sent with each pull. */
@@ -114,7 +114,7 @@ export async function pullLoop(ctx: PullContext, pq: ProcessQueue): Promise<void
     const commitOffset = pq.consumedOffset;
     const commitFlag = ctx.commitWithPull ? PullSysFlag.COMMIT_OFFSET : 0;
     try {
-      response = await ctx.client.request(
+      response = await channelOf(ctx.client, pq.queue.brokerName).request(
         RequestCode.PULL_MESSAGE,
         pullMessageRequestHeader.encode({
           consumerGroup: ctx.group,

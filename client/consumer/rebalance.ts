@@ -7,14 +7,14 @@
  * @module
  */
 
-import type { BrokerClient } from "../broker_client.ts";
+import { type BrokerAccess, channelOf, routeOf } from "./brokers.ts";
 import { MQBrokerError, MQClientError } from "../errors.ts";
 import type { MessageQueue } from "../message.ts";
 import { consumerGroupRequestHeader } from "../protocol/headers.ts";
 import { parseConsumerListBody } from "../protocol/heartbeat.ts";
 import { RequestCode } from "../protocol/request_code.ts";
 import { ResponseCode } from "../protocol/response_code.ts";
-import { fetchTopicRoute, readQueues } from "../topic_route.ts";
+import { readQueues } from "../topic_route.ts";
 import type { AllocateStrategy } from "./allocate_strategy.ts";
 import type { OrderlyConsumeService } from "./consume_orderly.ts";
 import { type ProcessQueue, queueKey } from "./process_queue.ts";
@@ -76,7 +76,7 @@ export interface RebalanceHost {
 /** Settings of a {@linkcode RebalanceService}. */
 export interface RebalanceOptions {
   /** The broker channel. */
-  readonly client: BrokerClient;
+  readonly client: BrokerAccess;
   /** The consumer group. */
   readonly group: string;
   /** This member. */
@@ -147,8 +147,10 @@ export class RebalanceService {
     const { client, group, clientId, subscriptions, host, queues, orderly } = this.#options;
     const perTopic = await Promise.all(subscriptions.map((s, i) => this.#queuesOf(s, i > 0)));
     let ids: readonly string[] = [clientId];
-    if (this.#options.strategy !== undefined) {
-      const response = await client.invoke(
+    // Every member heartbeats to every broker of the topic, so any of them knows the group.
+    const memberBroker = perTopic.flat()[0]?.brokerName;
+    if (this.#options.strategy !== undefined && memberBroker !== undefined) {
+      const response = await channelOf(client, memberBroker).invoke(
         RequestCode.GET_CONSUMER_LIST_BY_GROUP,
         consumerGroupRequestHeader.encode({ consumerGroup: group }),
       );
@@ -193,9 +195,9 @@ export class RebalanceService {
   }
 
   async #queuesOf(subscription: Subscription, optional: boolean): Promise<MessageQueue[]> {
-    const client = this.#options.client;
     try {
-      return readQueues(await fetchTopicRoute(client, subscription.topic), subscription.topic);
+      const route = await routeOf(this.#options.client, subscription.topic);
+      return readQueues(route, subscription.topic);
     } catch (error) {
       // The retry topic exists only after the group's first send-back.
       if (

@@ -51,7 +51,7 @@ export interface HeaderCodec<T> {
 }
 
 /** The value kinds a header field can have. */
-type FieldKind = "string" | "int" | "long" | "bool";
+export type FieldKind = "string" | "int" | "long" | "bool";
 
 interface FieldSpec {
   /** Property name in the TS interface. */
@@ -67,10 +67,10 @@ const INT32_MAX = 0x7fff_ffff;
 const DECIMAL = /^-?\d{1,19}$/;
 
 /**
- * Define a header codec from its fields (`[key, kind, required, wire name]`).
+ * Build a {@linkcode HeaderCodec} from a field list: `[key, kind, required, wireName?]`.
  *
- * @param name The header's name, for error messages.
- * @param fields The fields in wire order.
+ * @param name Header name for error messages.
+ * @param fields The fields.
  * @returns The codec.
  */
 export function defineCodec<T>(

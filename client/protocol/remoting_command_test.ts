@@ -290,3 +290,33 @@ Deno.test("decodeCommand() reads JSON headers exactly as JSON.parse would, fast 
   const invalidUtf8 = new Uint8Array([0, 0, 0, 14, ...enc.encode('{"code":1,"r":"'), 0xff]);
   assert.throws(() => decodeCommand(invalidUtf8), FrameError);
 });
+
+Deno.test("FrameDecoder with stableBodies never overwrites a body it handed out", () => {
+  const decoder = new FrameDecoder(1024 * 1024, 64, true);
+  const bodies: Uint8Array[] = [];
+  for (let round = 0; round < 50; round++) {
+    const frame = encodeCommand(
+      createRequest(310, round, { a: String(round) }, new Uint8Array(40).fill(round)),
+    );
+    // Feed in two cuts so frames straddle reads.
+    const cut = round % frame.length;
+    decoder.writable(frame.length).set(frame.subarray(0, cut));
+    decoder.commit(cut);
+    decoder.writable(frame.length).set(frame.subarray(cut));
+    decoder.commit(frame.length - cut);
+    for (let c = decoder.next(); c !== undefined; c = decoder.next()) bodies.push(c.body!);
+  }
+  assert.equal(bodies.length, 50);
+  bodies.forEach((body, i) => assert.deepEqual([...body], new Array(40).fill(i), `body ${i}`));
+});
+
+Deno.test("FrameDecoder with stableBodies returns to its initial buffer size after a large frame", () => {
+  const decoder = new FrameDecoder(16 * 1024 * 1024, 1024, true);
+  const big = encodeCommand(createRequest(310, 1, {}, new Uint8Array(100_000).fill(7)));
+  decoder.writable(big.length).set(big);
+  decoder.commit(big.length);
+  assert.equal(decoder.next()!.body!.length, 100_000);
+  // The tail of the 128 KiB buffer is too small for this: the fresh buffer grows from the initial
+  // size (64 KiB), not from the large buffer's size.
+  assert.ok(decoder.writable(40_000).length <= 64 * 1024);
+});

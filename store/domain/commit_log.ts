@@ -22,6 +22,7 @@
 import {
   BLANK_MARKER_BYTES,
   checkRecord,
+  getInt64,
   MAGIC_BLANK,
   MAGIC_V1,
   MAGIC_V2,
@@ -240,6 +241,8 @@ export class CommitLog implements CommitLogRead {
   #committedOffset = 0;
   #flushedOffset = 0;
   #unflushed: Set<Segment> = new Set();
+  /** A segment was created since the last flush: its directory entry is not yet durable. */
+  #directoryDirty = false;
   #lastStoreTimestamp = 0;
   readonly #topics = new TopicDecoder();
 
@@ -358,6 +361,14 @@ export class CommitLog implements CommitLogRead {
       const topic = this.#topics.recordTopic(view, records, 0);
       firstQueueOffset = this.#queueOffsets.take(topic, view.getInt32(RecordPos.QUEUE_ID), count);
     }
+    const undo = () => {
+      if (!counted) return;
+      const topic = this.#topics.recordTopic(view, records, 0);
+      const queueId = view.getInt32(RecordPos.QUEUE_ID);
+      if (this.#queueOffsets.next(topic, queueId) === firstQueueOffset + count) {
+        this.#queueOffsets.set(topic, queueId, firstQueueOffset);
+      }
+    };
     const now = Math.max(this.#clock.nowMs(), this.#lastStoreTimestamp);
     this.#lastStoreTimestamp = now;
     const first = this.#writtenOffset;
@@ -371,7 +382,12 @@ export class CommitLog implements CommitLogRead {
       offsets.push(first + at);
       at += view.getInt32(at);
     }
-    this.#put(records);
+    try {
+      this.#put(records);
+    } catch (error) {
+      undo(); // the records never entered the log: give their QueueOffsets back
+      throw error;
+    }
     return {
       commitLogOffset: first,
       queueOffset: firstQueueOffset,
@@ -432,9 +448,47 @@ export class CommitLog implements CommitLogRead {
       this.#segments.set(base, segment);
       if (this.#bases.length === 0 || this.#bases[this.#bases.length - 1] < base) {
         this.#bases.push(base);
+        this.#directoryDirty = true;
       }
     }
     return segment;
+  }
+
+  /**
+   * Drop appended bytes not yet written to the file (after a failed write,
+   * e.g. a full disk) and give their QueueOffsets back, so a refused put
+   * leaves no trace and the next one continues where the file ends.
+   *
+   * @returns Bytes dropped.
+   */
+  discardUncommitted(): number {
+    const dropped = this.#writtenOffset - this.#committedOffset;
+    if (dropped <= 0) return 0;
+    const bytes = this.#buffer.subarray(
+      this.#committedOffset - this.#bufferBase,
+      this.#writtenOffset - this.#bufferBase,
+    );
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let at = 0;
+    while (at + 8 <= bytes.length) {
+      const size = view.getInt32(at);
+      if (view.getInt32(at + 4) === MAGIC_BLANK || size <= 0) break;
+      const txType = transactionType(view.getInt32(at + RecordPos.SYS_FLAG));
+      if (
+        txType === MessageSysFlag.TRANSACTION_NOT_TYPE ||
+        txType === MessageSysFlag.TRANSACTION_COMMIT_TYPE
+      ) {
+        const topic = this.#topics.recordTopic(view, bytes, at);
+        const queueId = view.getInt32(at + RecordPos.QUEUE_ID);
+        const queueOffset = getInt64(view, at + RecordPos.QUEUE_OFFSET);
+        if (queueOffset < this.#queueOffsets.next(topic, queueId)) {
+          this.#queueOffsets.set(topic, queueId, queueOffset);
+        }
+      }
+      at += size;
+    }
+    this.#writtenOffset = this.#committedOffset;
+    return dropped;
   }
 
   /**
@@ -459,7 +513,9 @@ export class CommitLog implements CommitLogRead {
   }
 
   /**
-   * Commit, then fdatasync every segment written since the last flush.
+   * Commit, then fdatasync every segment written since the last flush, and
+   * fsync the directory when a segment was created since (once per segment),
+   * so a record counted as flushed survives a power cut with its file.
    *
    * @returns The new flushed offset.
    */
@@ -467,6 +523,10 @@ export class CommitLog implements CommitLogRead {
     this.commit();
     for (const segment of this.#unflushed) segment.flush();
     this.#unflushed.clear();
+    if (this.#directoryDirty) {
+      this.#dir.sync();
+      this.#directoryDirty = false;
+    }
     this.#flushedOffset = this.#committedOffset;
     return this.#flushedOffset;
   }
@@ -542,6 +602,7 @@ export class CommitLog implements CommitLogRead {
   #truncateAfter(endOffset: number): void {
     const zeros = new Uint8Array(CHUNK_BYTES);
     const chunk = new Uint8Array(CHUNK_BYTES);
+    let deleted = false;
     for (const base of [...this.#bases]) {
       if (base + this.segmentBytes <= endOffset) continue;
       if (base >= endOffset) {
@@ -549,6 +610,7 @@ export class CommitLog implements CommitLogRead {
         this.#segments.delete(base);
         this.#dir.delete(base);
         this.#bases = this.#bases.filter((b) => b !== base);
+        deleted = true;
         continue;
       }
       // The segment holding the end: zero its tail, skipping chunks that are
@@ -580,6 +642,10 @@ export class CommitLog implements CommitLogRead {
       // process crash), and recovery reports them as flushed.
       segment.flush();
     }
+    // A deleted tail segment must not come back after a power cut and be
+    // scanned as records; the directory may also hold entries a crashed run
+    // created and never synced. One fsync settles both.
+    if (deleted || this.#bases.length > 0) this.#dir.sync();
   }
 
   /**
@@ -599,7 +665,8 @@ export class CommitLog implements CommitLogRead {
   /**
    * Delete segments whose last-modified time plus `reservedMs` is at or
    * before `nowMs` (or all but the active one when `force`), oldest first,
-   * stopping at the first one kept. Never deletes the segment being written,
+   * stopping at the first one kept. Never deletes the segment being written
+   * or the newest one,
    * one not wholly flushed, or one not wholly dispatched (its records would
    * never reach the ConsumeQueues and index, whose min offsets follow the
    * CommitLog's).
@@ -623,7 +690,10 @@ export class CommitLog implements CommitLogRead {
     const deleted: number[] = [];
     for (const base of [...this.#bases]) {
       if (deleted.length >= maxSegments || base + this.segmentBytes > keepFrom) break;
-      if (base >= activeBase) break;
+      // Never the newest segment, even when the next one is not created yet:
+      // with no segment left, a restart could not tell where the log ends and
+      // would hand out CommitLog offsets that ConsumeQueues still point at.
+      if (base >= activeBase || base === this.#bases[this.#bases.length - 1]) break;
       const mtime = this.#dir.lastModifiedMs(base);
       if (!force && mtime !== undefined && mtime + reservedMs > nowMs) break;
       this.#segments.get(base)?.close();
@@ -631,7 +701,10 @@ export class CommitLog implements CommitLogRead {
       this.#dir.delete(base);
       deleted.push(base);
     }
-    if (deleted.length > 0) this.#bases = this.#bases.slice(deleted.length);
+    if (deleted.length > 0) {
+      this.#bases = this.#bases.slice(deleted.length);
+      this.#dir.sync();
+    }
     return deleted;
   }
 

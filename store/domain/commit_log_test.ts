@@ -191,6 +191,7 @@ Deno.test("CommitLog.recover() zeroes a torn tail and stops reading after a zero
   const counting = {
     ...dir,
     list: () => dir.list(),
+    sync: () => dir.sync(),
     delete: (base: number) => dir.delete(base),
     lastModifiedMs: (base: number) => dir.lastModifiedMs(base),
     open: (base: number, size: number, options?: { create?: boolean; writable?: boolean }) => {

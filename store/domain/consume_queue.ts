@@ -39,6 +39,14 @@ export const CQ_UNIT_BYTES = 20;
 export const DUMMY_UNIT_SIZE = 0x7fffffff;
 /** Units buffered by the writer before a forced commit. */
 const PENDING_UNITS_MAX = 4096;
+/** Units read per positional read when `load` scans a segment, at most (80 KiB). */
+const LOAD_CHUNK_UNITS = 4096;
+/** Units of `load`'s first read of a segment (a quiet queue holds few); later reads grow 4×. */
+const LOAD_FIRST_CHUNK_UNITS = 64;
+/** Zero units after the end that prove nothing more was written there (twice the pending buffer). */
+const ZERO_RUN_UNITS = 2 * PENDING_UNITS_MAX;
+/** First size of a writer's pending buffer, units (it doubles up to `PENDING_UNITS_MAX`). */
+const PENDING_UNITS_INITIAL = 16;
 
 /** One decoded ConsumeQueue unit. */
 export interface ConsumeQueueUnit {
@@ -90,6 +98,14 @@ export class ConsumeQueue {
   #segmentBytes: number;
   #segments: Map<number, Segment> = new Map();
   #bases: number[] = [];
+  /** A segment was created or deleted since the last flush (directory not yet synced). */
+  #directoryDirty = false;
+  /** Segments written since the last flush (only these are fdatasync'd). */
+  readonly #unflushed = new Set<Segment>();
+  /** CommitLog offset of the first unit written since the last flush (0 after a zeroing). */
+  #unflushedFrom: number | undefined;
+  /** Told when the queue first holds unflushed units (the ConsumeQueueStore's dirty list). */
+  onDirty: ((queue: ConsumeQueue) => void) | undefined;
   /** Reused by `readUnits` (it decodes before returning), so a read allocates no buffer. */
   #unitScratch = new Uint8Array(0);
   #unitScratchView = new DataView(this.#unitScratch.buffer);
@@ -98,6 +114,7 @@ export class ConsumeQueue {
   #maxPhysicalOffset = 0;
   #pending: Uint8Array;
   #pendingView: DataView;
+  readonly #pendingUnitsMax: number;
   /** QueueOffset of the first pending unit; pending units are `[#pendingFrom, #maxOffset)`. */
   #pendingFrom = 0;
 
@@ -127,7 +144,11 @@ export class ConsumeQueue {
     this.unitsPerSegment = unitsPerSegment;
     this.writable = writable;
     this.#segmentBytes = unitsPerSegment * CQ_UNIT_BYTES;
-    this.#pending = new Uint8Array(Math.min(PENDING_UNITS_MAX, unitsPerSegment) * CQ_UNIT_BYTES);
+    // Small at first and only on writers: an idle queue costs a few hundred bytes.
+    this.#pendingUnitsMax = Math.min(PENDING_UNITS_MAX, unitsPerSegment);
+    this.#pending = new Uint8Array(
+      writable ? Math.min(PENDING_UNITS_INITIAL, this.#pendingUnitsMax) * CQ_UNIT_BYTES : 0,
+    );
     this.#pendingView = new DataView(this.#pending.buffer);
   }
 
@@ -150,16 +171,22 @@ export class ConsumeQueue {
       segment = this.#dir.open(base, this.#segmentBytes, { create, writable: this.writable });
       if (segment === undefined) return undefined;
       this.#segments.set(base, segment);
-      if (!this.#bases.includes(base)) this.#bases = [...this.#bases, base].sort((a, b) => a - b);
+      if (!this.#bases.includes(base)) {
+        this.#bases = [...this.#bases, base].sort((a, b) => a - b);
+        if (create) this.#directoryDirty = true;
+      }
     }
     return segment;
   }
 
-  #readSegmentUnits(base: number): Uint8Array {
-    const bytes = new Uint8Array(this.#segmentBytes);
+  /**
+   * Read units `[fromUnit, fromUnit + count)` of one segment (zeros past what the file holds).
+   */
+  #readSegmentChunk(base: number, fromUnit: number, count: number): DataView {
+    const bytes = new Uint8Array(count * CQ_UNIT_BYTES);
     const segment = this.#segment(base, false);
-    if (segment !== undefined) segment.read(0, bytes);
-    return bytes;
+    if (segment !== undefined) segment.read(fromUnit * CQ_UNIT_BYTES, bytes);
+    return new DataView(bytes.buffer);
   }
 
   /**
@@ -184,14 +211,19 @@ export class ConsumeQueue {
         };
       }
     }
-    // Min: first written unit of the first segment.
-    const first = this.#readSegmentUnits(this.#bases[0]);
-    const firstView = new DataView(first.buffer);
+    // Min: first written unit of the first segment, read in chunks (a
+    // segment is 6 MB by default, most of it unwritten in a quiet queue).
     let min = -1;
-    for (let i = 0; i < this.unitsPerSegment; i++) {
-      if (firstView.getInt32(i * CQ_UNIT_BYTES + 8) > 0) {
-        min = this.#bases[0] / CQ_UNIT_BYTES + i;
-        break;
+    let chunkUnits = LOAD_FIRST_CHUNK_UNITS;
+    for (let from = 0; from < this.unitsPerSegment && min === -1; from += chunkUnits) {
+      if (from > 0) chunkUnits = Math.min(chunkUnits * 4, LOAD_CHUNK_UNITS);
+      const count = Math.min(chunkUnits, this.unitsPerSegment - from);
+      const view = this.#readSegmentChunk(this.#bases[0], from, count);
+      for (let i = 0; i < count; i++) {
+        if (view.getInt32(i * CQ_UNIT_BYTES + 8) > 0) {
+          min = this.#bases[0] / CQ_UNIT_BYTES + from + i;
+          break;
+        }
       }
     }
     if (min === -1) {
@@ -205,21 +237,26 @@ export class ConsumeQueue {
     // Max: walk the newest segments back to the first that has a unit.
     for (let s = this.#bases.length - 1; s >= 0; s--) {
       const base = this.#bases[s];
-      const bytes = s === 0 ? first : this.#readSegmentUnits(base);
-      const view = new DataView(bytes.buffer);
       const startUnit = Math.max(0, min - base / CQ_UNIT_BYTES);
       let lastEnd = -1;
       let count = 0;
-      for (let i = startUnit; i < this.unitsPerSegment; i++) {
-        const offset = getInt64(view, i * CQ_UNIT_BYTES);
-        const size = view.getInt32(i * CQ_UNIT_BYTES + 8);
-        if (size <= 0 || offset < 0) break;
-        if (size !== DUMMY_UNIT_SIZE) {
+      let ended = false;
+      let chunkUnits = LOAD_FIRST_CHUNK_UNITS;
+      for (let from = startUnit; from < this.unitsPerSegment && !ended; from += chunkUnits) {
+        if (from > startUnit) chunkUnits = Math.min(chunkUnits * 4, LOAD_CHUNK_UNITS);
+        const n = Math.min(chunkUnits, this.unitsPerSegment - from);
+        const view = this.#readSegmentChunk(base, from, n);
+        for (let k = 0; k < n; k++) {
+          const offset = getInt64(view, k * CQ_UNIT_BYTES);
+          const size = view.getInt32(k * CQ_UNIT_BYTES + 8);
           // CommitLog offsets only grow; a unit pointing back is garbage from a torn write.
-          if (offset < lastEnd) break;
-          lastEnd = offset + size;
+          if (size <= 0 || offset < 0 || (size !== DUMMY_UNIT_SIZE && offset < lastEnd)) {
+            ended = true;
+            break;
+          }
+          if (size !== DUMMY_UNIT_SIZE) lastEnd = offset + size;
+          count = from + k + 1;
         }
-        count = i + 1;
       }
       if (count > 0 || s === 0) {
         this.#maxOffset = Math.max(min, base / CQ_UNIT_BYTES + count);
@@ -265,6 +302,14 @@ export class ConsumeQueue {
     if (commitLogOffset < this.#maxPhysicalOffset) {
       return { status: "SKIPPED", reason: `already built up to ${this.#maxPhysicalOffset}` };
     }
+    if (this.#maxOffset === this.#minOffset && queueOffset !== this.#maxOffset) {
+      // An empty queue starts where its first record says: higher when older
+      // records were deleted; lower when recovery cut units a power cut left
+      // out of order (a later segment on disk, an earlier one not) and now
+      // rebuilds them. Live appends always come at the max offset.
+      this.commit();
+      this.#minOffset = this.#maxOffset = this.#pendingFrom = queueOffset;
+    }
     if (queueOffset < this.#maxOffset) {
       return {
         status: "SKIPPED",
@@ -272,21 +317,29 @@ export class ConsumeQueue {
           `QueueOffset ${queueOffset} is below max ${this.#maxOffset} of ${this.topic}/${this.queueId}`,
       };
     }
-    if (this.#maxOffset === this.#minOffset && queueOffset > this.#maxOffset) {
-      // An empty queue starts where its first record says (older records were deleted).
-      this.commit();
-      this.#minOffset = this.#maxOffset = this.#pendingFrom = queueOffset;
-    }
     while (this.#maxOffset < queueOffset) this.#putUnit(0, DUMMY_UNIT_SIZE, 0);
     this.#putUnit(commitLogOffset, size, tagsCode);
     this.#maxPhysicalOffset = commitLogOffset + size;
+    this.#markDirty(commitLogOffset);
     return { status: "APPENDED", maxOffset: this.#maxOffset };
   }
 
   #putUnit(commitLogOffset: number, size: number, tagsCode: number): void {
     const pendingUnits = this.#maxOffset - this.#pendingFrom;
     const crossesSegment = pendingUnits > 0 && this.#maxOffset % this.unitsPerSegment === 0;
-    if (pendingUnits * CQ_UNIT_BYTES >= this.#pending.length || crossesSegment) this.commit();
+    if (pendingUnits * CQ_UNIT_BYTES >= this.#pending.length) {
+      if (this.#pending.length < this.#pendingUnitsMax * CQ_UNIT_BYTES) {
+        const grown = new Uint8Array(
+          Math.min(this.#pending.length * 2, this.#pendingUnitsMax * CQ_UNIT_BYTES),
+        );
+        grown.set(this.#pending);
+        this.#pending = grown;
+        this.#pendingView = new DataView(grown.buffer);
+      } else {
+        this.commit();
+      }
+    }
+    if (crossesSegment) this.commit();
     const at = (this.#maxOffset - this.#pendingFrom) * CQ_UNIT_BYTES;
     setInt64(this.#pendingView, at, commitLogOffset);
     this.#pendingView.setInt32(at + 8, size);
@@ -307,14 +360,42 @@ export class ConsumeQueue {
     const segment = this.#segment(base, true);
     assert(segment !== undefined, "ConsumeQueue segment could not be created");
     segment.write(byteOffset - base, this.#pending.subarray(0, count * CQ_UNIT_BYTES));
+    this.#unflushed.add(segment);
     this.#pendingFrom = this.#maxOffset;
     return this.#maxOffset;
   }
 
-  /** Commit, then fdatasync the segments. */
+  #markDirty(commitLogOffset: number): void {
+    if (this.#unflushedFrom !== undefined) {
+      this.#unflushedFrom = Math.min(this.#unflushedFrom, commitLogOffset);
+      return;
+    }
+    this.#unflushedFrom = commitLogOffset;
+    this.onDirty?.(this);
+  }
+
+  /**
+   * CommitLog offset of the first unit written since the last flush (0 when
+   * units were zeroed), or undefined when everything is flushed: a checkpoint
+   * may claim dispatch only below it.
+   */
+  get unflushedFromOffset(): number | undefined {
+    return this.#unflushedFrom;
+  }
+
+  /**
+   * Commit, then fdatasync the segments, and fsync the directory chain when a
+   * segment was created or deleted since the last flush (once per segment).
+   */
   flush(): void {
     this.commit();
-    for (const segment of this.#segments.values()) segment.flush();
+    for (const segment of this.#unflushed) segment.flush();
+    this.#unflushed.clear();
+    if (this.#directoryDirty) {
+      this.#dir.sync();
+      this.#directoryDirty = false;
+    }
+    this.#unflushedFrom = undefined;
   }
 
   /**
@@ -391,7 +472,10 @@ export class ConsumeQueue {
 
   /**
    * Remove every unit whose record ends past `commitLogEnd` (after the
-   * CommitLog tail was cut): zero them and delete segments left empty.
+   * CommitLog tail was cut, or to rebuild units past the checkpoint): zero
+   * them and delete segments left empty. Unreadable units (a hole left by a
+   * power cut, where a later unit reached the disk and an earlier one did
+   * not) are removed too.
    *
    * @param commitLogEnd The CommitLog's new end offset.
    * @returns The new max offset.
@@ -399,12 +483,27 @@ export class ConsumeQueue {
   truncateAfterPhysical(commitLogEnd: number): number {
     assert(this.writable, "ConsumeQueue.truncateAfterPhysical() on a reader");
     this.commit();
-    let newMax = this.#maxOffset;
+    // Binary search for the first unit to cut: units are kept while they are
+    // readable and end at or below `commitLogEnd` (CommitLog offsets only grow
+    // along a queue, and holes lie only past that point); then step back over
+    // trailing fillers. O(log n) reads instead of one per unit cut.
+    const keep = (offset: number): boolean => {
+      const unit = this.readUnits(offset, 1)[0];
+      return unit !== undefined &&
+        (unit.size === DUMMY_UNIT_SIZE || unit.commitLogOffset + unit.size <= commitLogEnd);
+    };
+    let lo = this.#minOffset;
+    let hi = this.#maxOffset;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (keep(mid)) lo = mid + 1;
+      else hi = mid;
+    }
+    let newMax = lo;
     let physical = 0;
     while (newMax > this.#minOffset) {
       const unit = this.readUnits(newMax - 1, 1)[0];
-      if (unit === undefined) break;
-      if (unit.size === DUMMY_UNIT_SIZE) {
+      if (unit === undefined || unit.size === DUMMY_UNIT_SIZE) {
         newMax--;
         continue;
       }
@@ -431,14 +530,34 @@ export class ConsumeQueue {
         this.#segments.delete(base);
         this.#dir.delete(base);
         this.#bases = this.#bases.filter((b) => b !== base);
+        this.#directoryDirty = true;
         continue;
       }
       const segment = this.#segment(base, false);
       if (segment === undefined) continue;
-      const from = Math.max(0, byteOffset - base);
-      const rest = new Uint8Array(this.#segmentBytes - from);
-      const n = segment.read(from, rest);
-      if (!isAllZero(rest.subarray(0, n))) segment.write(from, new Uint8Array(n));
+      // Zero chunk by chunk until a zero run longer than any single write (the
+      // pending buffer): what a crashed run wrote past the end lies within it.
+      // Reading whole 6 MB segments made opening thousands of queues take
+      // minutes. (As for the CommitLog: after a power cut pages of several
+      // unflushed writes may land out of order; one beyond a longer zero gap
+      // is not found, and the next recovery's cut at the checkpoint covers it.)
+      const chunk = new Uint8Array(LOAD_CHUNK_UNITS * CQ_UNIT_BYTES);
+      let position = Math.max(0, byteOffset - base);
+      let zeroRun = 0;
+      while (position < this.#segmentBytes && zeroRun < ZERO_RUN_UNITS * CQ_UNIT_BYTES) {
+        const want = Math.min(chunk.length, this.#segmentBytes - position);
+        const n = segment.read(position, chunk.subarray(0, want));
+        if (n === 0) break;
+        if (isAllZero(chunk.subarray(0, n))) {
+          zeroRun += n;
+        } else {
+          segment.write(position, new Uint8Array(n));
+          this.#unflushed.add(segment);
+          this.#markDirty(0);
+          zeroRun = 0;
+        }
+        position += n;
+      }
     }
   }
 
@@ -469,7 +588,7 @@ export class ConsumeQueue {
 
   /**
    * Delete whole segments all of whose units point below `commitLogMinOffset`
-   * (never the segment holding the max offset), then correct the min offset.
+   * (never the segment holding the newest unit), then correct the min offset.
    *
    * @param commitLogMinOffset The CommitLog's min offset.
    * @returns Segments deleted.
@@ -482,13 +601,17 @@ export class ConsumeQueue {
     const minByte = this.#minOffset * CQ_UNIT_BYTES;
     for (const base of [...this.#bases]) {
       if (base + this.#segmentBytes > minByte) break;
-      if (base + this.#segmentBytes > this.#maxOffset * CQ_UNIT_BYTES) break;
+      // Keep the segment holding the newest unit even when the next one was
+      // never created: with no segment left, a restart would forget the max
+      // offset and hand out QueueOffsets from 0 again.
+      if (base + this.#segmentBytes >= this.#maxOffset * CQ_UNIT_BYTES) break;
       this.#segments.get(base)?.close();
       this.#segments.delete(base);
       this.#dir.delete(base);
       this.#bases = this.#bases.filter((b) => b !== base);
       deleted++;
     }
+    if (deleted > 0) this.#dir.sync();
     return deleted;
   }
 
@@ -522,6 +645,7 @@ export class ConsumeQueue {
   destroy(): void {
     this.close();
     for (const base of this.#dir.list()) this.#dir.delete(base);
+    this.#dir.sync();
     this.#bases = [];
     this.#minOffset =
       this.#maxOffset =
@@ -534,5 +658,6 @@ export class ConsumeQueue {
   close(): void {
     for (const segment of this.#segments.values()) segment.close();
     this.#segments.clear();
+    this.#unflushed.clear();
   }
 }

@@ -145,4 +145,31 @@ export class ConsumerOffsetTable {
     this.#table = table;
     this.#version++;
   }
+
+  /**
+   * Pull every offset of an existing queue back to its end. After a power cut a consumer
+   * may have committed (and persisted) an offset past records that were
+   * never flushed; pointing past the recovered end would make it skip the
+   * messages that take those offsets next. RocketMQ's consumers correct such
+   * an offset on OFFSET_OVERFLOW; correcting it at load is the same outcome.
+   *
+   * @param maxOffsetOf One past the newest QueueOffset of a queue, or undefined
+   *   when the queue does not exist (its offsets are kept as committed).
+   * @returns Offsets corrected.
+   */
+  clampToQueueEnds(maxOffsetOf: (topic: string, queueId: number) => number | undefined): number {
+    let corrected = 0;
+    for (const [key, queues] of this.#table) {
+      const topic = key.slice(0, key.lastIndexOf("@"));
+      for (const [queueId, offset] of queues) {
+        const max = maxOffsetOf(topic, queueId);
+        if (max !== undefined && offset > max) {
+          queues.set(queueId, max);
+          corrected++;
+        }
+      }
+    }
+    if (corrected > 0) this.#version++;
+    return corrected;
+  }
 }

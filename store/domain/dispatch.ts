@@ -95,6 +95,14 @@ export interface DispatcherOptions {
   readonly checkCrc?: boolean;
   /** Read window, bytes (default 1 MiB; grows for larger records). */
   readonly windowBytes?: number;
+  /**
+   * Records below this offset go to the sinks only: their units are already
+   * in the ConsumeQueues (a replay that refills the index). Default 0.
+   * Re-dispatching them would recreate queues of topics deleted since.
+   */
+  readonly queuesFromOffset?: number;
+  /** Records of deleted topic incarnations, skipped entirely (see `topic_fence.ts`). */
+  readonly fences?: { fenced(topic: string, commitLogOffset: number): boolean };
 }
 
 const propertiesDecoder = new TextDecoder();
@@ -167,6 +175,8 @@ export class Dispatcher {
   #checkCrc: boolean;
   #window: Uint8Array;
   #dispatchedOffset: number;
+  readonly #queuesFromOffset: number;
+  readonly #fences: DispatcherOptions["fences"];
   readonly #topics = new TopicDecoder();
 
   /**
@@ -191,6 +201,8 @@ export class Dispatcher {
       Math.min(options.windowBytes ?? 1024 * 1024, reader.segmentBytes),
     );
     this.#dispatchedOffset = fromOffset;
+    this.#queuesFromOffset = options.queuesFromOffset ?? 0;
+    this.#fences = options.fences;
   }
 
   /** Everything below this offset has been dispatched. */
@@ -265,10 +277,12 @@ export class Dispatcher {
 
   #dispatchOne(at: number, size: number, touched: Map<ConsumeQueue, MutableArrival>): void {
     const request = readDispatchRequest(this.#window, at, size, this.#topics);
+    if (this.#fences?.fenced(request.topic, request.commitLogOffset)) return;
     const txType = transactionType(request.sysFlag);
     if (
-      txType === MessageSysFlag.TRANSACTION_NOT_TYPE ||
-      txType === MessageSysFlag.TRANSACTION_COMMIT_TYPE
+      (txType === MessageSysFlag.TRANSACTION_NOT_TYPE ||
+        txType === MessageSysFlag.TRANSACTION_COMMIT_TYPE) &&
+      request.commitLogOffset >= this.#queuesFromOffset
     ) {
       const queue = this.#queues.findOrCreate(request.topic, request.queueId);
       const appended = queue.append(

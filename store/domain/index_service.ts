@@ -77,7 +77,11 @@ export interface IndexServiceLoad {
   readonly repaired: string | undefined;
   /** Records at or above this CommitLog offset still need indexing. */
   readonly indexedUpToOffset: number;
-  /** A record boundary to re-dispatch from (at or below `indexedUpToOffset`). */
+  /**
+   * Where to re-dispatch from (at or below `indexedUpToOffset`). After a power
+   * cut the CommitLog past its last flush may hold other records than the ones
+   * indexed, so this may fall inside one: start from `indexReplayStart`.
+   */
   readonly redispatchFromOffset: number;
 }
 
@@ -135,6 +139,8 @@ export class IndexService implements DispatchSink {
   /** Slot and entry counts of every file. */
   readonly geometry: IndexFileGeometry;
   #dir: SegmentDirectory;
+  /** A file was created or deleted since the last flush (directory not yet synced). */
+  #directoryDirty = false;
   #clock: Clock;
   /** Open files, oldest first. */
   #files: IndexFile[] = [];
@@ -226,6 +232,7 @@ export class IndexService implements DispatchSink {
         discarded.push({ name: later, reason: `newer than corrupt file ${name}` });
       }
       for (const gone of names.slice(i)) this.#dir.delete(gone);
+      this.#directoryDirty = true;
       break;
     }
     if (this.writable) {
@@ -253,6 +260,7 @@ export class IndexService implements DispatchSink {
     const lastName = newest?.name ?? -1;
     const name = Math.max(this.#clock.nowMs(), lastName + 1);
     const file = IndexFile.create(this.#dir, name, this.geometry);
+    this.#directoryDirty = true;
     this.#files.push(file);
     return file;
   }
@@ -302,6 +310,10 @@ export class IndexService implements DispatchSink {
   flush(): number {
     if (!this.writable) return this.#lastHeader()?.endTimestamp ?? 0;
     this.#files.at(-1)?.flush();
+    if (this.#directoryDirty) {
+      this.#dir.sync();
+      this.#directoryDirty = false;
+    }
     return this.#lastHeader()?.endTimestamp ?? 0;
   }
 
@@ -395,6 +407,7 @@ export class IndexService implements DispatchSink {
       this.#dir.delete(file.name);
       deleted++;
     }
+    if (deleted > 0) this.#dir.sync();
     return deleted;
   }
 
@@ -406,4 +419,27 @@ export class IndexService implements DispatchSink {
     for (const file of this.#files) file.close();
     this.#files = [];
   }
+}
+
+/**
+ * Where the dispatcher starts to refill the index: the segment base at or
+ * below the index's position (a segment base is always a record boundary,
+ * while the index's position may fall inside a record written after a power
+ * cut), never below the CommitLog min nor above the recovered dispatch offset.
+ *
+ * @param redispatchFromOffset The index's `redispatchFromOffset`.
+ * @param dispatchedOffset Where recovery left dispatch.
+ * @param minOffset The CommitLog min offset.
+ * @param segmentBytes CommitLog segment size.
+ * @returns The offset to start the dispatcher at.
+ */
+export function indexReplayStart(
+  redispatchFromOffset: number,
+  dispatchedOffset: number,
+  minOffset: number,
+  segmentBytes: number,
+): number {
+  if (redispatchFromOffset >= dispatchedOffset) return dispatchedOffset;
+  const base = redispatchFromOffset - (redispatchFromOffset % segmentBytes);
+  return Math.min(dispatchedOffset, Math.max(minOffset, base));
 }

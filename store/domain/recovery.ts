@@ -13,7 +13,7 @@
 import type { CommitLog, CommitLogRecovery } from "./commit_log.ts";
 import type { ConsumeQueueStore } from "./consume_queue_store.ts";
 import { ABORT_PATH, type Checkpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
-import { Dispatcher, type DispatchSink } from "./dispatch.ts";
+import { Dispatcher, type DispatcherOptions, type DispatchSink } from "./dispatch.ts";
 import type { QueueOffsetTable } from "./queue_offset_table.ts";
 import type { StoreFileSystem } from "./segment.ts";
 
@@ -49,6 +49,8 @@ export interface RecoverStoreOptions {
   readonly checkCrc: boolean;
   /** Extra dispatch sinks fed during re-dispatch (the index). */
   readonly sinks?: readonly DispatchSink[];
+  /** Deleted topics whose older records must not be dispatched again. */
+  readonly fences?: DispatcherOptions["fences"];
 }
 
 /**
@@ -59,8 +61,10 @@ export interface RecoverStoreOptions {
  * first segment when there is no valid checkpoint. Re-dispatch starts at the
  * checkpoint's dispatched offset (clean stop), the lower of that and the scan
  * start (crash), or the CommitLog min offset when there is no checkpoint or a
- * ConsumeQueue had to be rebuilt. ConsumeQueue writes are idempotent, so
- * re-dispatching too much is only slower, never wrong.
+ * ConsumeQueue had to be rebuilt. Units for records at or past that point
+ * are cut first and rebuilt (after a power cut they may have reached the disk
+ * in any order). ConsumeQueue writes are idempotent and deleted topics are
+ * fenced, so re-dispatching too much is only slower, never wrong.
  *
  * @param options Ports and domain objects.
  * @returns What was found and done.
@@ -81,17 +85,28 @@ export function recoverStore(options: RecoverStoreOptions): StoreRecovery {
   const end = scan.endOffset;
 
   const broken = queues.loadAll();
-  for (const queue of queues.all()) queue.truncateAfterPhysical(end);
 
+  // Re-dispatching records of a topic deleted since is harmless: its fence
+  // (see topic_fence.ts) makes dispatch skip them.
   let from: number;
   if (checkpoint === undefined || broken.length > 0) from = commitLog.minOffset;
   else if (abnormal) from = Math.min(checkpoint.dispatchedOffset, scan.scannedFromOffset);
   else from = checkpoint.dispatchedOffset;
   from = Math.min(Math.max(from, commitLog.minOffset), end);
+  // Units for records at or past the checkpoint's dispatched offset are cut
+  // and rebuilt from the CommitLog: after a power cut they may have reached
+  // the disk in any order (a later unit without an earlier one), or point past
+  // the CommitLog's new end. Units below it were fsynced before the checkpoint
+  // was written; re-dispatching from further back skips them (idempotent).
+  const trustedUnitsBelow = checkpoint === undefined || broken.length > 0
+    ? from
+    : Math.max(from, Math.min(checkpoint.dispatchedOffset, end));
+  for (const queue of queues.all()) queue.truncateAfterPhysical(trustedUnitsBelow);
 
   const dispatcher = new Dispatcher(commitLog, queues, from, {
     sinks: options.sinks,
     checkCrc: false,
+    fences: options.fences,
   });
   const round = dispatcher.dispatchUpTo(end);
 
@@ -99,7 +114,11 @@ export function recoverStore(options: RecoverStoreOptions): StoreRecovery {
     queue.correctMinOffset(commitLog.minOffset);
     queueOffsets.set(queue.topic, queue.queueId, queue.maxOffset);
   }
-  queues.flushAll();
+  // The rebuilt units are not fsynced here (with tens of thousands of queues
+  // that alone took seconds): they stay dirty for the next checkpoint rounds,
+  // and this checkpoint claims dispatch only below the first of them.
+  queues.commitAll();
+  const unflushed = queues.unflushedBound();
   const flushed = commitLog.flush();
   const now = commitLog.lastStoreTimestamp;
   writeCheckpoint(fs, {
@@ -109,7 +128,7 @@ export function recoverStore(options: RecoverStoreOptions): StoreRecovery {
     masterFlushedOffset: 0,
     confirmPhyOffset: 0,
     commitLogFlushedOffset: flushed,
-    dispatchedOffset: round.dispatchedOffset,
+    dispatchedOffset: Math.min(round.dispatchedOffset, unflushed ?? Number.MAX_SAFE_INTEGER),
   });
   fs.writeFile(ABORT_PATH, new Uint8Array(0));
   return {

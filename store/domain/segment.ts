@@ -87,7 +87,18 @@ export interface SegmentDirectory {
    */
   open(baseOffset: number, sizeBytes: number, options?: SegmentOpenOptions): Segment | undefined;
   /**
+   * Make this directory's entries durable: fsync the directory and each
+   * directory above it up to and including the data dir, so segments created
+   * or deleted since the last sync (and the directory itself) survive a power
+   * cut. Call it once per created or deleted segment, before acknowledging
+   * anything that lives in one (`CommitLog.flush` and `ConsumeQueue.flush` do).
+   *
+   * @throws {Error} On an I/O failure.
+   */
+  sync(): void;
+  /**
    * Delete one segment's file (open handles keep reading until closed). Missing is fine.
+   * The deletion is durable only after `sync`.
    *
    * @param baseOffset The segment's base offset.
    */
@@ -121,7 +132,8 @@ export interface StoreFileSystem {
    */
   listDirectories(path: string): string[];
   /**
-   * Remove a directory and everything under it. Missing is fine.
+   * Remove a directory and everything under it, durably (its parent is
+   * fsynced). Missing is fine.
    *
    * @param path Relative directory path.
    */
@@ -134,14 +146,17 @@ export interface StoreFileSystem {
    */
   readFile(path: string): Uint8Array | undefined;
   /**
-   * Write a whole small file in place (create or overwrite), then fdatasync it.
+   * Write a whole small file in place (create or overwrite), then fdatasync
+   * it. When the file is new, its directory chain is fsynced too, so the file
+   * itself survives a power cut. An overwrite in place can tear at a power
+   * cut: callers protect the content with a checksum.
    *
    * @param path Relative file path.
    * @param bytes Content.
    */
   writeFile(path: string, bytes: Uint8Array): void;
   /**
-   * Delete a file. Missing is fine.
+   * Delete a file, durably (its directory is fsynced). Missing is fine.
    *
    * @param path Relative file path.
    */

@@ -11,6 +11,7 @@
  */
 
 import * as nodeFs from "node:fs";
+import { fsyncDirectory } from "./fs_segment.ts";
 
 /** Names of config documents: plain words. */
 const CONFIG_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -51,27 +52,111 @@ function usable(text: string | undefined): text is string {
   }
 }
 
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw new Error(`Cannot read ${path}: ${(error as Error).message}`, { cause: error });
-  }
+/**
+ * The file operations a config document store needs, relative to the data
+ * dir, so a simulated disk can stand in for the real one in power-loss tests.
+ */
+export interface ConfigDisk {
+  /**
+   * Read a whole text file.
+   *
+   * @param path Relative path.
+   * @returns Its text, or undefined if missing.
+   */
+  readText(path: string): Promise<string | undefined>;
+  /**
+   * Create a directory (and its parents) and make its entry durable.
+   *
+   * @param path Relative path.
+   */
+  makeDirectory(path: string): Promise<void>;
+  /**
+   * Create or overwrite a file with `bytes` and fsync it.
+   *
+   * @param path Relative path.
+   * @param bytes Content.
+   */
+  writeSynced(path: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Rename a file, replacing the target.
+   *
+   * @param from Existing path.
+   * @param to New path.
+   * @returns False if `from` does not exist.
+   */
+  rename(from: string, to: string): Promise<boolean>;
+  /**
+   * fsync a directory so renames in it survive a power cut.
+   *
+   * @param path Relative path.
+   */
+  syncDirectory(path: string): void;
+}
+
+/** `ConfigDisk` on the local file system under a data dir. */
+export function fsConfigDisk(dataDir: string): ConfigDisk {
+  const abs = (path: string) => `${dataDir}/${path}`;
+  const known = new Set<string>();
+  return {
+    async readText(path) {
+      try {
+        return await Deno.readTextFile(abs(path));
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return undefined;
+        throw new Error(`Cannot read ${abs(path)}: ${(error as Error).message}`, { cause: error });
+      }
+    },
+    async makeDirectory(path) {
+      if (known.has(path)) return;
+      await Deno.mkdir(abs(path), { recursive: true });
+      // The directory's entry, and the data dir's, must survive a power cut.
+      fsyncDirectory(dataDir);
+      const parent = dataDir.lastIndexOf("/");
+      fsyncDirectory(parent > 0 ? dataDir.slice(0, parent) : ".");
+      known.add(path);
+    },
+    async writeSynced(path, bytes) {
+      const file = await Deno.open(abs(path), { write: true, create: true, truncate: true });
+      try {
+        let done = 0;
+        while (done < bytes.length) done += await file.write(bytes.subarray(done));
+        await file.sync();
+      } finally {
+        file.close();
+      }
+    },
+    async rename(from, to) {
+      try {
+        await Deno.rename(abs(from), abs(to));
+        return true;
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return false;
+        throw error;
+      }
+    },
+    syncDirectory(path) {
+      fsyncDirectory(abs(path));
+    },
+  };
 }
 
 /** Config documents under `<dataDir>/config/`. */
 export class FsConfigFiles implements ConfigFiles {
   /** The `config` directory. */
   readonly dir: string;
+  readonly #disk: ConfigDisk;
+  /** The last persist of each document: persists of one name run one after another. */
+  readonly #writes = new Map<string, Promise<void>>();
 
   /**
    * Store documents under `<dataDir>/config`.
    *
    * @param dataDir The store's data directory.
+   * @param disk File operations (default: the local file system; tests pass a simulated disk).
    */
-  constructor(dataDir: string) {
+  constructor(dataDir: string, disk: ConfigDisk = fsConfigDisk(dataDir)) {
     this.dir = `${dataDir}/config`;
+    this.#disk = disk;
   }
 
   /**
@@ -84,57 +169,53 @@ export class FsConfigFiles implements ConfigFiles {
    */
   async load(name: string): Promise<string | undefined> {
     checkName(name);
-    const main = await readText(`${this.dir}/${name}.json`);
+    const main = await this.#disk.readText(`config/${name}.json`);
     if (usable(main)) return main;
-    const backup = await readText(`${this.dir}/${name}.json.bak`);
+    const backup = await this.#disk.readText(`config/${name}.json.bak`);
     return usable(backup) ? backup : undefined;
   }
 
   /**
-   * Atomically replace a document.
+   * Atomically replace a document: write and fsync `<name>.json.tmp`, rename
+   * the current file to `.bak`, rename the temp file into place, fsync the
+   * directory. At a power cut the main file, or failing that the `.bak`, holds
+   * the previous or the new content; once this returns, the new one.
    *
    * @param name Plain word.
    * @param text Content.
    * @throws {TypeError} If the name is not a plain word.
    * @throws {Error} On an I/O failure.
    */
-  async persist(name: string, text: string): Promise<void> {
-    checkName(name);
-    const path = `${this.dir}/${name}.json`;
+  persist(name: string, text: string): Promise<void> {
     try {
-      await Deno.mkdir(this.dir, { recursive: true });
-      const file = await Deno.open(`${path}.tmp`, { write: true, create: true, truncate: true });
-      try {
-        const bytes = new TextEncoder().encode(text);
-        let done = 0;
-        while (done < bytes.length) done += await file.write(bytes.subarray(done));
-        await file.sync();
-      } finally {
-        file.close();
-      }
-      try {
-        await Deno.rename(path, `${path}.bak`);
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-      }
-      await Deno.rename(`${path}.tmp`, path);
-      syncDirectory(this.dir);
+      checkName(name);
     } catch (error) {
-      throw new Error(`Cannot persist ${path}: ${(error as Error).message}`, { cause: error });
+      return Promise.reject(error);
     }
+    // Two writers of one document would share its `.tmp` file; the second rename would fail.
+    const previous = this.#writes.get(name) ?? Promise.resolve();
+    const write = previous.catch(() => {}).then(() => this.#persist(name, text));
+    this.#writes.set(name, write);
+    const forget = () => {
+      if (this.#writes.get(name) === write) this.#writes.delete(name);
+    };
+    write.then(forget, forget);
+    return write;
   }
-}
 
-/** Best-effort fsync of a directory so renames survive power loss. */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = nodeFs.openSync(dir, "r");
-    nodeFs.fsyncSync(fd);
-  } catch {
-    // Some file systems refuse fsync on directories; the rename is still atomic.
-  } finally {
-    if (fd !== undefined) nodeFs.closeSync(fd);
+  async #persist(name: string, text: string): Promise<void> {
+    const path = `config/${name}.json`;
+    try {
+      await this.#disk.makeDirectory("config");
+      await this.#disk.writeSynced(`${path}.tmp`, new TextEncoder().encode(text));
+      await this.#disk.rename(path, `${path}.bak`);
+      await this.#disk.rename(`${path}.tmp`, path);
+      this.#disk.syncDirectory("config");
+    } catch (error) {
+      throw new Error(`Cannot persist ${this.dir}/${name}.json: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
   }
 }
 
@@ -151,5 +232,20 @@ export function fsDiskUsedRatio(path: string): number {
     return (stats.blocks - stats.bfree) / stats.blocks;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * Bytes available to the store on the data directory's file system.
+ *
+ * @param path Any path on it.
+ * @returns Free bytes for unprivileged writers, or Infinity if unknown.
+ */
+export function fsDiskFreeBytes(path: string): number {
+  try {
+    const stats = nodeFs.statfsSync(path);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return Infinity;
   }
 }

@@ -12,57 +12,176 @@
  * New segment files are sized with `truncate` (a sparse file; unwritten bytes
  * read as zeros). I/O errors are wrapped once here, with `cause`.
  *
+ * Directory entries: a created or deleted segment, and a created directory,
+ * survive a power cut only once its directory is fsynced. `sync` on a
+ * segment directory (and `syncDirectory`) fsyncs the directory and every
+ * directory above it up to the data dir, and the data dir's parent once per
+ * file system object; `writeFile` of a new file, `removeFile` and
+ * `removeDirectory` do the same for their parent. These run once per
+ * segment, never per message.
+ *
  * @module
  */
 
 import * as nodeFs from "node:fs";
+import { type CachedHandle, FsHandleCache, TooManyOpenFilesError } from "./fs_handle_cache.ts";
 import {
   parseSegmentFileName,
   type Segment,
   type SegmentDirectory,
   segmentFileName,
   type SegmentOpenOptions,
-  type StoreFileSystem,
 } from "../domain/segment.ts";
 
-function wrap(action: string, path: string, cause: unknown): Error {
+/**
+ * Wrap an I/O error once, with `cause`.
+ *
+ * @param action What failed, e.g. `open segment`.
+ * @param path The file.
+ * @param cause The original error.
+ * @returns The wrapped error.
+ */
+export function wrap(action: string, path: string, cause: unknown): Error {
   const detail = cause instanceof Error ? cause.message : String(cause);
   return new Error(`Cannot ${action} ${path}: ${detail}`, { cause });
 }
 
-function isNotFound(error: unknown): boolean {
+/**
+ * Whether an error is ENOENT.
+ *
+ * @param error Any error.
+ * @returns True for a missing file or directory.
+ */
+export function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound ||
     (error as { code?: string } | null)?.code === "ENOENT";
 }
 
-/** A segment file on disk. Owned by one thread; other threads open their own. */
-export class FsSegment implements Segment {
+/**
+ * fsync one directory. A file system that refuses fsync on directories
+ * (EINVAL/EISDIR/ENOTSUP) is tolerated; a missing directory is skipped.
+ *
+ * @param path Directory path.
+ * @throws {Error} On any other I/O failure.
+ */
+export function fsyncDirectory(path: string): void {
+  let fd: number | undefined;
+  try {
+    fd = nodeFs.openSync(path, "r");
+    nodeFs.fsyncSync(fd);
+  } catch (error) {
+    const code = (error as { code?: string } | null)?.code;
+    if (isNotFound(error) || code === "EINVAL" || code === "EISDIR" || code === "ENOTSUP") return;
+    throw wrap("fsync directory", path, error);
+  } finally {
+    if (fd !== undefined) nodeFs.closeSync(fd);
+  }
+}
+
+/**
+ * fsync `root/relative` and every directory above it up to and including `root`.
+ *
+ * @param root The data dir.
+ * @param relative A `/`-separated path below it ("" for the root itself).
+ */
+export function fsyncChain(root: string, relative: string): void {
+  const parts = relative.split("/").filter((p) => p.length > 0);
+  for (let n = parts.length; n >= 0; n--) {
+    fsyncDirectory(n === 0 ? root : `${root}/${parts.slice(0, n).join("/")}`);
+  }
+}
+
+/**
+ * Parent directory of a path (`.` for a bare name).
+ *
+ * @param path A path.
+ * @returns Its parent.
+ */
+export function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash <= 0 ? (slash === 0 ? "/" : ".") : path.slice(0, slash);
+}
+
+/**
+ * Parent of a relative path.
+ *
+ * @param path A `/`-separated relative path.
+ * @returns Its parent ("" for a top-level name).
+ */
+export function relativeParent(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "" : path.slice(0, slash);
+}
+
+/**
+ * A segment file on disk. Owned by one thread; other threads open their own.
+ * Its descriptor is opened on first use and may be closed by the thread's
+ * `FsHandleCache` when idle (it reopens on the next use).
+ */
+export class FsSegment implements Segment, CachedHandle {
   readonly baseOffset: number;
   readonly sizeBytes: number;
   /** Absolute file path. */
   readonly path: string;
+  readonly #cache: FsHandleCache;
   #fd: number | undefined;
   #writable: boolean;
+  #closed = false;
+  /**
+   * Bytes may be unsynced. True at first for a writer: after a process crash
+   * the page cache can hold bytes the dead process wrote, and recovery's
+   * flush must cover them.
+   */
+  #dirty: boolean;
 
   /**
-   * Open a segment file (use `FsSegmentDirectory.open`).
+   * Wrap a segment file (use `FsSegmentDirectory.open`); no descriptor is opened yet.
    *
    * @param path File path.
    * @param baseOffset Base offset.
    * @param sizeBytes Capacity.
-   * @param writable Open a write handle too.
-   * @throws {Error} If the file cannot be opened.
+   * @param writable Open a write handle.
+   * @param cache The thread's descriptor cache.
    */
-  constructor(path: string, baseOffset: number, sizeBytes: number, writable: boolean) {
+  constructor(
+    path: string,
+    baseOffset: number,
+    sizeBytes: number,
+    writable: boolean,
+    cache: FsHandleCache,
+  ) {
     this.path = path;
     this.baseOffset = baseOffset;
     this.sizeBytes = sizeBytes;
     this.#writable = writable;
-    try {
-      this.#fd = nodeFs.openSync(path, writable ? "r+" : "r");
-    } catch (error) {
-      throw wrap("open segment", path, error);
+    this.#dirty = writable;
+    this.#cache = cache;
+  }
+
+  #handle(action: string): number {
+    if (this.#closed) throw new Error(`Cannot ${action} segment ${this.path}: it is closed`);
+    const fd = this.#fd;
+    if (fd !== undefined) {
+      this.#cache.touch(this);
+      return fd;
     }
+    try {
+      this.#fd = this.#cache.open(
+        this,
+        this.path,
+        () => nodeFs.openSync(this.path, this.#writable ? "r+" : "r"),
+      );
+    } catch (error) {
+      if (error instanceof TooManyOpenFilesError) throw error;
+      throw wrap("open segment", this.path, error);
+    }
+    return this.#fd;
+  }
+
+  /** Close the descriptor to make room in the cache (the segment stays usable). */
+  releaseHandle(): void {
+    if (this.#fd !== undefined) nodeFs.closeSync(this.#fd);
+    this.#fd = undefined;
   }
 
   /**
@@ -73,14 +192,14 @@ export class FsSegment implements Segment {
    * @throws {Error} If read-only, closed, out of bounds, or on I/O failure.
    */
   write(position: number, bytes: Uint8Array): void {
-    const fd = this.#fd;
-    if (fd === undefined) throw new Error(`Cannot write segment ${this.path}: it is closed`);
     if (!this.#writable) throw new Error(`Cannot write segment ${this.path}: not writable`);
     if (position < 0 || position + bytes.length > this.sizeBytes) {
       throw new RangeError(
         `Cannot write segment ${this.path}: ${bytes.length} bytes at ${position} exceed size ${this.sizeBytes}`,
       );
     }
+    const fd = this.#handle("write");
+    this.#dirty = true;
     try {
       let done = 0;
       while (done < bytes.length) {
@@ -100,8 +219,7 @@ export class FsSegment implements Segment {
    * @throws {Error} If closed or on I/O failure.
    */
   read(position: number, target: Uint8Array): number {
-    const fd = this.#fd;
-    if (fd === undefined) throw new Error(`Cannot read segment ${this.path}: it is closed`);
+    const fd = this.#handle("read");
     const want = Math.min(target.length, this.sizeBytes - position);
     let done = 0;
     try {
@@ -117,13 +235,18 @@ export class FsSegment implements Segment {
   }
 
   /**
-   * fdatasync the write handle (no-op on a reader).
+   * fdatasync what this handle wrote since the last flush (no-op on a reader
+   * or a clean segment). The file's dirty pages are flushed even when the
+   * descriptor that wrote them was closed by the cache since.
    *
    * @throws {Error} On I/O failure.
    */
   flush(): void {
+    if (!this.#writable || !this.#dirty || this.#closed) return;
+    const fd = this.#handle("flush");
     try {
-      if (this.#writable && this.#fd !== undefined) nodeFs.fdatasyncSync(this.#fd);
+      nodeFs.fdatasyncSync(fd);
+      this.#dirty = false;
     } catch (error) {
       throw wrap("flush segment", this.path, error);
     }
@@ -131,22 +254,41 @@ export class FsSegment implements Segment {
 
   /** Close the handle. Idempotent. */
   close(): void {
-    if (this.#fd !== undefined) nodeFs.closeSync(this.#fd);
-    this.#fd = undefined;
+    this.releaseHandle();
+    this.#cache.forget(this);
+    this.#closed = true;
   }
 }
 
 /** A directory of segment files. */
 export class FsSegmentDirectory implements SegmentDirectory {
   readonly path: string;
+  readonly #sync: () => void;
+  readonly #cache: FsHandleCache;
 
   /**
    * Wrap a directory path (not created until a segment is created).
    *
    * @param path Absolute or cwd-relative directory path.
+   * @param sync Makes its entries durable (default: fsync the directory and its parent).
+   * @param cache The thread's descriptor cache (default: a private one).
    */
-  constructor(path: string) {
+  constructor(path: string, sync?: () => void, cache: FsHandleCache = new FsHandleCache()) {
     this.path = path;
+    this.#cache = cache;
+    this.#sync = sync ?? (() => {
+      fsyncDirectory(path);
+      fsyncDirectory(parentOf(path));
+    });
+  }
+
+  /**
+   * fsync the directory and the ones above it up to the data dir.
+   *
+   * @throws {Error} On I/O failure.
+   */
+  sync(): void {
+    this.#sync();
   }
 
   /**
@@ -205,7 +347,7 @@ export class FsSegmentDirectory implements SegmentDirectory {
         throw wrap("stat segment", path, error);
       }
     }
-    return new FsSegment(path, baseOffset, sizeBytes, options.writable ?? false);
+    return new FsSegment(path, baseOffset, sizeBytes, options.writable ?? false, this.#cache);
   }
 
   /**
@@ -238,135 +380,4 @@ export class FsSegmentDirectory implements SegmentDirectory {
   }
 }
 
-/** The store's file system rooted at its data directory. */
-export class FsStoreFileSystem implements StoreFileSystem {
-  /** The data directory. */
-  readonly root: string;
-
-  /**
-   * Root the file system at a directory (created if needed on first write).
-   *
-   * @param root Data directory.
-   */
-  constructor(root: string) {
-    this.root = root.endsWith("/") && root.length > 1 ? root.slice(0, -1) : root;
-  }
-
-  #abs(path: string): string {
-    return `${this.root}/${path}`;
-  }
-
-  /**
-   * A segment directory under the root.
-   *
-   * @param path Relative path.
-   * @returns The directory.
-   */
-  segments(path: string): SegmentDirectory {
-    return new FsSegmentDirectory(this.#abs(path));
-  }
-
-  /**
-   * Subdirectory names.
-   *
-   * @param path Relative path.
-   * @returns Sorted names (empty if missing).
-   * @throws {Error} On I/O failure other than a missing directory.
-   */
-  listDirectories(path: string): string[] {
-    const out: string[] = [];
-    try {
-      for (const entry of Deno.readDirSync(this.#abs(path))) {
-        if (entry.isDirectory) out.push(entry.name);
-      }
-    } catch (error) {
-      if (isNotFound(error)) return [];
-      throw wrap("list", this.#abs(path), error);
-    }
-    return out.sort();
-  }
-
-  /**
-   * Remove a directory tree.
-   *
-   * @param path Relative path.
-   * @throws {Error} On I/O failure other than a missing directory.
-   */
-  removeDirectory(path: string): void {
-    try {
-      Deno.removeSync(this.#abs(path), { recursive: true });
-    } catch (error) {
-      if (!isNotFound(error)) throw wrap("remove", this.#abs(path), error);
-    }
-  }
-
-  /**
-   * Read a small file.
-   *
-   * @param path Relative path.
-   * @returns Bytes, or undefined if missing.
-   * @throws {Error} On I/O failure other than a missing file.
-   */
-  readFile(path: string): Uint8Array | undefined {
-    try {
-      return Deno.readFileSync(this.#abs(path));
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw wrap("read", this.#abs(path), error);
-    }
-  }
-
-  /**
-   * Write a small file in place and fdatasync it.
-   *
-   * @param path Relative path.
-   * @param bytes Content.
-   * @throws {Error} On I/O failure.
-   */
-  writeFile(path: string, bytes: Uint8Array): void {
-    const abs = this.#abs(path);
-    try {
-      const slash = abs.lastIndexOf("/");
-      if (slash > 0) Deno.mkdirSync(abs.slice(0, slash), { recursive: true });
-      const file = Deno.openSync(abs, { write: true, create: true, truncate: true });
-      try {
-        let done = 0;
-        while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
-        file.syncDataSync();
-      } finally {
-        file.close();
-      }
-    } catch (error) {
-      throw wrap("write", abs, error);
-    }
-  }
-
-  /**
-   * Delete a file.
-   *
-   * @param path Relative path.
-   * @throws {Error} On I/O failure other than a missing file.
-   */
-  removeFile(path: string): void {
-    try {
-      Deno.removeSync(this.#abs(path));
-    } catch (error) {
-      if (!isNotFound(error)) throw wrap("remove", this.#abs(path), error);
-    }
-  }
-
-  /**
-   * Whether a file exists.
-   *
-   * @param path Relative path.
-   * @returns True if present.
-   */
-  exists(path: string): boolean {
-    try {
-      Deno.statSync(this.#abs(path));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-}
+export { FsStoreFileSystem } from "./fs_store_file_system.ts";

@@ -96,3 +96,20 @@ segmentContract("MemoryFileSystem", () =>
     fs: new MemoryFileSystem(),
     async [Symbol.asyncDispose]() {},
   }));
+
+Deno.test("FsStoreFileSystem: directory fsyncs from a segment directory up to the data dir", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const fs = new FsStoreFileSystem(`${root}/data`);
+    const dir = fs.segments("consumequeue/T/0");
+    dir.open(0, 4096, { create: true, writable: true })!.close();
+    dir.sync(); // fsyncs consumequeue/T/0, consumequeue/T, consumequeue, data, and data's parent
+    fs.writeFile("checkpoint", new Uint8Array(64)); // new file: its directory is fsynced too
+    fs.removeFile("checkpoint");
+    fs.removeDirectory("consumequeue/T");
+    dir.sync(); // a directory that is gone is skipped
+    assert.deepEqual(fs.listDirectories("consumequeue"), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -170,6 +170,9 @@ export class MemorySegmentDirectory implements SegmentDirectory {
     return new MemorySegment(file, baseOffset, sizeBytes, options.writable ?? false, this.#fs.now);
   }
 
+  /** Directory entries are always durable in memory. */
+  sync(): void {}
+
   /**
    * Delete a segment.
    *

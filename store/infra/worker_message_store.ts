@@ -52,6 +52,7 @@ import type {
   StoredMessage,
   StoreStats,
 } from "../message_store.ts";
+import { storeThreadHandles } from "../message_store.ts";
 import { type ConfigFiles, FsConfigFiles, fsDiskUsedRatio } from "./fs_config_files.ts";
 import { FsStoreFileSystem } from "./fs_segment.ts";
 import { RingBuffer, RingConsumer, RingProducer } from "./ring_buffer.ts";
@@ -357,6 +358,8 @@ export class WorkerMessageStore implements MessageStore {
     this.#state = "opening";
     const config = this.#config;
     await Deno.mkdir(config.dataDir, { recursive: true });
+    // The data dir's own entry must survive a power cut (its parent fsynced).
+    new FsStoreFileSystem(config.dataDir).syncDirectory("");
     const limits = config.limits;
     // The largest single record: every field at its limit, IPv6 hosts.
     const recordBytesMax = recordSize(
@@ -422,9 +425,14 @@ export class WorkerMessageStore implements MessageStore {
         loadOffset(control, CTRL_DISPATCHED),
       );
 
-      const fs = new FsStoreFileSystem(config.dataDir);
+      const fs = new FsStoreFileSystem(
+        config.dataDir,
+        storeThreadHandles(config.openFilesMax).mainThread,
+      );
+      // Readers load each queue on first access: with tens of thousands of
+      // queues, loading them all at open took seconds.
       this.#queues = new ConsumeQueueStore(fs, config.consumeQueueSegmentUnits, false);
-      this.#queues.loadAll();
+      this.#queues.onLoad = (queue) => queue.correctMinOffset(this.#readerMinOffset);
       this.#commitLogReader = new CommitLogReader(
         fs.segments("commitlog"),
         config.commitLogSegmentBytes,
@@ -471,6 +479,10 @@ export class WorkerMessageStore implements MessageStore {
           // An unreadable document behaves as absent; the .bak fallback already ran.
         }
       }
+      const queues = this.#queues;
+      this.#consumerOffsets.clampToQueueEnds((topic, queueId) =>
+        queues?.get(topic, queueId)?.maxOffset
+      );
     } catch (error) {
       this.#state = "failed";
       this.#terminateWorkers();
@@ -1148,9 +1160,9 @@ export class WorkerMessageStore implements MessageStore {
   listQueues(): { topic: string; queueId: number }[] {
     const out: { topic: string; queueId: number }[] = [];
     const seen = new Set<string>();
-    for (const queue of this.#queues?.all() ?? []) {
+    for (const queue of this.#queues?.listOnDisk() ?? []) {
       seen.add(`${queue.queueId}@${queue.topic}`);
-      out.push({ topic: queue.topic, queueId: queue.queueId });
+      out.push(queue);
     }
     for (const entry of this.#queueByIndex) {
       if (entry === undefined || seen.has(`${entry.queueId}@${entry.topic}`)) continue;
@@ -1182,6 +1194,8 @@ export class WorkerMessageStore implements MessageStore {
       if (entry !== undefined && entry.topic === topic) entry.queue = undefined;
     }
     this.#consumerOffsets.deleteTopic(topic);
+    // Checkpoint past the deleted topic's records: recovery must never re-dispatch them.
+    await this.flush();
   }
 
   /**

@@ -61,6 +61,7 @@ export async function startTestBroker(
     commitLogSegmentBytes: 1024 * 1024,
     consumeQueueSegmentUnits: 1024,
     shutdownTimeoutMs: 2000,
+    grpcPort: 0,
     ...overrides,
   };
   let broker: Broker;

@@ -22,7 +22,7 @@ Deno.test("consumerConnection lists members and model; consumeStats shows lag in
   await using producer = await createProducer({ endpoint, group: "pg" });
   for (let i = 0; i < 6; i++) await producer.send({ topic: "AdmT", body: `a${i}` });
   await assert.rejects(admin.consumerConnection("nobody"), MQBrokerError);
-  await using pop = await createSimpleConsumer({
+  await using _pop = await createSimpleConsumer({
     endpoint,
     group: "adm-pop",
     subscriptions: { AdmT: "TagA || TagB" },

@@ -63,6 +63,7 @@ import {
   TIMER_TOPIC,
   timerOutMs,
 } from "./timer_transform.ts";
+import { RecalledSet, recallMarkerOf, uniqKeyOf } from "./timer_recall.ts";
 
 /** Name of the checkpoint document (`store.persistConfig`). */
 export const TIMER_CHECKPOINT_CONFIG = "timerCheckpoint";
@@ -176,6 +177,8 @@ interface TimerCheckpoint {
   readonly logLength: number;
   readonly precisionMs: number;
   readonly slotCount: number;
+  /** Recalled keys not yet due (`timer_recall.ts`); absent in older checkpoints. */
+  readonly recalled?: [string, number][];
 }
 
 type State = "new" | "running" | "closing" | "closed";
@@ -223,6 +226,8 @@ interface TickWork {
 interface Item {
   readonly work: Work;
   readonly message: MessageToPut | undefined;
+  /** True when the message was recalled: done without a put. */
+  readonly recalled?: boolean;
 }
 
 /**
@@ -258,6 +263,8 @@ export class TimerMessageService implements AsyncDisposable {
   #rolled = 0;
   #lost = 0;
   #refused = 0;
+  /** Keys of recalled messages (markers read from the timer queue). */
+  readonly #recalled = new RecalledSet();
   #retries = 0;
   #checkpoints = 0;
 
@@ -306,6 +313,7 @@ export class TimerMessageService implements AsyncDisposable {
     } else {
       const loaded = this.#wheel.load(checkpoint.seq, checkpoint.nextTick);
       this.#seq = checkpoint.seq;
+      this.#recalled.restore(checkpoint.recalled);
       if (loaded.status === "OK") {
         this.#enqueueOffset = checkpoint.enqueueOffset;
       } else {
@@ -453,7 +461,14 @@ export class TimerMessageService implements AsyncDisposable {
     if (result.status === "FOUND") {
       for (const stored of result.messages) {
         // A timer record without a readable due time is delivered at once.
-        const deliverMs = timerOutMs(recordProperties(stored.record)) ?? 0;
+        const properties = recordProperties(stored.record);
+        const recall = recallMarkerOf(properties);
+        if (recall !== undefined) {
+          // A recall marker is not delivered: it names a message that must not be.
+          this.#recalled.add(recall.uniqKey, recall.deliverMs);
+          continue;
+        }
+        const deliverMs = timerOutMs(properties) ?? 0;
         if (stored.queueOffset < this.#skipBelowOffset && deliverMs < this.#skipBeforeMs) continue;
         this.#wheel.insert(deliverMs, stored.commitLogOffset, stored.record.length);
         this.#enqueued++;
@@ -623,6 +638,13 @@ export class TimerMessageService implements AsyncDisposable {
       const work = works[i];
       const record = records[i];
       let message: MessageToPut | undefined;
+      if (
+        record !== undefined && !work.entry.roll &&
+        this.#recalled.take(uniqKeyOf(recordProperties(record)))
+      ) {
+        items.push({ work, message: undefined, recalled: true });
+        continue;
+      }
       if (record !== undefined) {
         message = work.entry.roll ? rollTimerRecord(record) : restoreTimerRecord(record, now);
       }
@@ -637,6 +659,10 @@ export class TimerMessageService implements AsyncDisposable {
     const outcome = new Map<Item, Outcome>();
     const written = await Promise.all([...groups.values()].map((g) => this.#deliver(g, outcome)));
     for (const item of items) {
+      if (item.recalled === true) {
+        item.work.done = true;
+        continue;
+      }
       const result = item.message === undefined ? "lost" : outcome.get(item);
       if (result === undefined) continue;
       item.work.done = true;
@@ -754,6 +780,12 @@ export class TimerMessageService implements AsyncDisposable {
     return true;
   }
 
+  /** Recalls whose ticks are not finished yet (the others can no longer match). */
+  #recalledToKeep(): [string, number][] {
+    this.#recalled.prune(this.#wheel.tickStartMs(this.#wheel.nextTick));
+    return this.#recalled.entries();
+  }
+
   async #checkpoint(): Promise<void> {
     // Deliveries and rolls must be on disk before the checkpoint counts them as done.
     await this.#store.flush();
@@ -767,6 +799,7 @@ export class TimerMessageService implements AsyncDisposable {
       logLength,
       precisionMs: this.#wheel.precisionMs,
       slotCount: this.#wheel.slotCount,
+      recalled: this.#recalledToKeep(),
     };
     await this.#store.persistConfig(TIMER_CHECKPOINT_CONFIG, JSON.stringify(checkpoint));
     this.#seq = seq;

@@ -90,6 +90,8 @@ export class TimerLog {
   readonly segmentBytes: number;
   readonly #dir: SegmentDirectory;
   readonly #segments = new Map<number, Segment>();
+  /** A segment was created or deleted since the last flush (directory not yet synced). */
+  #directoryDirty = false;
   #minPos = 0;
   #length = 0;
   /** Position of the first pending (uncommitted) entry; pending are `[#pendingFrom, #length)`. */
@@ -165,9 +167,13 @@ export class TimerLog {
     const lastBase = tailBytes === 0 ? length - this.segmentBytes : length - tailBytes;
     let keepFrom = lastBase + this.segmentBytes;
     for (const base of this.#dir.list().reverse()) {
-      if (base > lastBase) this.#dir.delete(base);
-      else if (base === keepFrom - this.segmentBytes) keepFrom = base;
-      else this.#dir.delete(base); // before a gap: nothing there is reachable
+      if (base === keepFrom - this.segmentBytes && base <= lastBase) {
+        keepFrom = base;
+        continue;
+      }
+      // Past the valid end (garbage), or before a gap (nothing there is reachable).
+      this.#dir.delete(base);
+      this.#directoryDirty = true;
     }
     if (tailBytes !== 0) {
       const segment = this.#segment(lastBase, true);
@@ -185,9 +191,11 @@ export class TimerLog {
   #segment(base: number, create: boolean): Segment | undefined {
     let segment = this.#segments.get(base);
     if (segment === undefined) {
+      const known = create && this.#dir.list().includes(base);
       segment = this.#dir.open(base, this.segmentBytes, { create, writable: true });
       if (segment === undefined) return undefined;
       this.#segments.set(base, segment);
+      if (create && !known) this.#directoryDirty = true;
     }
     return segment;
   }
@@ -287,10 +295,14 @@ export class TimerLog {
     }
   }
 
-  /** Commit, then fdatasync the segments. */
+  /** Commit, then fdatasync the segments (and fsync the directory after a segment was created or deleted). */
   flush(): void {
     this.commit();
     for (const segment of this.#segments.values()) segment.flush();
+    if (this.#directoryDirty) {
+      this.#dir.sync();
+      this.#directoryDirty = false;
+    }
   }
 
   /**
@@ -311,6 +323,7 @@ export class TimerLog {
       this.#blockFrom = this.#blockTo = 0;
       deleted++;
     }
+    if (deleted > 0) this.#dir.sync();
     return deleted;
   }
 

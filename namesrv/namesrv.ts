@@ -1,0 +1,131 @@
+/**
+ * The name server: composition root of the route tables, the KV config, the
+ * controllers and the remoting server.
+ *
+ * @module
+ */
+
+import { RemotingServer } from "../broker/server/remoting_server.ts";
+import { type LogSink, RequestRouter } from "../broker/server/request_router.ts";
+import { BrokerRequestController } from "./api/broker_request_controller.ts";
+import { ClientRequestController } from "./api/client_request_controller.ts";
+import type { NamesrvContext } from "./api/namesrv_context.ts";
+import {
+  NAMESRV_IN_FLIGHT_REQUEST_BYTES_TOTAL_MAX,
+  NAMESRV_IN_FLIGHT_REQUESTS_PER_CONNECTION_MAX,
+  NAMESRV_OUTPUT_BYTES_PER_CONNECTION_MAX,
+  NAMESRV_OUTPUT_BYTES_TOTAL_MAX,
+  NAMESRV_OUTPUT_HIGH_WATER_BYTES,
+  type NamesrvConfig,
+  validateNamesrvConfig,
+} from "./config.ts";
+import { KvConfigTable } from "./domain/kv_config_table.ts";
+import { RouteInfoManager } from "./domain/route_info_manager.ts";
+import { FsKvConfigDocument } from "./infra/fs_kv_config_document.ts";
+
+/** Options of {@linkcode NameServer.start}. */
+export interface NameServerStartOptions {
+  /** The config (see `loadNamesrvConfig`, `NAMESRV_CONFIG_DEFAULTS`). */
+  readonly config: NamesrvConfig;
+  /** Clock, epoch ms. Default `Date.now`. */
+  readonly nowMs?: () => number;
+  /** Structured log sink. Default: discard. */
+  readonly log?: LogSink;
+}
+
+/**
+ * A RocketMQ-protocol name server (spec §9).
+ *
+ * Owns the listener (main thread), the route tables and the KV config.
+ * Lifecycle: `start()` loads the KV config, listens and starts the liveness
+ * scan; `close()` stops the scan and closes every connection. A broker's
+ * connection closing removes it from every table at once.
+ */
+export class NameServer implements AsyncDisposable {
+  readonly #server: RemotingServer;
+  readonly #ctx: NamesrvContext;
+  readonly #scan: ReturnType<typeof setInterval>;
+  #closing: Promise<void> | undefined;
+
+  private constructor(server: RemotingServer, ctx: NamesrvContext, scanIntervalMs: number) {
+    this.#server = server;
+    this.#ctx = ctx;
+    this.#scan = setInterval(() => {
+      for (const gone of ctx.routes.scanNotActiveBroker()) {
+        ctx.log({ event: "broker_expired", broker: gone.brokerName, addr: gone.brokerAddr });
+      }
+    }, scanIntervalMs);
+  }
+
+  /**
+   * Start a name server.
+   *
+   * @param options Config, clock and log.
+   * @returns The running name server.
+   * @throws {RangeError} On an invalid config; listen and KV-load errors.
+   */
+  static async start(options: NameServerStartOptions): Promise<NameServer> {
+    const { config } = options;
+    validateNamesrvConfig(config);
+    const log = options.log ?? (() => {});
+    const kv = new KvConfigTable(new FsKvConfigDocument(config.dataDir));
+    await kv.load();
+    const ctx: NamesrvContext = {
+      routes: new RouteInfoManager(options.nowMs ?? Date.now, config.brokerExpiryMs),
+      kv,
+      log,
+    };
+    const router = new RequestRouter(log);
+    router.register(new BrokerRequestController(ctx).handlers());
+    router.register(new ClientRequestController(ctx).handlers());
+    const server = new RemotingServer(config.listen, config.port, {
+      frameBytesMax: config.frameBytesMax,
+      connectionsMax: config.connectionsMax,
+      inFlightRequestsPerConnectionMax: NAMESRV_IN_FLIGHT_REQUESTS_PER_CONNECTION_MAX,
+      outputBytesPerConnectionMax: Math.max(
+        NAMESRV_OUTPUT_BYTES_PER_CONNECTION_MAX,
+        config.frameBytesMax,
+      ),
+      outputHighWaterBytes: NAMESRV_OUTPUT_HIGH_WATER_BYTES,
+      outputBytesTotalMax: NAMESRV_OUTPUT_BYTES_TOTAL_MAX,
+      inFlightRequestBytesTotalMax: NAMESRV_IN_FLIGHT_REQUEST_BYTES_TOTAL_MAX,
+    }, {
+      dispatch: (request, channel) => router.dispatch(request, channel),
+      connectionClosed: (channel) => {
+        for (const gone of ctx.routes.channelClosed(channel.id)) {
+          log({ event: "broker_channel_closed", broker: gone.brokerName, addr: gone.brokerAddr });
+        }
+      },
+    }, log);
+    server.serve();
+    return new NameServer(server, ctx, config.scanIntervalMs);
+  }
+
+  /** The bound port. */
+  get port(): number {
+    return this.#server.port;
+  }
+
+  /** The route tables (for tests and status). */
+  get routes(): RouteInfoManager {
+    return this.#ctx.routes;
+  }
+
+  /**
+   * Stop scanning and close every connection; idempotent.
+   *
+   * @returns Resolves when closed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#scan);
+      await this.#server.close(1_000);
+    })();
+    return this.#closing;
+  }
+
+  /** Same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
