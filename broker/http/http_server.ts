@@ -94,12 +94,12 @@ async function route(
   listenHostname: string,
 ): Promise<Response> {
   const url = new URL(request.url);
+  const refused = checkBrowserRequest(request, listenHostname, url.pathname.startsWith("/api/"));
+  if (refused !== undefined) return new Response(refused.reason, { status: refused.status });
   if (url.pathname === "/metrics") {
     if (request.method !== "GET") return new Response("Method Not Allowed", { status: 405 });
     return new Response(await metrics.text(), { headers: { "content-type": metrics.contentType } });
   }
-  const refused = checkBrowserRequest(request, listenHostname);
-  if (refused !== undefined) return new Response(refused.reason, { status: refused.status });
   // With access control on, the dashboard and its API need an admin account (HTTP Basic:
   // accessKey and secretKey); /metrics stays open for scrapers.
   if (source.acl !== undefined && !isAdmin(request, source.acl.validator)) {

@@ -24,15 +24,20 @@ export type GuardRefusal = { readonly status: 403 | 415; readonly reason: string
  *
  * @param request The request.
  * @param listenHostname The address the server listens on.
+ * @param api True for `/api/` paths (the only ones that accept writes).
  * @returns undefined when the request may be served, else the status and reason.
  */
-export function checkBrowserRequest(request: Request, listenHostname: string): GuardRefusal {
+export function checkBrowserRequest(
+  request: Request,
+  listenHostname: string,
+  api: boolean,
+): GuardRefusal {
   const host = request.headers.get("host") ?? "";
   const hostname = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0];
   if (LOOPBACK_HOSTS.has(listenHostname) && !LOOPBACK_HOSTS.has(hostname.toLowerCase())) {
     return { status: 403, reason: `Host "${host}" is not loopback (DNS rebinding guard)` };
   }
-  if (request.method === "GET" || request.method === "HEAD") return undefined;
+  if (!api || request.method === "GET" || request.method === "HEAD") return undefined;
   const origin = request.headers.get("origin");
   if (origin !== null) {
     let originHost: string;
