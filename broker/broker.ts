@@ -322,6 +322,9 @@ export class Broker implements AsyncDisposable {
           registerIntervalMs: config.registerIntervalMs,
           source: { topics: () => topics.list(), dataVersion: () => topics.dataVersion },
           log,
+          credentials: config.namesrvAccessKey === ""
+            ? undefined
+            : { accessKey: config.namesrvAccessKey, secretKey: config.namesrvSecretKey },
         });
         const unsubscribeTopics = topics.onChange(() => registrar.topicsChanged());
         services.push({

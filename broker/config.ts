@@ -108,10 +108,18 @@ export interface BrokerConfig {
   readonly httpPort: number;
   /** Plain ACL file (YAML or JSON); empty means access control is off. */
   readonly aclFile: string;
+  /** Access key the broker signs its name-server requests with (empty = unsigned; for a name server with ACL on). */
+  readonly namesrvAccessKey: string;
+  /** Secret key of `namesrvAccessKey`; never logged, shown as `***` by GET_BROKER_CONFIG. */
+  readonly namesrvSecretKey: string;
   /** Sends whose UNIQ_KEY was stored this recently are answered with the original, ms (0 = off; topic attribute `dedup.window.ms` overrides). */
   readonly dedupWindowMs: number;
   /** Most keys the dedup window remembers (oldest forgotten first). */
   readonly dedupKeysMax: number;
+  /** Most parked pops per topic, group and queue (beyond: POLLING_FULL). */
+  readonly popPollingPerKeyMax: number;
+  /** Most parked pops overall (beyond: POLLING_FULL). */
+  readonly popPollingTotalMax: number;
 }
 
 /** How an option's text is parsed. */
@@ -175,8 +183,12 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     grpcPort: 8081,
     httpPort: 8080,
     aclFile: "",
+    namesrvAccessKey: "",
+    namesrvSecretKey: "",
     dedupWindowMs: 0,
     dedupKeysMax: 1_000_000,
+    popPollingPerKeyMax: 1_024,
+    popPollingTotalMax: 100_000,
   } satisfies BrokerConfig,
 );
 
@@ -437,6 +449,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       description: "plain ACL file, YAML or JSON (empty = access control off)",
     },
     {
+      key: "namesrvAccessKey",
+      flag: "--namesrv-access-key",
+      kind: "string",
+      description: "access key signing requests to the name servers (empty = unsigned)",
+    },
+    {
+      key: "namesrvSecretKey",
+      flag: "--namesrv-secret-key",
+      kind: "string",
+      description: "secret key of --namesrv-access-key (better in the --config file)",
+    },
+    {
       key: "dedupWindowMs",
       flag: "--dedup-window-ms",
       kind: "int",
@@ -447,6 +471,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       flag: "--dedup-keys-max",
       kind: "int",
       description: "most keys the dedup window remembers (oldest forgotten first)",
+    },
+    {
+      key: "popPollingPerKeyMax",
+      flag: "--pop-polling-per-key-max",
+      kind: "int",
+      description: "most parked pops per topic, group and queue (beyond: POLLING_FULL)",
+    },
+    {
+      key: "popPollingTotalMax",
+      flag: "--pop-polling-total-max",
+      kind: "int",
+      description: "most parked pops overall (beyond: POLLING_FULL)",
     },
   ] satisfies BrokerOption[],
 );
@@ -629,10 +665,17 @@ export function validateBrokerConfig(config: BrokerConfig): void {
       throw new TypeError(`Invalid broker config: namesrvAddr "${addr}" is not host:port`);
     }
   }
+  if ((config.namesrvAccessKey === "") !== (config.namesrvSecretKey === "")) {
+    throw new RangeError(
+      "Invalid broker config: give both namesrvAccessKey and namesrvSecretKey, or neither",
+    );
+  }
   range("grpcPort", 0, 65535);
   range("httpPort", 0, 65535);
   range("dedupWindowMs", 0, 7 * 24 * 3_600_000);
   range("dedupKeysMax", 1, 100_000_000);
+  range("popPollingPerKeyMax", 1, 10_000_000);
+  range("popPollingTotalMax", 1, 10_000_000);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

@@ -36,7 +36,18 @@ import { indexReplayStart, IndexService } from "./domain/index_service.ts";
 import { lookupMessagesByKey } from "./domain/message_lookup.ts";
 import { type Clock, type StoreFileSystem, systemClock } from "./domain/segment.ts";
 import { TopicFences } from "./domain/topic_fence.ts";
-import { type ConfigFiles, FsConfigFiles, fsDiskUsedRatio } from "./infra/fs_config_files.ts";
+import {
+  type ConfigFiles,
+  FsConfigFiles,
+  fsDiskFreeBytes,
+  fsDiskUsedRatio,
+} from "./infra/fs_config_files.ts";
+import {
+  DISK_FREE_RESERVE_BYTES_DEFAULT,
+  DiskSpaceGuard,
+  isNoSpace,
+  isTooManyOpenFiles,
+} from "./domain/disk_space_guard.ts";
 import { FsStoreFileSystem } from "./infra/fs_segment.ts";
 import { setImmediate } from "node:timers";
 
@@ -57,6 +68,8 @@ export interface LocalMessageStoreOptions {
   readonly configFiles?: ConfigFiles;
   /** Disk use ratio 0..1 of the data disk. Default: statfs of `config.dataDir`. */
   readonly diskUsedRatio?: () => number;
+  /** Free bytes on the data disk. Default: statfs of `config.dataDir`. */
+  readonly diskFreeBytes?: () => number;
   /** Extra dispatch sinks (the index, later). */
   readonly sinks?: readonly DispatchSink[];
 }
@@ -99,6 +112,7 @@ export class LocalMessageStore implements MessageStore {
   /** The file system is the default one on `config.dataDir` (not injected). */
   readonly #ownsDataDir: boolean;
   #failed: string | undefined;
+  readonly #diskSpace: DiskSpaceGuard;
   #recovery: StoreRecovery | undefined;
 
   /**
@@ -127,6 +141,12 @@ export class LocalMessageStore implements MessageStore {
     this.#diskUsedRatio = options.diskUsedRatio ?? (() => fsDiskUsedRatio(config.dataDir));
     this.#diskCheckEveryPut = options.diskUsedRatio !== undefined;
     this.#sinks = options.sinks ?? [];
+    const freeBytes = options.diskFreeBytes ?? (() => fsDiskFreeBytes(config.dataDir));
+    this.#diskSpace = new DiskSpaceGuard(
+      freeBytes,
+      config.diskFreeReserveBytes ?? DISK_FREE_RESERVE_BYTES_DEFAULT,
+      () => this.#clock.nowMs(),
+    );
   }
 
   /** What the last `open` recovered (for logs and tests). */
@@ -340,6 +360,8 @@ export class LocalMessageStore implements MessageStore {
     if (this.#failed !== undefined) {
       return { status: "SERVICE_NOT_AVAILABLE", remark: this.#failed };
     }
+    const full = this.#diskSpace.check(this.#commitLog!.writtenOffset);
+    if (full !== undefined) return { status: "SERVICE_NOT_AVAILABLE", remark: full };
     if (this.#diskCheckEveryPut) this.#diskRatio = this.#diskUsedRatio();
     if (this.#diskRatio > this.#config.diskSpaceWarningLevelRatio) {
       return {
@@ -383,6 +405,17 @@ export class LocalMessageStore implements MessageStore {
     try {
       appended = this.#append(prepared as PreparedMessage[]);
     } catch (error) {
+      if (isNoSpace(error)) {
+        // Not fatal: drop what did not reach the file, refuse, resume once space is freed.
+        commitLog.discardUncommitted();
+        this.#diskSpace.markFull(error);
+        return { status: "SERVICE_NOT_AVAILABLE", remark: this.#diskSpace.full! };
+      }
+      if (isTooManyOpenFiles(error)) {
+        // Busy for this one request (SYSTEM_BUSY on the wire); the store keeps serving.
+        commitLog.discardUncommitted();
+        return { status: "OS_PAGE_CACHE_BUSY", remark: (error as Error).message };
+      }
       this.#failed = `store failure: ${(error as Error).message}`;
       return { status: "UNKNOWN_ERROR", remark: this.#failed };
     }
@@ -433,7 +466,8 @@ export class LocalMessageStore implements MessageStore {
             this.#commitLog!.flush();
             resolve(true);
           } catch (error) {
-            this.#failed = `flush failed: ${(error as Error).message}`;
+            if (isNoSpace(error)) this.#diskSpace.markFull(error);
+            else this.#failed = `flush failed: ${(error as Error).message}`;
             resolve(false);
           }
         });

@@ -351,6 +351,12 @@ export interface MessageStoreConfig {
    * `ulimit -n` of 1,024 (sockets need the rest).
    */
   readonly openFilesMax?: number;
+  /**
+   * Free space kept in reserve on the data disk, bytes: below it puts are
+   * refused (`SERVICE_NOT_AVAILABLE`, remark "disk is full") until space is
+   * freed. Checked on the write path. Default 64 MiB.
+   */
+  readonly diskFreeReserveBytes?: number;
   /** Address written as STOREHOST in every record. */
   readonly storeHost: HostAddress;
   /** Named limits. */

@@ -7,10 +7,9 @@
  * Served: routes (cached for {@linkcode ROUTE_TTL_MS}), sends (SEND_MESSAGE_V2
  * to the chosen broker), and consumption by pop (POP_MESSAGE to each broker
  * of the topic in turn, ACK_MESSAGE and CHANGE_MESSAGE_INVISIBLETIME to the
- * broker the receipt handle names). Not yet served in this mode, answered
- * with a clear status: transactional messages (their checks would need the
- * front registered as a producer on every broker), recall, dead-letter
- * forwarding and lite pull.
+ * broker the receipt handle names), and transactional messages
+ * (`cluster_transactions.ts`). Not yet served in this mode, answered with a
+ * clear status: recall, dead-letter forwarding and lite pull.
  *
  * @module
  */
@@ -18,12 +17,15 @@
 import type { BrokerClient } from "../../client/broker_client.ts";
 import { BrokerPool } from "../../client/broker_pool.ts";
 import { sendMessageRequestHeaderV2 } from "../../client/protocol/headers.ts";
+import { decodeOffsetMessageId } from "../../client/protocol/message_id.ts";
+import { MessageSysFlag } from "../../client/protocol/message_record.ts";
 import type { TopicRouteData } from "../../client/protocol/heartbeat.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
 import { ResponseCode } from "../../client/protocol/response_code.ts";
 import type {
   BackendAckResult,
   BackendChangeInvisibleResult,
+  BackendEndTransaction,
   BackendEndTransactionResult,
   BackendHost,
   BackendMessage,
@@ -38,6 +40,7 @@ import type {
   QueueOffsets,
 } from "../domain/backend.ts";
 import { ClusterPop } from "./cluster_pop.ts";
+import { ClusterTransactions, type TransactionCheckHandler } from "./cluster_transactions.ts";
 
 /** How long a topic's route is reused before it is asked again, ms. */
 export const ROUTE_TTL_MS = 30_000;
@@ -69,13 +72,17 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
   readonly #nowMs: () => number;
   readonly #routes = new Map<string, { atMs: number; route: TopicRouteData | undefined }>();
   readonly #pop: ClusterPop;
+  readonly #transactions: ClusterTransactions;
 
   /** @param options Name servers and timeouts. */
   constructor(options: ClusterBackendOptions) {
     this.#pool = new BrokerPool({
       nameServer: options.namesrvAddr,
       requestTimeoutMs: options.requestTimeoutMs,
+      // Broker-initiated requests arrive only after channels open, once the fields are set.
+      onRequest: (request) => this.#transactions.handle(request),
     });
+    this.#transactions = new ClusterTransactions(this.#pool);
     this.#nowMs = options.nowMs ?? Date.now;
     this.#pop = new ClusterPop(this.#pool, this.#nowMs);
   }
@@ -86,6 +93,10 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
     let route: TopicRouteData | undefined;
     try {
       route = await this.#pool.fetchRoute(topic);
+      for (const broker of route.brokerDatas) {
+        const master = broker.brokerAddrs["0"];
+        if (master !== undefined) this.#transactions.learnBroker(broker.brokerName, master);
+      }
     } catch {
       route = undefined; // TOPIC_NOT_EXIST or no name server: not found
     }
@@ -133,12 +144,13 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
   }
 
   async #sendOne(message: BackendMessage): Promise<BackendSendResult> {
-    if (message.transactional) {
-      return { status: "ILLEGAL", remark: `transactions are ${NOT_IN_CLUSTER_MODE}` };
-    }
     let client: BrokerClient;
     try {
       client = this.#pool.client(message.brokerName);
+      // Checks of this topic's half messages must reach this front.
+      if (message.transactional) {
+        await this.#transactions.ensureProducer(message.brokerName, message.topic);
+      }
     } catch (error) {
       return { status: "ERROR", remark: (error as Error).message };
     }
@@ -147,12 +159,13 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
       response = await client.request(
         RequestCode.SEND_MESSAGE_V2,
         sendMessageRequestHeaderV2.encode({
-          producerGroup: CLUSTER_PRODUCER_GROUP,
+          // A half message records its producer group; gRPC producers have none: the topic.
+          producerGroup: message.transactional ? message.topic : CLUSTER_PRODUCER_GROUP,
           topic: message.topic,
           defaultTopic: "TBW102",
           defaultTopicQueueNums: 4,
           queueId: message.queueId,
-          sysFlag: 0,
+          sysFlag: message.transactional ? MessageSysFlag.TRANSACTION_PREPARED_TYPE : 0,
           bornTimestamp: message.bornTimestamp,
           flag: 0,
           properties: message.properties,
@@ -171,9 +184,10 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
         return {
           status: "SEND_OK",
           offsetMessageId: String(fields.msgId ?? ""),
-          commitLogOffset: 0,
+          commitLogOffset: commitLogOffsetOf(String(fields.msgId ?? "")),
           queueId: Number(fields.queueId ?? message.queueId),
           queueOffset: Number(fields.queueOffset ?? 0),
+          brokerName: message.brokerName,
         };
       case ResponseCode.TOPIC_NOT_EXIST:
         this.#routes.delete(message.topic);
@@ -193,8 +207,17 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
   }
 
   /** EndTransaction is not served in cluster mode. */
-  endTransaction(): Promise<BackendEndTransactionResult> {
-    return Promise.resolve({ status: "ERROR", remark: `transactions are ${NOT_IN_CLUSTER_MODE}` });
+  endTransaction(request: BackendEndTransaction): Promise<BackendEndTransactionResult> {
+    return this.#transactions.end(request);
+  }
+
+  /**
+   * Where the brokers' transaction checks go (the front's producers).
+   *
+   * @param handler Hands a check to a gRPC producer of its topic.
+   */
+  onTransactionCheck(handler: TransactionCheckHandler): void {
+    this.#transactions.onCheck = handler;
   }
 
   /**
@@ -289,11 +312,21 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
 
   /** Close every broker and name-server channel. */
   async close(): Promise<void> {
+    this.#transactions.close();
     await this.#pool.close((client) => client.close());
   }
 
   /** Same as `close()`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+/** The CommitLog offset inside an offset message id (0 when it is not one). */
+function commitLogOffsetOf(offsetMessageId: string): number {
+  try {
+    return decodeOffsetMessageId(offsetMessageId).commitLogOffset;
+  } catch {
+    return 0;
   }
 }

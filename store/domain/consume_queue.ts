@@ -39,8 +39,14 @@ export const CQ_UNIT_BYTES = 20;
 export const DUMMY_UNIT_SIZE = 0x7fffffff;
 /** Units buffered by the writer before a forced commit. */
 const PENDING_UNITS_MAX = 4096;
-/** Units read per positional read when `load` scans a segment (80 KiB). */
+/** Units read per positional read when `load` scans a segment, at most (80 KiB). */
 const LOAD_CHUNK_UNITS = 4096;
+/** Units of `load`'s first read of a segment (a quiet queue holds few); later reads grow 4×. */
+const LOAD_FIRST_CHUNK_UNITS = 64;
+/** Zero units after the end that prove nothing more was written there (twice the pending buffer). */
+const ZERO_RUN_UNITS = 2 * PENDING_UNITS_MAX;
+/** First size of a writer's pending buffer, units (it doubles up to `PENDING_UNITS_MAX`). */
+const PENDING_UNITS_INITIAL = 16;
 
 /** One decoded ConsumeQueue unit. */
 export interface ConsumeQueueUnit {
@@ -108,6 +114,7 @@ export class ConsumeQueue {
   #maxPhysicalOffset = 0;
   #pending: Uint8Array;
   #pendingView: DataView;
+  readonly #pendingUnitsMax: number;
   /** QueueOffset of the first pending unit; pending units are `[#pendingFrom, #maxOffset)`. */
   #pendingFrom = 0;
 
@@ -137,7 +144,11 @@ export class ConsumeQueue {
     this.unitsPerSegment = unitsPerSegment;
     this.writable = writable;
     this.#segmentBytes = unitsPerSegment * CQ_UNIT_BYTES;
-    this.#pending = new Uint8Array(Math.min(PENDING_UNITS_MAX, unitsPerSegment) * CQ_UNIT_BYTES);
+    // Small at first and only on writers: an idle queue costs a few hundred bytes.
+    this.#pendingUnitsMax = Math.min(PENDING_UNITS_MAX, unitsPerSegment);
+    this.#pending = new Uint8Array(
+      writable ? Math.min(PENDING_UNITS_INITIAL, this.#pendingUnitsMax) * CQ_UNIT_BYTES : 0,
+    );
     this.#pendingView = new DataView(this.#pending.buffer);
   }
 
@@ -203,8 +214,10 @@ export class ConsumeQueue {
     // Min: first written unit of the first segment, read in chunks (a
     // segment is 6 MB by default, most of it unwritten in a quiet queue).
     let min = -1;
-    for (let from = 0; from < this.unitsPerSegment && min === -1; from += LOAD_CHUNK_UNITS) {
-      const count = Math.min(LOAD_CHUNK_UNITS, this.unitsPerSegment - from);
+    let chunkUnits = LOAD_FIRST_CHUNK_UNITS;
+    for (let from = 0; from < this.unitsPerSegment && min === -1; from += chunkUnits) {
+      if (from > 0) chunkUnits = Math.min(chunkUnits * 4, LOAD_CHUNK_UNITS);
+      const count = Math.min(chunkUnits, this.unitsPerSegment - from);
       const view = this.#readSegmentChunk(this.#bases[0], from, count);
       for (let i = 0; i < count; i++) {
         if (view.getInt32(i * CQ_UNIT_BYTES + 8) > 0) {
@@ -228,8 +241,10 @@ export class ConsumeQueue {
       let lastEnd = -1;
       let count = 0;
       let ended = false;
-      for (let from = startUnit; from < this.unitsPerSegment && !ended; from += LOAD_CHUNK_UNITS) {
-        const n = Math.min(LOAD_CHUNK_UNITS, this.unitsPerSegment - from);
+      let chunkUnits = LOAD_FIRST_CHUNK_UNITS;
+      for (let from = startUnit; from < this.unitsPerSegment && !ended; from += chunkUnits) {
+        if (from > startUnit) chunkUnits = Math.min(chunkUnits * 4, LOAD_CHUNK_UNITS);
+        const n = Math.min(chunkUnits, this.unitsPerSegment - from);
         const view = this.#readSegmentChunk(base, from, n);
         for (let k = 0; k < n; k++) {
           const offset = getInt64(view, k * CQ_UNIT_BYTES);
@@ -312,7 +327,19 @@ export class ConsumeQueue {
   #putUnit(commitLogOffset: number, size: number, tagsCode: number): void {
     const pendingUnits = this.#maxOffset - this.#pendingFrom;
     const crossesSegment = pendingUnits > 0 && this.#maxOffset % this.unitsPerSegment === 0;
-    if (pendingUnits * CQ_UNIT_BYTES >= this.#pending.length || crossesSegment) this.commit();
+    if (pendingUnits * CQ_UNIT_BYTES >= this.#pending.length) {
+      if (this.#pending.length < this.#pendingUnitsMax * CQ_UNIT_BYTES) {
+        const grown = new Uint8Array(
+          Math.min(this.#pending.length * 2, this.#pendingUnitsMax * CQ_UNIT_BYTES),
+        );
+        grown.set(this.#pending);
+        this.#pending = grown;
+        this.#pendingView = new DataView(grown.buffer);
+      } else {
+        this.commit();
+      }
+    }
+    if (crossesSegment) this.commit();
     const at = (this.#maxOffset - this.#pendingFrom) * CQ_UNIT_BYTES;
     setInt64(this.#pendingView, at, commitLogOffset);
     this.#pendingView.setInt32(at + 8, size);
@@ -508,13 +535,28 @@ export class ConsumeQueue {
       }
       const segment = this.#segment(base, false);
       if (segment === undefined) continue;
-      const from = Math.max(0, byteOffset - base);
-      const rest = new Uint8Array(this.#segmentBytes - from);
-      const n = segment.read(from, rest);
-      if (!isAllZero(rest.subarray(0, n))) {
-        segment.write(from, new Uint8Array(n));
-        this.#unflushed.add(segment);
-        this.#markDirty(0);
+      // Zero chunk by chunk until a zero run longer than any single write (the
+      // pending buffer): what a crashed run wrote past the end lies within it.
+      // Reading whole 6 MB segments made opening thousands of queues take
+      // minutes. (As for the CommitLog: after a power cut pages of several
+      // unflushed writes may land out of order; one beyond a longer zero gap
+      // is not found, and the next recovery's cut at the checkpoint covers it.)
+      const chunk = new Uint8Array(LOAD_CHUNK_UNITS * CQ_UNIT_BYTES);
+      let position = Math.max(0, byteOffset - base);
+      let zeroRun = 0;
+      while (position < this.#segmentBytes && zeroRun < ZERO_RUN_UNITS * CQ_UNIT_BYTES) {
+        const want = Math.min(chunk.length, this.#segmentBytes - position);
+        const n = segment.read(position, chunk.subarray(0, want));
+        if (n === 0) break;
+        if (isAllZero(chunk.subarray(0, n))) {
+          zeroRun += n;
+        } else {
+          segment.write(position, new Uint8Array(n));
+          this.#unflushed.add(segment);
+          this.#markDirty(0);
+          zeroRun = 0;
+        }
+        position += n;
       }
     }
   }

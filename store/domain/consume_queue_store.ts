@@ -60,6 +60,25 @@ export class ConsumeQueueStore {
     return queue;
   }
 
+  /** Reader: called once on each queue loaded lazily by `get` (e.g. to correct its min offset). */
+  onLoad: ((queue: ConsumeQueue) => void) | undefined;
+
+  /**
+   * Every queue with a directory on disk, without opening any.
+   *
+   * @returns Topic and queue id pairs.
+   */
+  listOnDisk(): { topic: string; queueId: number }[] {
+    const out: { topic: string; queueId: number }[] = [];
+    for (const topic of this.#fs.listDirectories("consumequeue")) {
+      for (const name of this.#fs.listDirectories(`consumequeue/${topic}`)) {
+        const queueId = Number(name);
+        if (Number.isSafeInteger(queueId) && String(queueId) === name) out.push({ topic, queueId });
+      }
+    }
+    return out;
+  }
+
   /**
    * Open and load every queue on disk. Queues whose files are inconsistent
    * (a missing segment) are destroyed and reported, so recovery can rebuild
@@ -97,6 +116,7 @@ export class ConsumeQueueStore {
     if (this.#fs.segments(consumeQueuePath(topic, queueId)).list().length === 0) return undefined;
     const queue = this.#open(topic, queueId);
     queue.load();
+    this.onLoad?.(queue);
     return queue;
   }
 

@@ -97,7 +97,9 @@ class DispatchWorker {
       init.config.commitLogSegmentBytes,
     );
     this.#queues = new ConsumeQueueStore(this.#fs, init.config.consumeQueueSegmentUnits, true);
-    this.#queues.loadAll();
+    // Queues are loaded on first dispatch (recovery in the store worker already
+    // checked them all): with tens of thousands of queues, loading each again
+    // here took seconds at every start.
     const committed = loadOffset(this.#control, CTRL_COMMITTED);
     const minOffset = loadOffset(this.#control, CTRL_MIN);
     this.#trimmedToOffset = minOffset;
@@ -227,7 +229,10 @@ class DispatchWorker {
     const minOffset = loadOffset(this.#control, CTRL_MIN);
     if (minOffset <= this.#trimmedToOffset) return;
     this.#trimmedToOffset = minOffset;
-    for (const queue of this.#queues.all()) queue.deleteExpired(minOffset);
+    // Every queue on disk, loaded or not: an idle queue's old segments must go too.
+    for (const { topic, queueId } of this.#queues.listOnDisk()) {
+      this.#queues.findOrCreate(topic, queueId).deleteExpired(minOffset);
+    }
     this.#index?.deleteExpired(minOffset);
     this.#reader.release(minOffset);
   }

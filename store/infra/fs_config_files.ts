@@ -234,3 +234,18 @@ export function fsDiskUsedRatio(path: string): number {
     return 0;
   }
 }
+
+/**
+ * Bytes available to the store on the data directory's file system.
+ *
+ * @param path Any path on it.
+ * @returns Free bytes for unprivileged writers, or Infinity if unknown.
+ */
+export function fsDiskFreeBytes(path: string): number {
+  try {
+    const stats = nodeFs.statfsSync(path);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return Infinity;
+  }
+}
