@@ -49,6 +49,7 @@ import { RingConsumer, RingProducer } from "./ring_buffer.ts";
 import {
   type ControlBlock,
   controlBlock,
+  CPU_PUBLISH_INTERVAL_MS,
   CTRL_COMMITTED,
   CTRL_DISK_USED_PPM,
   CTRL_DISPATCHED,
@@ -56,7 +57,6 @@ import {
   CTRL_FLUSHED_TIMESTAMP,
   CTRL_MIN,
   CTRL_STORE_CPU_MICROS,
-  CPU_PUBLISH_INTERVAL_MS,
   loadOffset,
   notifyDispatch,
   publishThreadCpu,
