@@ -454,7 +454,9 @@ export class SendController {
   ): BrokerResponse {
     switch (result.status) {
       case "PUT_OK":
-      case "FLUSH_DISK_TIMEOUT": {
+      case "FLUSH_DISK_TIMEOUT":
+      case "FLUSH_SLAVE_TIMEOUT":
+      case "SLAVE_NOT_AVAILABLE": {
         const host = this.#ctx.storeHost;
         const offsets = result.commitLogOffsets;
         let msgId = createOffsetMessageId(host, offsets[0] ?? result.commitLogOffset);
@@ -465,7 +467,7 @@ export class SendController {
         }
         const code = result.status === "PUT_OK"
           ? ResponseCode.SUCCESS
-          : ResponseCode.FLUSH_DISK_TIMEOUT;
+          : ResponseCode[result.status];
         return createResponse(request, code, undefined, {
           msgId,
           queueId,
