@@ -38,6 +38,7 @@ import { PullHoldService } from "./domain/pull_hold.ts";
 import { TopicTable } from "./domain/topic_table.ts";
 import { createMessageStore } from "./infra/store_factory.ts";
 import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
+import { startHa } from "./ha/ha_service.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import type { GrpcFront } from "../proxy/mod.ts";
@@ -160,6 +161,10 @@ export class Broker implements AsyncDisposable {
         store = createMessageStore(config, storeHost);
         await store.open();
       }
+      // High availability: the role's put rules over the store, replication (broker/ha/).
+      const ha = startHa({ config, store, listenPort: server.port, log });
+      services.push(ha);
+      store = ha.store;
       const topics = new TopicTable(store, () => clock.nowMs());
       await topics.load(config.autoCreateTopicEnable ? 8 : undefined);
       let opaque = 0;

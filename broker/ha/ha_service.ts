@@ -1,0 +1,164 @@
+/**
+ * High availability with static roles (RocketMQ 4 style, spec §10.1–10.3):
+ * builds the HA master or slave for a broker config and wraps the store's
+ * put path with the role's rules.
+ *
+ * - `ASYNC_MASTER`: puts are acknowledged as the store answers; slaves copy
+ *   behind (loss window: whatever the slave has not acked when the master's
+ *   disk is lost).
+ * - `SYNC_MASTER`: a put that the store appended is acknowledged only when
+ *   `inSyncReplicas - 1` slaves acked past it: `SLAVE_NOT_AVAILABLE` when too
+ *   few slaves are in sync, `FLUSH_SLAVE_TIMEOUT` after `slaveTimeoutMs`.
+ *   The store's own flush status comes first (`FLUSH_DISK_TIMEOUT`).
+ * - `SLAVE`: puts answer `SERVICE_NOT_AVAILABLE`; the store is fed only by
+ *   replication; reads are served as on a master.
+ *
+ * @module
+ */
+
+import type { MessageStore, MessageToPut, PutMessageResult } from "../../store/mod.ts";
+import type { BrokerConfig } from "../config.ts";
+import type { LogSink } from "../server/request_router.ts";
+import { HaMaster, type HaSlaveStatus } from "./ha_master.ts";
+import { HaSlave, type HaSlaveProgress } from "./ha_slave.ts";
+
+/** What `haStatus` reports. */
+export type HaStatus =
+  | {
+    readonly role: "ASYNC_MASTER" | "SYNC_MASTER";
+    /** HA port listened on (undefined when the default port was taken). */
+    readonly haPort: number | undefined;
+    readonly maxOffset: number;
+    readonly slaves: readonly HaSlaveStatus[];
+  }
+  | ({ readonly role: "SLAVE" } & HaSlaveProgress);
+
+/** A running HA role. */
+export interface HaService {
+  /** The store to run the broker on: the role's put rules over the real store. */
+  readonly store: MessageStore;
+  /** Replication state. */
+  status(): HaStatus;
+  /** Stop replicating (the store itself is closed by its owner). */
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode startHa}. */
+export interface StartHaOptions {
+  /** Broker config (role, HA port, timeouts). */
+  readonly config: BrokerConfig;
+  /** The opened store. */
+  readonly store: MessageStore;
+  /** The broker's listen port (the HA port defaults to it + 1). */
+  readonly listenPort: number;
+  /** Structured log. */
+  readonly log: LogSink;
+  /** A slave's master HA address when `haMasterAddr` is empty (from the name server). */
+  readonly learnedMasterAddr?: () => string;
+  /** Called when a slave (re)connects to its master. */
+  readonly onSlaveConnected?: () => void;
+}
+
+/**
+ * Start the broker's HA role.
+ *
+ * @param options Config, store, listen port, log.
+ * @returns The running role.
+ * @throws {Deno.errors.AddrInUse} If an explicit `haPort` is taken.
+ */
+export function startHa(options: StartHaOptions): HaService {
+  const { config, store, log } = options;
+  if (config.brokerRole === "SLAVE") {
+    const slave = HaSlave.start({
+      masterAddr: () =>
+        config.haMasterAddr !== "" ? config.haMasterAddr : options.learnedMasterAddr?.() ?? "",
+      store,
+      onConnected: options.onSlaveConnected,
+      log,
+    });
+    const refuse = (): Promise<PutMessageResult> =>
+      Promise.resolve({ status: "SERVICE_NOT_AVAILABLE", remark: "this broker is a slave" });
+    return {
+      store: withPuts(store, refuse, refuse),
+      status: () => ({ role: "SLAVE", ...slave.progress() }),
+      close: () => slave.close(),
+    };
+  }
+  const role = config.brokerRole === "SYNC_MASTER" ? "SYNC_MASTER" : "ASYNC_MASTER";
+  const master = listenMaster(options);
+  const acksNeeded = config.inSyncReplicas - 1;
+  const replicate = async (put: Promise<PutMessageResult>): Promise<PutMessageResult> => {
+    const result = await put;
+    if (master === undefined || !("commitLogOffset" in result)) return result;
+    master.notifyAppended();
+    if (role !== "SYNC_MASTER" || acksNeeded <= 0 || result.status !== "PUT_OK") return result;
+    if (master.inSyncSlaveCount() < acksNeeded) return { ...result, status: "SLAVE_NOT_AVAILABLE" };
+    const end = result.commitLogOffset + result.wroteBytes;
+    const acked = await master.waitForAcks(end, acksNeeded, config.slaveTimeoutMs);
+    return acked ? result : { ...result, status: "FLUSH_SLAVE_TIMEOUT" };
+  };
+  const noSlaves = (put: Promise<PutMessageResult>): Promise<PutMessageResult> =>
+    role === "SYNC_MASTER" && acksNeeded > 0
+      ? put.then((r) =>
+        "commitLogOffset" in r && r.status === "PUT_OK"
+          ? { ...r, status: "SLAVE_NOT_AVAILABLE" }
+          : r
+      )
+      : put;
+  const wrap = master === undefined ? noSlaves : replicate;
+  return {
+    store: withPuts(
+      store,
+      (m) => wrap(store.putMessage(m)),
+      (ms) => wrap(store.putMessages(ms)),
+    ),
+    status: () => ({
+      role,
+      haPort: master?.port,
+      maxOffset: store.stats().commitLogMaxOffset,
+      slaves: master?.slaves() ?? [],
+    }),
+    close: async () => await master?.close(),
+  };
+}
+
+function listenMaster(options: StartHaOptions): HaMaster | undefined {
+  const { config, store, log } = options;
+  const port = config.haPort === -1 ? options.listenPort + 1 : config.haPort;
+  try {
+    const master = HaMaster.start({
+      host: config.listen,
+      port,
+      store,
+      segmentBytes: config.commitLogSegmentBytes,
+      maxGapBytes: config.haMaxGapBytes,
+      log,
+    });
+    log({ event: "ha_listening", port: master.port, role: config.brokerRole });
+    return master;
+  } catch (error) {
+    // The default port (listen + 1) may be taken, e.g. by another broker on port 0: run alone.
+    if (config.haPort !== -1 || !(error instanceof Deno.errors.AddrInUse)) throw error;
+    log({ event: "ha_listen_failed", port, error: String(error) });
+    return undefined;
+  }
+}
+
+/**
+ * The store with its two put methods replaced; every other member is the
+ * store's own, called on the store itself (its private fields need that).
+ */
+function withPuts(
+  store: MessageStore,
+  putMessage: (message: MessageToPut) => Promise<PutMessageResult>,
+  putMessages: (messages: readonly MessageToPut[]) => Promise<PutMessageResult>,
+): MessageStore {
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === "putMessage") return putMessage;
+      if (key === "putMessages") return putMessages;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
