@@ -38,7 +38,8 @@ import { PullHoldService } from "./domain/pull_hold.ts";
 import { TopicTable } from "./domain/topic_table.ts";
 import { createMessageStore } from "./infra/store_factory.ts";
 import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
-import { startHa } from "./ha/ha_service.ts";
+import { remotingAddrOfHa, startHa } from "./ha/ha_service.ts";
+import { SlaveSynchronize } from "./ha/slave_synchronize.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import type { GrpcFront } from "../proxy/mod.ts";
@@ -162,11 +163,31 @@ export class Broker implements AsyncDisposable {
         await store.open();
       }
       // High availability: the role's put rules over the store, replication (broker/ha/).
-      const ha = startHa({ config, store, listenPort: server.port, log });
+      const learned = { masterAddr: "", haServerAddr: "" };
+      let slaveSync: SlaveSynchronize | undefined;
+      const ha = startHa({
+        config,
+        store,
+        listenPort: server.port,
+        log,
+        learnedMasterAddr: () => learned.haServerAddr,
+        onSlaveConnected: () => slaveSync?.syncSoon(),
+      });
       services.push(ha);
       store = ha.store;
       const topics = new TopicTable(store, () => clock.nowMs());
       await topics.load(config.autoCreateTopicEnable ? 8 : undefined);
+      if (config.brokerRole === "SLAVE") {
+        const sync = new SlaveSynchronize({
+          masterAddr: () => learned.masterAddr || remotingAddrOfHa(config.haMasterAddr),
+          topics,
+          store,
+          log,
+        });
+        slaveSync = sync;
+        services.push(sync);
+        sync.syncSoon();
+      }
       let opaque = 0;
       // Dedup window of the send path, refilled from each windowed topic's tail.
       const dedup = new DedupWindow({
@@ -326,6 +347,10 @@ export class Broker implements AsyncDisposable {
           registerIntervalMs: config.registerIntervalMs,
           source: { topics: () => topics.list(), dataVersion: () => topics.dataVersion },
           log,
+          onMaster: (masterAddr, haServerAddr) => {
+            learned.masterAddr = masterAddr;
+            learned.haServerAddr = haServerAddr;
+          },
         });
         const unsubscribeTopics = topics.onChange(() => registrar.topicsChanged());
         services.push({

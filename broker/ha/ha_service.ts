@@ -162,3 +162,16 @@ function withPuts(
     },
   });
 }
+
+/**
+ * The master's remoting address implied by its HA address under the default
+ * HA port (listen port + 1), for a slave given only `--ha-master-addr`.
+ *
+ * @param haAddr `host:port` of the master's HA port ("" when unknown).
+ * @returns `host:(port - 1)`, or "".
+ */
+export function remotingAddrOfHa(haAddr: string): string {
+  const colon = haAddr.lastIndexOf(":");
+  if (colon <= 0) return "";
+  return `${haAddr.slice(0, colon)}:${Number(haAddr.slice(colon + 1)) - 1}`;
+}

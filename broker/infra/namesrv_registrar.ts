@@ -13,6 +13,7 @@ import {
   brokerIdentityHeader,
   queryDataVersionResponseHeader,
   registerBrokerRequestHeader,
+  registerBrokerResponseHeader,
 } from "../../client/protocol/namesrv_headers.ts";
 import {
   bodyCrc32,
@@ -61,6 +62,8 @@ export interface NamesrvRegistrarOptions {
   readonly source: RegistrarSource;
   /** Structured log. */
   readonly log: (event: Readonly<Record<string, unknown>>) => void;
+  /** HA: called with the master's addresses a name server names in its answer (slaves). */
+  readonly onMaster?: (masterAddr: string, haServerAddr: string) => void;
 }
 
 /**
@@ -168,7 +171,7 @@ export class NamesrvRegistrar {
         compressed,
       );
       const [host, port] = splitAddr(o.brokerAddr);
-      await client.invoke(
+      const registered = await client.invoke(
         RequestCode.REGISTER_BROKER,
         registerBrokerRequestHeader.encode({
           brokerName: o.brokerName,
@@ -181,6 +184,10 @@ export class NamesrvRegistrar {
         }),
         body,
       );
+      const master = registerBrokerResponseHeader.decode(registered.extFields);
+      if (master.ok && master.header.masterAddr) {
+        o.onMaster?.(master.header.masterAddr, master.header.haServerAddr ?? "");
+      }
       this.#backoffMs.delete(client);
       await this.#watch(client);
     } catch (error) {

@@ -34,6 +34,16 @@ async function startPair(
   const master = await spawnBroker({
     args: [...SEGMENT_ARGS, "--broker-role", masterRole, ...extra],
   });
+  await createTopic(master.endpoint);
+  // A consumer offset committed before the slave exists reaches it with the metadata copy.
+  await using conn = await TestConnection.connect(master.port);
+  const update = await conn.request(RequestCode.UPDATE_CONSUMER_OFFSET, {
+    consumerGroup: "ha-cg",
+    topic: TOPIC,
+    queueId: 1,
+    commitOffset: 7,
+  });
+  assert.equal(update.code, ResponseCode.SUCCESS);
   const slave = await spawnBroker({
     args: [
       ...SEGMENT_ARGS,
@@ -45,8 +55,6 @@ async function startPair(
       `127.0.0.1:${master.port + 1}`,
     ],
   });
-  await createTopic(master.endpoint);
-  await createTopic(slave.endpoint);
   return { master, slave };
 }
 
@@ -85,6 +93,15 @@ Deno.test("SYNC_MASTER + slave: after SIGKILL of the master every acked message 
     const r = await producer.send({ topic: TOPIC, body: "probe" });
     return r.status === "SEND_OK" ? r : undefined;
   });
+  // The slave copied the topic and the consumer offset from its master on connect.
+  await using slaveConn = await TestConnection.connect(slave.port);
+  const probe = await producer.send({ topic: TOPIC, body: "probe-2" });
+  await until(
+    "the topic on the slave",
+    () => bodyAt(slaveConn, probe.queue.queueId, probe.queueOffset),
+  );
+  await using slaveAdmin = await createAdmin({ endpoint: slave.endpoint });
+  assert.equal(await slaveAdmin.queryConsumerOffset("ha-cg", TOPIC, 1), 7);
   const acked: { body: string; queueId: number; queueOffset: number }[] = [];
   // Under load: 8 senders in a loop; the master is killed once 200 sends were acknowledged.
   let next = 0;
@@ -108,7 +125,7 @@ Deno.test("SYNC_MASTER + slave: after SIGKILL of the master every acked message 
   await Promise.all(sends);
   await master.kill("SIGKILL");
   assert.ok(acked.length >= 100, `only ${acked.length} sends were acknowledged`);
-  await using conn = await TestConnection.connect(slave.port);
+  const conn = slaveConn;
   const missing: string[] = [];
   for (const a of acked) {
     const body = await bodyAt(conn, a.queueId, a.queueOffset);
