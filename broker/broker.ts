@@ -38,7 +38,7 @@ import { PullHoldService } from "./domain/pull_hold.ts";
 import { TopicTable } from "./domain/topic_table.ts";
 import { createMessageStore } from "./infra/store_factory.ts";
 import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
-import { remotingAddrOfHa, startHa } from "./ha/ha_service.ts";
+import { haStatusHandlers, remotingAddrOfHa, startHa } from "./ha/ha_service.ts";
 import { SlaveSynchronize } from "./ha/slave_synchronize.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
@@ -174,6 +174,7 @@ export class Broker implements AsyncDisposable {
         onSlaveConnected: () => slaveSync?.syncSoon(),
       });
       services.push(ha);
+      router.register(haStatusHandlers(ha));
       store = ha.store;
       const topics = new TopicTable(store, () => clock.nowMs());
       await topics.load(config.autoCreateTopicEnable ? 8 : undefined);

@@ -17,6 +17,8 @@
  */
 
 import type { MessageStore, MessageToPut, PutMessageResult } from "../../store/mod.ts";
+import { RequestCode } from "../../client/protocol/request_code.ts";
+import { type RequestHandler, success } from "../api/broker_context.ts";
 import type { BrokerConfig } from "../config.ts";
 import type { LogSink } from "../server/request_router.ts";
 import { HaMaster, type HaSlaveStatus } from "./ha_master.ts";
@@ -174,4 +176,17 @@ export function remotingAddrOfHa(haAddr: string): string {
   const colon = haAddr.lastIndexOf(":");
   if (colon <= 0) return "";
   return `${haAddr.slice(0, colon)}:${Number(haAddr.slice(colon + 1)) - 1}`;
+}
+
+/**
+ * The GET_BROKER_HA_STATUS (907) handler: the role's `HaStatus` as JSON.
+ *
+ * @param ha The running role.
+ * @returns Code and handler pairs for the request router.
+ */
+export function haStatusHandlers(ha: HaService): [number, RequestHandler][] {
+  return [[
+    RequestCode.GET_BROKER_HA_STATUS,
+    (request) => success(request, {}, new TextEncoder().encode(JSON.stringify(ha.status()))),
+  ]];
 }

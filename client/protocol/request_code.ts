@@ -77,6 +77,7 @@ export const RequestCode = {
   GET_CONSUME_STATS: 208,
   RESET_CONSUMER_CLIENT_OFFSET: 220,
   INVOKE_BROKER_TO_RESET_OFFSET: 222,
+  GET_BROKER_HA_STATUS: 907,
 } as const;
 
 /** A known request code number. */

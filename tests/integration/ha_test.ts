@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import { createAdmin } from "../../client/admin.ts";
+import { runAdminCli } from "../../client/cli/admin_cli.ts";
 import { createProducer } from "../../client/producer.ts";
 import { decodeRecords } from "../../client/protocol/message_record.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
@@ -147,6 +148,18 @@ Deno.test("a slave refuses sends and serves pulls while its master is down", asy
   await using conn = await TestConnection.connect(slave.port);
   // ASYNC: the slave catches up behind the acknowledgements.
   await until("the slave to catch up", () => bodyAt(conn, last.queue.queueId, last.queueOffset));
+  // `deno task admin haStatus`: the master reports its slave caught up (lag 0).
+  const status = await until("haStatus to show the slave caught up", async () => {
+    let text = "";
+    assert.equal(await runAdminCli(["haStatus", "-n", master.endpoint], (t) => text += t), 0);
+    const s = JSON.parse(text);
+    return s.slaves.length === 1 && s.slaves[0].lagBytes === 0 ? s : undefined;
+  });
+  assert.equal(status.role, "ASYNC_MASTER");
+  assert.equal(status.slaves[0].ackedOffset, status.maxOffset);
+  let slaveText = "";
+  await runAdminCli(["haStatus", "-n", slave.endpoint], (t) => slaveText += t);
+  assert.equal(JSON.parse(slaveText).role, "SLAVE");
   await master.kill("SIGKILL");
   for (let i = 0; i < results.length; i++) {
     const r = results[i];
