@@ -611,7 +611,8 @@ export class CommitLog implements CommitLogRead {
    * @throws {AssertionError} If the offset does not match or a record is malformed or misplaced.
    */
   appendReplicated(commitLogOffset: number, bytes: Uint8Array): number {
-    if (this.#writtenOffset !== commitLogOffset && this.#dir.list().length === 0) {
+    const empty = this.#bases.length === 0 && this.#writtenOffset === this.#committedOffset;
+    if (this.#writtenOffset !== commitLogOffset && empty && this.#dir.list().length === 0) {
       this.reset(commitLogOffset);
     }
     assert(
