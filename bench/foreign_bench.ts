@@ -20,7 +20,7 @@
  *
  * Run: `deno run -A bench/foreign_bench.ts [--messages 200000] [--warmup 20000]
  * [--in-flight 1000] [--latency-sends 5000] [--no-redis]
- * [--broker-deno-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"]`
+ * [--broker-deno-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--broker-main other/broker/main.ts]`
  *
  * @module
  */
@@ -43,6 +43,8 @@ export interface ForeignBenchOptions {
   readonly pullBatch: number;
   readonly redis: boolean;
   readonly brokerDenoFlags?: readonly string[];
+  /** Another checkout's `broker/main.ts` to run instead (before/after figures). */
+  readonly brokerMain?: string;
 }
 
 type Result = Record<string, unknown>;
@@ -146,6 +148,7 @@ export async function runForeignBench(o: ForeignBenchOptions): Promise<Result[]>
   await using broker = await spawnBroker({
     args: ["--flush", "sync"],
     denoFlags: o.brokerDenoFlags,
+    brokerMain: o.brokerMain,
     stderr: "inherit",
   });
   {
@@ -249,5 +252,8 @@ if (import.meta.main) {
     pullBatch: flag("pull-batch") ?? 32,
     redis: !Deno.args.includes("--no-redis"),
     brokerDenoFlags: at >= 0 ? Deno.args[at + 1].split(" ").filter((f) => f !== "") : undefined,
+    brokerMain: Deno.args.includes("--broker-main")
+      ? Deno.args[Deno.args.indexOf("--broker-main") + 1]
+      : undefined,
   });
 }

@@ -303,13 +303,14 @@ export class Broker implements AsyncDisposable {
           put: createTimerAwarePut((m) => sendBackStore.putMessage(m), () => clock.nowMs()),
           topics,
           retryMaxTimesDefault: config.retryMaxTimes,
+          groupRetryMaxTimes: (group) => started.groupRetryMaxTimes(group),
         });
         const bridge = new GrpcPopBridge(topics, config.brokerName, pop.pop, pop.ack, dlq);
         const front = await GrpcFront.start({
           host: config.listen,
           port: config.grpcPort,
           advertisedHost: ipText(storeHost.ip),
-          backend: new LocalGrpcBackend(ctx, transactions, bridge),
+          backend: new LocalGrpcBackend(ctx, transactions, bridge, started),
           authorize: ops.acl === undefined ? undefined : grpcAccessHook(ops.acl),
           bodyBytesMax: config.messageBytesMax,
           log,

@@ -78,6 +78,8 @@ export interface BrokerConfig {
   readonly commitLogSegmentBytes: number;
   /** ConsumeQueue segment size, 20-byte units. */
   readonly consumeQueueSegmentUnits: number;
+  /** Most segment files the store keeps open (all threads); idle ones are closed and reopened on demand. */
+  readonly openFilesMax: number;
   /** Age after which an unresolved transactional half message is checked, ms. */
   readonly transactionTimeoutMs: number;
   /** Time between transaction check rounds, ms. */
@@ -110,6 +112,10 @@ export interface BrokerConfig {
   readonly dedupWindowMs: number;
   /** Most keys the dedup window remembers (oldest forgotten first). */
   readonly dedupKeysMax: number;
+  /** Most parked pops per topic, group and queue (beyond: POLLING_FULL). */
+  readonly popPollingPerKeyMax: number;
+  /** Most parked pops overall (beyond: POLLING_FULL). */
+  readonly popPollingTotalMax: number;
   /** HA role: `ASYNC_MASTER`, `SYNC_MASTER` or `SLAVE` (spec §10.1). */
   readonly brokerRole: string;
   /** HA listen port of a master; -1 = listen port + 1, 0 = any free port. */
@@ -170,6 +176,7 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     shutdownTimeoutMs: 10_000,
     commitLogSegmentBytes: 1024 * 1024 * 1024,
     consumeQueueSegmentUnits: 300_000,
+    openFilesMax: 512,
     transactionTimeoutMs: 6_000,
     transactionCheckIntervalMs: 30_000,
     transactionCheckMax: 15,
@@ -186,6 +193,8 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     aclFile: "",
     dedupWindowMs: 0,
     dedupKeysMax: 1_000_000,
+    popPollingPerKeyMax: 1_024,
+    popPollingTotalMax: 100_000,
     brokerRole: "ASYNC_MASTER",
     haPort: -1,
     haMasterAddr: "",
@@ -360,6 +369,12 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       description: "ConsumeQueue segment size, units",
     },
     {
+      key: "openFilesMax",
+      flag: "--open-files-max",
+      kind: "int",
+      description: "most segment files the store keeps open (LRU); keep below ulimit -n",
+    },
+    {
       key: "transactionTimeoutMs",
       flag: "--transaction-timeout-ms",
       kind: "int",
@@ -456,6 +471,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       flag: "--dedup-keys-max",
       kind: "int",
       description: "most keys the dedup window remembers (oldest forgotten first)",
+    },
+    {
+      key: "popPollingPerKeyMax",
+      flag: "--pop-polling-per-key-max",
+      kind: "int",
+      description: "most parked pops per topic, group and queue (beyond: POLLING_FULL)",
+    },
+    {
+      key: "popPollingTotalMax",
+      flag: "--pop-polling-total-max",
+      kind: "int",
+      description: "most parked pops overall (beyond: POLLING_FULL)",
     },
     {
       key: "brokerRole",
@@ -658,6 +685,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("shutdownTimeoutMs", 0, 3_600_000);
   range("commitLogSegmentBytes", 4096, 2 ** 40);
   range("consumeQueueSegmentUnits", 1, 2 ** 31 - 1);
+  range("openFilesMax", 32, 1_000_000);
   range("transactionTimeoutMs", 1, Number.MAX_SAFE_INTEGER);
   range("transactionCheckIntervalMs", 1, Number.MAX_SAFE_INTEGER);
   range("transactionCheckMax", 1, 1_000_000);
@@ -677,6 +705,8 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("httpPort", 0, 65535);
   range("dedupWindowMs", 0, 7 * 24 * 3_600_000);
   range("dedupKeysMax", 1, 100_000_000);
+  range("popPollingPerKeyMax", 1, 10_000_000);
+  range("popPollingTotalMax", 1, 10_000_000);
   if (!["ASYNC_MASTER", "SYNC_MASTER", "SLAVE"].includes(config.brokerRole)) {
     throw new RangeError(
       `Invalid broker config: brokerRole is "${config.brokerRole}", allowed ASYNC_MASTER, SYNC_MASTER, SLAVE`,

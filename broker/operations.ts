@@ -61,6 +61,8 @@ export interface PreparedOperations {
 export interface StartedOperations {
   /** Per-group attempts before the DLQ (for send-back). */
   groupRetryMaxTimes(group: string): number | undefined;
+  /** Whether a group consumes in order (`consumeMessageOrderly`; the gRPC front's FIFO setting). */
+  groupOrderly(group: string): boolean;
   /** Stop watchers and samplers. */
   close(): void;
 }
@@ -133,6 +135,7 @@ export async function prepareOperations(options: {
         const max = table.get(group)?.retryMaxTimes;
         return max === undefined || max < 0 ? undefined : max;
       },
+      groupOrderly: (group: string) => table.get(group)?.consumeMessageOrderly === true,
       close: () => {
         stats.close();
         watcher?.close();

@@ -14,6 +14,7 @@ import { AckService } from "./domain/pop/ack_service.ts";
 import { createPopContext, type PopContext } from "./domain/pop/pop_context.ts";
 import { PopService } from "./domain/pop/pop_service.ts";
 import { ReviveService } from "./domain/pop/revive_service.ts";
+import { createRecordPut } from "./domain/pop/record_put.ts";
 import { createTimerAwarePut, SendBackService } from "./domain/retry/send_back.ts";
 import { TIMER_QUEUE_ID, TIMER_TOPIC } from "./domain/timer/timer_transform.ts";
 import type { TimerMessageService } from "./domain/timer/timer_service.ts";
@@ -70,13 +71,15 @@ export async function startPop(options: PopModuleOptions): Promise<PopModule> {
   const ctx = await createPopContext({
     store,
     topics,
-    put,
+    put: createRecordPut(store, () => clock.nowMs()),
     clock,
     brokerName: config.brokerName,
     clusterName: config.clusterName,
     storeHost: options.storeHost,
     maxAttempts: config.retryMaxTimes + 1,
     durableAcks: config.flush === "sync",
+    pollingPerKeyMax: config.popPollingPerKeyMax,
+    pollingTotalMax: config.popPollingTotalMax,
   });
   // Pop offsets are written every POP_OFFSETS_FLUSH_INTERVAL_MS (and before acks under sync flush).
   let cancelFlush = clock.schedule(function flush() {

@@ -36,6 +36,7 @@ import {
 } from "./consumer/options.ts";
 import { PopPushService } from "./consumer/pop_push.ts";
 import { ProcessQueue } from "./consumer/process_queue.ts";
+import { resetQueues } from "./consumer/reset_offsets.ts";
 import { type PullContext, pullLoop } from "./consumer/pull_service.ts";
 import { RebalanceService } from "./consumer/rebalance.ts";
 import { startOffset } from "./consumer/start_offset.ts";
@@ -185,32 +186,14 @@ export class Consumer implements AsyncDisposable {
     this.group = options.group;
     this.topic = options.topic;
     this.orderly = options.orderly ?? false;
-    this.messageModel = options.messageModel ?? "CLUSTERING";
-    if (this.messageModel !== "CLUSTERING" && this.messageModel !== "BROADCASTING") {
-      throw new TypeError(
-        `Cannot create consumer: messageModel must be CLUSTERING or BROADCASTING, got ${
-          String(this.messageModel)
-        }`,
-      );
-    }
+    this.#options = resolveConsumerOptions(options);
+    this.messageModel = this.#options.messageModel;
     const broadcasting = this.messageModel === "BROADCASTING";
-    if (broadcasting && this.orderly) {
-      throw new TypeError("Cannot create consumer: an orderly consumer cannot broadcast");
-    }
     this.clientId = options.clientId ?? `consumer@${Deno.pid}@${crypto.randomUUID().slice(0, 8)}`;
     this.#subscription = parseSubscription(this.topic, options.subscription);
     this.#subscriptions = this.orderly || broadcasting
       ? [this.#subscription]
       : [this.#subscription, subscribeAll(RETRY_TOPIC_PREFIX + this.group)];
-    this.#options = resolveConsumerOptions(options);
-    if (options.mode !== undefined && options.mode !== "pull" && options.mode !== "pop") {
-      throw new TypeError(
-        `Cannot create consumer: mode must be pull or pop, got ${String(options.mode)}`,
-      );
-    }
-    if (options.mode === "pop" && broadcasting) {
-      throw new TypeError("Cannot create consumer: pop mode is for clustering consumers");
-    }
     this.#popPush = options.mode === "pop"
       ? new PopPushService({
         endpoint: options.endpoint,
@@ -540,31 +523,10 @@ export class Consumer implements AsyncDisposable {
     return undefined;
   }
 
-  /**
-   * RESET_CONSUMER_CLIENT_OFFSET: drop the state of each reset queue
-   * (without committing its old progress), store the new offset, and let
-   * the rebalance start it again from there.
-   */
+  /** RESET_CONSUMER_CLIENT_OFFSET: restart each reset queue from its new offset. */
   async #resetOffsets(request: RemotingCommand): Promise<void> {
-    let table: Record<string, number>;
-    try {
-      table = JSON.parse(new TextDecoder().decode(request.body ?? new Uint8Array())).offsetTable;
-    } catch {
-      return;
-    }
-    const reset: [ProcessQueue, number][] = [];
-    for (const pq of this.#queues.values()) {
-      const offset = table?.[`${pq.queue.topic}@${pq.queue.brokerName}@${pq.queue.queueId}`];
-      if (typeof offset === "number") reset.push([pq, offset]);
-    }
-    for (const [pq] of reset) {
-      this.#queues.delete(pq.key);
-      pq.deactivate();
-    }
-    await Promise.all(reset.map(([pq]) => pq.loop));
-    // A pull sent before the reset may have stored the old offset: store the new one last.
-    await Promise.all(reset.map(([pq, offset]) => this.#offsets.commit(pq.queue, offset)));
-    if (reset.length > 0) await this.#rebalancer.run();
+    const reset = await resetQueues(this.#queues, request.body, this.#offsets);
+    if (reset > 0) await this.#rebalancer.run();
   }
 
   /**

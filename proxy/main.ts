@@ -107,6 +107,7 @@ export async function main(args: readonly string[]): Promise<number> {
     Deno.addSignalListener("SIGINT", () => resolve("SIGINT"));
     Deno.addSignalListener("SIGTERM", () => resolve("SIGTERM"));
   });
+  backend.onTransactionCheck((group, check) => front.checkTransaction(group, check));
   console.log(JSON.stringify({ event: "listening", host: config.listen, grpcPort: front.port }));
   log({ event: "shutdown", signal: await stopped });
   await front.close();

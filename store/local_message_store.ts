@@ -20,7 +20,7 @@ import type {
   StoreStats,
 } from "./message_store.ts";
 import { CommitLog } from "./domain/commit_log.ts";
-import { ConsumeQueueStore } from "./domain/consume_queue_store.ts";
+import { CONSUME_QUEUE_FLUSH_BUDGET_MS, ConsumeQueueStore } from "./domain/consume_queue_store.ts";
 import { ABORT_PATH, writeCheckpoint } from "./domain/checkpoint.ts";
 import { CONSUMER_OFFSET_CONFIG, ConsumerOffsetTable } from "./domain/consumer_offset_table.ts";
 import { Dispatcher, type DispatchSink } from "./domain/dispatch.ts";
@@ -37,7 +37,18 @@ import { indexReplayStart, IndexService } from "./domain/index_service.ts";
 import { lookupMessagesByKey } from "./domain/message_lookup.ts";
 import { type Clock, type StoreFileSystem, systemClock } from "./domain/segment.ts";
 import { TopicFences } from "./domain/topic_fence.ts";
-import { type ConfigFiles, FsConfigFiles, fsDiskUsedRatio } from "./infra/fs_config_files.ts";
+import {
+  type ConfigFiles,
+  FsConfigFiles,
+  fsDiskFreeBytes,
+  fsDiskUsedRatio,
+} from "./infra/fs_config_files.ts";
+import {
+  DISK_FREE_RESERVE_BYTES_DEFAULT,
+  DiskSpaceGuard,
+  isNoSpace,
+  isTooManyOpenFiles,
+} from "./domain/disk_space_guard.ts";
 import { FsStoreFileSystem } from "./infra/fs_segment.ts";
 import { setImmediate } from "node:timers";
 
@@ -58,6 +69,8 @@ export interface LocalMessageStoreOptions {
   readonly configFiles?: ConfigFiles;
   /** Disk use ratio 0..1 of the data disk. Default: statfs of `config.dataDir`. */
   readonly diskUsedRatio?: () => number;
+  /** Free bytes on the data disk. Default: statfs of `config.dataDir`. */
+  readonly diskFreeBytes?: () => number;
   /** Extra dispatch sinks (the index, later). */
   readonly sinks?: readonly DispatchSink[];
 }
@@ -100,6 +113,7 @@ export class LocalMessageStore implements MessageStore {
   /** The file system is the default one on `config.dataDir` (not injected). */
   readonly #ownsDataDir: boolean;
   #failed: string | undefined;
+  readonly #diskSpace: DiskSpaceGuard;
   #recovery: StoreRecovery | undefined;
 
   /**
@@ -122,12 +136,18 @@ export class LocalMessageStore implements MessageStore {
     }
     this.#config = config;
     this.#clock = options.clock ?? systemClock;
-    this.#fs = options.fileSystem ?? new FsStoreFileSystem(config.dataDir);
+    this.#fs = options.fileSystem ?? new FsStoreFileSystem(config.dataDir, config.openFilesMax);
     this.#ownsDataDir = options.fileSystem === undefined;
     this.#configFiles = options.configFiles ?? new FsConfigFiles(config.dataDir);
     this.#diskUsedRatio = options.diskUsedRatio ?? (() => fsDiskUsedRatio(config.dataDir));
     this.#diskCheckEveryPut = options.diskUsedRatio !== undefined;
     this.#sinks = options.sinks ?? [];
+    const freeBytes = options.diskFreeBytes ?? (() => fsDiskFreeBytes(config.dataDir));
+    this.#diskSpace = new DiskSpaceGuard(
+      freeBytes,
+      config.diskFreeReserveBytes ?? DISK_FREE_RESERVE_BYTES_DEFAULT,
+      () => this.#clock.nowMs(),
+    );
   }
 
   /** What the last `open` recovered (for logs and tests). */
@@ -230,7 +250,7 @@ export class LocalMessageStore implements MessageStore {
     }
     this.#timers.push(
       setInterval(
-        () => this.#guard(() => this.#flushLogics()),
+        () => this.#guard(() => this.#flushLogics(false)),
         this.#config.flushConsumeQueueIntervalMs,
       ),
       setInterval(
@@ -250,10 +270,21 @@ export class LocalMessageStore implements MessageStore {
     }
   }
 
-  #flushLogics(): void {
+  /**
+   * Flush ConsumeQueues and the index, then write the checkpoint. A periodic
+   * round flushes queues only for `CONSUME_QUEUE_FLUSH_BUDGET_MS`; the
+   * checkpoint then claims dispatch only below the first unflushed unit.
+   */
+  #flushLogics(full = true): void {
     const commitLog = this.#commitLog!;
     const queues = this.#queues!;
-    queues.flushAll();
+    let unflushed: number | undefined;
+    if (full) {
+      queues.flushAll();
+    } else {
+      const now = () => this.#clock.nowMs();
+      unflushed = queues.flushDirty(now() + CONSUME_QUEUE_FLUSH_BUDGET_MS, now);
+    }
     const indexMsgTimestamp = this.#index?.flush();
     const flushed = commitLog.flushedOffset;
     const now = commitLog.lastStoreTimestamp;
@@ -264,7 +295,11 @@ export class LocalMessageStore implements MessageStore {
       masterFlushedOffset: 0,
       confirmPhyOffset: 0,
       commitLogFlushedOffset: flushed,
-      dispatchedOffset: Math.min(this.#dispatcher!.dispatchedOffset, flushed),
+      dispatchedOffset: Math.min(
+        this.#dispatcher!.dispatchedOffset,
+        flushed,
+        unflushed ?? Number.MAX_SAFE_INTEGER,
+      ),
     });
   }
 
@@ -326,6 +361,8 @@ export class LocalMessageStore implements MessageStore {
     if (this.#failed !== undefined) {
       return { status: "SERVICE_NOT_AVAILABLE", remark: this.#failed };
     }
+    const full = this.#diskSpace.check(this.#commitLog!.writtenOffset);
+    if (full !== undefined) return { status: "SERVICE_NOT_AVAILABLE", remark: full };
     if (this.#diskCheckEveryPut) this.#diskRatio = this.#diskUsedRatio();
     if (this.#diskRatio > this.#config.diskSpaceWarningLevelRatio) {
       return {
@@ -369,6 +406,17 @@ export class LocalMessageStore implements MessageStore {
     try {
       appended = this.#append(prepared as PreparedMessage[]);
     } catch (error) {
+      if (isNoSpace(error)) {
+        // Not fatal: drop what did not reach the file, refuse, resume once space is freed.
+        commitLog.discardUncommitted();
+        this.#diskSpace.markFull(error);
+        return { status: "SERVICE_NOT_AVAILABLE", remark: this.#diskSpace.full! };
+      }
+      if (isTooManyOpenFiles(error)) {
+        // Busy for this one request (SYSTEM_BUSY on the wire); the store keeps serving.
+        commitLog.discardUncommitted();
+        return { status: "OS_PAGE_CACHE_BUSY", remark: (error as Error).message };
+      }
       this.#failed = `store failure: ${(error as Error).message}`;
       return { status: "UNKNOWN_ERROR", remark: this.#failed };
     }
@@ -453,7 +501,8 @@ export class LocalMessageStore implements MessageStore {
             this.#commitLog!.flush();
             resolve(true);
           } catch (error) {
-            this.#failed = `flush failed: ${(error as Error).message}`;
+            if (isNoSpace(error)) this.#diskSpace.markFull(error);
+            else this.#failed = `flush failed: ${(error as Error).message}`;
             resolve(false);
           }
         });

@@ -3,7 +3,7 @@ import { makeTempDir } from "../tests/_helpers/temp_dir.ts";
 import { testMessage } from "../tests/contract/message_store_contract.ts";
 import { ManualClock } from "./domain/_test_support.ts";
 import { ABORT_PATH } from "./domain/checkpoint.ts";
-import { segmentFileName } from "./domain/segment.ts";
+import { type SegmentDirectory, segmentFileName, type StoreFileSystem } from "./domain/segment.ts";
 import { LocalMessageStore } from "./local_message_store.ts";
 import { defaultStoreConfig, type MessageStoreConfig } from "./message_store.ts";
 
@@ -186,4 +186,62 @@ Deno.test("LocalMessageStore removes the abort marker on close and keeps it whil
   }
   await assert.rejects(() => Deno.stat(`${dir.path}/abort`), Deno.errors.NotFound);
   assert.equal((await Deno.stat(`${dir.path}/checkpoint`)).size, 64);
+});
+
+Deno.test("LocalMessageStore answers a put busy when no descriptor can be had, and keeps serving", async () => {
+  const { MemoryFileSystem } = await import("./infra/memory_segment.ts");
+  const { TooManyOpenFilesError } = await import("./infra/fs_handle_cache.ts");
+  const memory = new MemoryFileSystem();
+  let failNextCreate = false;
+  const fileSystem: StoreFileSystem = {
+    segments(path: string): SegmentDirectory {
+      const dir = memory.segments(path);
+      return {
+        path: dir.path,
+        list: () => dir.list(),
+        sync: () => dir.sync(),
+        delete: (base) => dir.delete(base),
+        lastModifiedMs: (base) => dir.lastModifiedMs(base),
+        open(base, size, options) {
+          if (failNextCreate && options?.create && !dir.list().includes(base)) {
+            failNextCreate = false;
+            throw new TooManyOpenFilesError(`${path}/${base}`, new Error("EMFILE"));
+          }
+          return dir.open(base, size, options);
+        },
+      };
+    },
+    listDirectories: (path) => memory.listDirectories(path),
+    removeDirectory: (path) => memory.removeDirectory(path),
+    readFile: (path) => memory.readFile(path),
+    writeFile: (path, bytes) => memory.writeFile(path, bytes),
+    removeFile: (path) => memory.removeFile(path),
+    exists: (path) => memory.exists(path),
+  };
+  const store = new LocalMessageStore(
+    defaultStoreConfig("unused", { ...SMALL, commitLogSegmentBytes: 4096 }),
+    { fileSystem, diskUsedRatio: () => 0.1, diskFreeBytes: () => Infinity },
+  );
+  await store.open();
+  try {
+    const first = await store.putMessage(testMessage("T", 0, "first"));
+    assert.equal(first.status, "PUT_OK");
+    failNextCreate = true;
+    let busy = 0;
+    let next = 0;
+    for (let i = 0; i < 40; i++) {
+      const result = await store.putMessage(testMessage("T", 0, body(i)));
+      if (result.status === "OS_PAGE_CACHE_BUSY") {
+        busy++;
+        assert.match("remark" in result ? result.remark : "", /too many open files/);
+      } else {
+        assert.equal(result.status, "PUT_OK");
+        assert.equal(result.queueOffset, ++next, "offsets stay contiguous");
+      }
+    }
+    assert.equal(busy, 1);
+    assert.equal(store.stats().writeRefused, false);
+  } finally {
+    await store.close();
+  }
 });

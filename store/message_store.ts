@@ -81,7 +81,11 @@ export type PutStatus =
 export type PutMessageResult =
   | {
     /** Appended; the HA statuses (SYNC_MASTER) say too few slaves confirmed it in time. */
-    readonly status: "PUT_OK" | "FLUSH_DISK_TIMEOUT" | "FLUSH_SLAVE_TIMEOUT" | "SLAVE_NOT_AVAILABLE";
+    readonly status:
+      | "PUT_OK"
+      | "FLUSH_DISK_TIMEOUT"
+      | "FLUSH_SLAVE_TIMEOUT"
+      | "SLAVE_NOT_AVAILABLE";
     /** CommitLog offset of the (first) record. */
     readonly commitLogOffset: number;
     /** QueueOffset of the (first) record. */
@@ -362,6 +366,19 @@ export interface MessageStoreConfig {
   readonly indexEntriesPerFile: number;
   /** Request ring size between main thread and store worker, bytes. Default 8 MiB. */
   readonly putRingBytes: number;
+  /**
+   * Most segment file descriptors the store keeps open, all threads together
+   * (`storeThreadHandles` splits it). Idle segments are closed least recently
+   * used first and reopened on demand. Default 512, well under the common
+   * `ulimit -n` of 1,024 (sockets need the rest).
+   */
+  readonly openFilesMax?: number;
+  /**
+   * Free space kept in reserve on the data disk, bytes: below it puts are
+   * refused (`SERVICE_NOT_AVAILABLE`, remark "disk is full") until space is
+   * freed. Checked on the write path. Default 64 MiB.
+   */
+  readonly diskFreeReserveBytes?: number;
   /** Address written as STOREHOST in every record. */
   readonly storeHost: HostAddress;
   /** Named limits. */
@@ -378,6 +395,30 @@ export const DEFAULT_STORE_LIMITS: StoreLimits = Object.freeze({
   getMessagesMax: 1024,
   getBytesMax: 4 * 1024 * 1024,
 });
+
+/** Default of `MessageStoreConfig.openFilesMax`. */
+export const OPEN_FILES_MAX_DEFAULT = 512;
+
+/**
+ * How `openFilesMax` is shared by the store's threads: the store worker holds
+ * the CommitLog writer and a few readers (a tenth, at least 8); the dispatch
+ * worker (ConsumeQueue and index writers) and the main thread (readers) split
+ * the rest. `LocalMessageStore` runs every role on one thread and takes all.
+ *
+ * @param openFilesMax The whole budget.
+ * @returns Descriptors per thread.
+ */
+export function storeThreadHandles(
+  openFilesMax: number = OPEN_FILES_MAX_DEFAULT,
+): { storeWorker: number; dispatchWorker: number; mainThread: number } {
+  const storeWorker = Math.max(8, Math.floor(openFilesMax / 10));
+  const rest = Math.max(16, openFilesMax - storeWorker);
+  return {
+    storeWorker,
+    dispatchWorker: Math.ceil(rest / 2),
+    mainThread: Math.floor(rest / 2),
+  };
+}
 
 /**
  * A complete config with production defaults for everything but `dataDir`.
@@ -408,6 +449,7 @@ export function defaultStoreConfig(
     indexSlotsPerFile: 5_000_000,
     indexEntriesPerFile: 20_000_000,
     putRingBytes: 8 * 1024 * 1024,
+    openFilesMax: OPEN_FILES_MAX_DEFAULT,
     storeHost: { ip: new Uint8Array([127, 0, 0, 1]), port: 10911 },
     limits: DEFAULT_STORE_LIMITS,
     ...overrides,

@@ -147,3 +147,9 @@ export {
   type TimerWheelLoad,
   type TimerWheelOptions,
 } from "./domain/timer/timer_wheel.ts";
+export {
+  FsHandleCache,
+  openFilesLimit,
+  openFilesWarning,
+  TooManyOpenFilesError,
+} from "./infra/fs_handle_cache.ts";

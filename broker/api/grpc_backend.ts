@@ -45,22 +45,38 @@ const POP_MISSING = "consumption over gRPC needs the broker's pop service, which
 const NAME_VALUE = "\u0001";
 const PAIR_END = "\u0002";
 
+/** Per-group settings the front reads (the broker's subscription groups). */
+export interface GroupSettings {
+  /** Attempts before the DLQ, minus one; undefined: the broker's default. */
+  groupRetryMaxTimes(group: string): number | undefined;
+  /** Whether the group consumes in order. */
+  groupOrderly(group: string): boolean;
+}
+
 /** The broker as the gRPC front's backend. */
 export class LocalGrpcBackend implements ProxyBackend {
   readonly #ctx: BrokerContext;
   readonly #transactions: TransactionService;
   readonly #clusterPair: string;
   readonly #pop: GrpcPopBridge | undefined;
+  readonly #groups: GroupSettings | undefined;
 
   /**
    * @param ctx The broker's object graph.
    * @param transactions The transaction service (EndTransaction).
    * @param pop The consumer RPCs over the pop service; without it they answer UNSUPPORTED.
+   * @param groups Per-group settings (subscription groups), when the broker keeps them.
    */
-  constructor(ctx: BrokerContext, transactions: TransactionService, pop?: GrpcPopBridge) {
+  constructor(
+    ctx: BrokerContext,
+    transactions: TransactionService,
+    pop?: GrpcPopBridge,
+    groups?: GroupSettings,
+  ) {
     this.#ctx = ctx;
     this.#transactions = transactions;
     this.#pop = pop;
+    this.#groups = groups;
     this.#clusterPair = MessageConst.CLUSTER + NAME_VALUE + ctx.config.clusterName + PAIR_END;
   }
 
@@ -222,22 +238,26 @@ export class LocalGrpcBackend implements ProxyBackend {
   }
 
   /**
-   * The retry policy of a consumer group: the broker-wide retry limit, and
-   * FIFO when every subscribed topic is ordered (created with `order`, or
-   * with attribute `message.type` FIFO); this broker keeps no per-group
-   * subscription config.
+   * The retry policy of a consumer group: its subscription group's
+   * `retryMaxTimes` (else the broker's), and FIFO when the group is
+   * `consumeMessageOrderly` or every subscribed topic is ordered (created
+   * with `order`, or attribute `message.type` FIFO).
    *
-   * @param _group Consumer group.
+   * @param group Consumer group.
    * @param topics The subscribed topics.
    * @returns Its policy.
    */
-  groupRetryPolicy(_group: string, topics: readonly string[]): GroupRetryPolicy {
-    const fifo = topics.length > 0 && topics.every((name) => {
+  groupRetryPolicy(group: string, topics: readonly string[]): GroupRetryPolicy {
+    const orderedTopics = topics.length > 0 && topics.every((name) => {
       const config = this.#ctx.topics.get(name);
       return config !== undefined &&
         (config.order || config.attributes[MESSAGE_TYPE_ATTRIBUTE]?.toUpperCase() === "FIFO");
     });
-    return { maxDeliveryAttempts: this.#ctx.config.retryMaxTimes + 1, fifo };
+    const retryMaxTimes = this.#groups?.groupRetryMaxTimes(group) ?? this.#ctx.config.retryMaxTimes;
+    return {
+      maxDeliveryAttempts: retryMaxTimes + 1,
+      fifo: orderedTopics || this.#groups?.groupOrderly(group) === true,
+    };
   }
 
   /**

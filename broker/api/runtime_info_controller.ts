@@ -9,6 +9,7 @@
 import type { RemotingCommand } from "../../client/protocol/remoting_command.ts";
 import { encodeJsonBody } from "../../client/protocol/heartbeat.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
+import { BROKER_VERSION } from "../version.ts";
 import {
   type BrokerContext,
   type BrokerResponse,
@@ -48,6 +49,7 @@ export class RuntimeInfoController {
     const table: Record<string, string> = {
       brokerName: config.brokerName,
       clusterName: config.clusterName,
+      brokerVersion: BROKER_VERSION,
       brokerId: String(config.brokerId),
       brokerAddr: brokerAddress,
       namesrvAddr: config.namesrvAddr,

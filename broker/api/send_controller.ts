@@ -15,7 +15,12 @@ import {
   propertyNeedle,
 } from "../../client/protocol/properties.ts";
 import type { RemotingCommand } from "../../client/protocol/remoting_command.ts";
-import { createResponse } from "../../client/protocol/remoting_command.ts";
+import {
+  createResponse,
+  FLAG_RESPONSE,
+  LANGUAGE,
+  PROTOCOL_VERSION,
+} from "../../client/protocol/remoting_command.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
 import { ResponseCode } from "../../client/protocol/response_code.ts";
 import { DEFAULT_STORE_LIMITS } from "../../store/mod.ts";
@@ -88,6 +93,8 @@ export class SendController {
   /** Gathers a batch's properties bytes for one decode; reused (the decode is synchronous). */
   #propertiesScratch = new Uint8Array(16 * 1024);
   readonly #timerMaxDelayMs: number | undefined;
+  #prefixHost: unknown;
+  #prefix = "";
 
   /** @param ctx The broker's object graph. */
   constructor(ctx: BrokerContext) {
@@ -446,6 +453,17 @@ export class SendController {
     return topics.get(header.topic) ?? created;
   }
 
+  /** The store-host part of offset message ids (everything before the offset's 16 hex digits). */
+  #msgIdPrefix(): string {
+    const host = this.#ctx.storeHost;
+    if (this.#prefixHost !== host) {
+      const id = createOffsetMessageId(host, 0);
+      this.#prefix = id.slice(0, id.length - 16);
+      this.#prefixHost = host;
+    }
+    return this.#prefix;
+  }
+
   #respond(
     request: RemotingCommand,
     result: PutMessageResult,
@@ -457,23 +475,29 @@ export class SendController {
       case "FLUSH_DISK_TIMEOUT":
       case "FLUSH_SLAVE_TIMEOUT":
       case "SLAVE_NOT_AVAILABLE": {
-        const host = this.#ctx.storeHost;
+        // Every id shares the store-host prefix; only the offset's 16 hex digits vary.
+        const prefix = this.#msgIdPrefix();
         const offsets = result.commitLogOffsets;
-        let msgId = createOffsetMessageId(host, offsets[0] ?? result.commitLogOffset);
-        if (offsets.length > 1) {
-          // A batch: the ids share the store-host prefix; only the offset's 16 hex digits vary.
-          const prefix = msgId.slice(0, msgId.length - 16);
-          for (let i = 1; i < offsets.length; i++) msgId += "," + prefix + hex64(offsets[i]);
-        }
+        let msgId = prefix + hex64(offsets[0] ?? result.commitLogOffset);
+        for (let i = 1; i < offsets.length; i++) msgId += "," + prefix + hex64(offsets[i]);
         const code = result.status === "PUT_OK"
           ? ResponseCode.SUCCESS
           : ResponseCode[result.status];
-        return createResponse(request, code, undefined, {
-          msgId,
-          queueId,
-          queueOffset: result.queueOffset,
-          transactionId: uniqKey,
-        });
+        // createResponse's fields, built directly (this runs once per message).
+        return {
+          code,
+          language: LANGUAGE,
+          version: PROTOCOL_VERSION,
+          opaque: request.opaque,
+          flag: FLAG_RESPONSE,
+          remark: undefined,
+          extFields: {
+            msgId,
+            queueId: String(queueId),
+            queueOffset: String(result.queueOffset),
+            transactionId: uniqKey,
+          },
+        };
       }
       case "MESSAGE_ILLEGAL":
       case "PROPERTIES_SIZE_EXCEEDED":

@@ -25,10 +25,9 @@ import {
   storeTimestampAt,
 } from "../metrics/broker_metrics.ts";
 import { MessageSearch } from "./message_search.ts";
+import { ClusterView } from "./cluster_view.ts";
+import { BROKER_VERSION } from "../version.ts";
 import { HISTORY_SAMPLE_INTERVAL_MS, TpsHistory } from "./tps_history.ts";
-
-/** The version the API reports (the package version in deno.json). */
-export const BROKER_VERSION = "0.1.0";
 
 /** Request body limit of the API, bytes. */
 export const API_BODY_BYTES_MAX = 64 * 1024;
@@ -44,6 +43,7 @@ export class DashboardApi {
   readonly #source: BrokerMetricsSource;
   readonly #history: TpsHistory;
   readonly #search: MessageSearch;
+  readonly #cluster: ClusterView;
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #startedMs: number;
 
@@ -55,6 +55,7 @@ export class DashboardApi {
       source.store,
       (offset) => createOffsetMessageId(source.storeHost, offset),
     );
+    this.#cluster = new ClusterView(source, () => this.#history.current().tpsIn);
     this.#timer = setInterval(() => this.#history.sample(), HISTORY_SAMPLE_INTERVAL_MS);
     this.#startedMs = source.nowMs();
   }
@@ -64,9 +65,10 @@ export class DashboardApi {
     return this.#history;
   }
 
-  /** Stop the sampler. */
-  close(): void {
+  /** Stop the sampler and close the cluster page's connections. */
+  async close(): Promise<void> {
     clearInterval(this.#timer);
+    await this.#cluster.close();
   }
 
   /**
@@ -97,6 +99,8 @@ export class DashboardApi {
     ) {
       case "GET broker":
         return this.#broker();
+      case "GET cluster":
+        return await this.#cluster.brokers();
       case "GET history":
         return { intervalMs: HISTORY_SAMPLE_INTERVAL_MS, points: this.#history.points() };
       case "GET topics":

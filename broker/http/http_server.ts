@@ -75,7 +75,7 @@ export class BrokerHttpServer implements AsyncDisposable {
 
   /** Stop listening; resolves when open requests are done. */
   async close(): Promise<void> {
-    this.#api.close();
+    await this.#api.close();
     await this.#server.shutdown();
   }
 

@@ -24,6 +24,7 @@ export function storeConfigFor(config: BrokerConfig, storeHost: HostAddress): Me
     storeHost,
     commitLogSegmentBytes: config.commitLogSegmentBytes,
     consumeQueueSegmentUnits: config.consumeQueueSegmentUnits,
+    openFilesMax: config.openFilesMax,
   });
 }
 
@@ -48,6 +49,12 @@ export function workerStoreClass(): StoreClass | undefined {
  */
 export function createMessageStore(config: BrokerConfig, storeHost: HostAddress): MessageStore {
   const storeConfig = storeConfigFor(config, storeHost);
+  const warning = storeModule.openFilesWarning(config.openFilesMax);
+  if (warning !== undefined) {
+    console.warn(
+      JSON.stringify({ time: new Date().toISOString(), level: "warn", message: warning }),
+    );
+  }
   const worker = workerStoreClass();
   if (config.store === "worker" && worker === undefined) {
     throw new TypeError("Cannot create store: WorkerMessageStore is not available in store/mod.ts");

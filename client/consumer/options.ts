@@ -126,6 +126,10 @@ export interface ConsumerOptions {
 
 /** Options with every default applied and checked. */
 export interface ResolvedConsumerOptions {
+  /** CLUSTERING or BROADCASTING. */
+  readonly messageModel: "CLUSTERING" | "BROADCASTING";
+  /** pull or pop. */
+  readonly mode: "pull" | "pop";
   /** Start policy. */
   readonly consumeFromWhere: ConsumeFromWhere;
   /** Epoch ms for `CONSUME_FROM_TIMESTAMP`. */
@@ -169,6 +173,23 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
  * @throws {RangeError} On an out-of-range value.
  */
 export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsumerOptions {
+  const messageModel = options.messageModel ?? "CLUSTERING";
+  if (messageModel !== "CLUSTERING" && messageModel !== "BROADCASTING") {
+    throw new TypeError(
+      `Cannot create consumer: messageModel must be CLUSTERING or BROADCASTING, got ${
+        String(messageModel)
+      }`,
+    );
+  }
+  const mode = options.mode ?? "pull";
+  if (mode !== "pull" && mode !== "pop") {
+    throw new TypeError(`Cannot create consumer: mode must be pull or pop, got ${String(mode)}`);
+  }
+  if (messageModel === "BROADCASTING" && (options.orderly || mode === "pop")) {
+    throw new TypeError(
+      "Cannot create consumer: broadcasting is for pull consumers that are not orderly",
+    );
+  }
   const where = options.consumeFromWhere ?? "CONSUME_FROM_LAST_OFFSET";
   if (
     where !== "CONSUME_FROM_LAST_OFFSET" && where !== "CONSUME_FROM_FIRST_OFFSET" &&
@@ -238,6 +259,8 @@ export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsum
     "retrySuspendMs",
   );
   return {
+    messageModel,
+    mode,
     consumeFromWhere: where,
     consumeTimestamp: options.consumeTimestamp ?? Date.now() - CONSUME_TIMESTAMP_LOOKBACK_MS,
     pullBatchSize,

@@ -28,3 +28,20 @@ Deno.test("resolveConsumerOptions() rejects out-of-range values with the option'
     TypeError,
   );
 });
+
+Deno.test("resolveConsumerOptions() checks messageModel and mode and their combinations", () => {
+  assert.equal(resolveConsumerOptions(base).messageModel, "CLUSTERING");
+  assert.equal(resolveConsumerOptions({ ...base, mode: "pop" }).mode, "pop");
+  // deno-lint-ignore no-explicit-any
+  assert.throws(() => resolveConsumerOptions({ ...base, messageModel: "ALL" as any }), TypeError);
+  // deno-lint-ignore no-explicit-any
+  assert.throws(() => resolveConsumerOptions({ ...base, mode: "push" as any }), TypeError);
+  assert.throws(
+    () => resolveConsumerOptions({ ...base, messageModel: "BROADCASTING", orderly: true }),
+    TypeError,
+  );
+  assert.throws(
+    () => resolveConsumerOptions({ ...base, messageModel: "BROADCASTING", mode: "pop" }),
+    TypeError,
+  );
+});

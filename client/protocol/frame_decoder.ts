@@ -64,6 +64,7 @@ export class FrameDecoder {
   #lastSerializeType: SerializeType = SERIALIZE_JSON;
   readonly #frameBytesMax: number;
   readonly #stableBodies: boolean;
+  readonly #initialBytes: number;
   /** A body handed out views the current buffer (stable mode only). */
   #shared = false;
 
@@ -85,6 +86,7 @@ export class FrameDecoder {
     this.#frameBytesMax = frameBytesMax;
     this.#buffer = new Uint8Array(initialBytes);
     this.#stableBodies = stableBodies;
+    this.#initialBytes = initialBytes;
   }
 
   /**
@@ -168,8 +170,9 @@ export class FrameDecoder {
     if (this.#end + extra <= this.#buffer.length) return;
     const pending = this.#end - this.#start;
     if (this.#shared) {
-      // Handed-out bodies view this buffer: continue in a fresh one.
-      let size = this.#buffer.length;
+      // Handed-out bodies view this buffer: continue in a fresh one, back at the initial size
+      // (after one large frame, later buffers need not be as large).
+      let size = this.#initialBytes;
       while (size < pending + extra) size *= 2;
       const fresh = new Uint8Array(size);
       fresh.set(this.#buffer.subarray(this.#start, this.#end));

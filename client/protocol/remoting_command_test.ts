@@ -309,3 +309,14 @@ Deno.test("FrameDecoder with stableBodies never overwrites a body it handed out"
   assert.equal(bodies.length, 50);
   bodies.forEach((body, i) => assert.deepEqual([...body], new Array(40).fill(i), `body ${i}`));
 });
+
+Deno.test("FrameDecoder with stableBodies returns to its initial buffer size after a large frame", () => {
+  const decoder = new FrameDecoder(16 * 1024 * 1024, 1024, true);
+  const big = encodeCommand(createRequest(310, 1, {}, new Uint8Array(100_000).fill(7)));
+  decoder.writable(big.length).set(big);
+  decoder.commit(big.length);
+  assert.equal(decoder.next()!.body!.length, 100_000);
+  // The tail of the 128 KiB buffer is too small for this: the fresh buffer grows from the initial
+  // size (64 KiB), not from the large buffer's size.
+  assert.ok(decoder.writable(40_000).length <= 64 * 1024);
+});

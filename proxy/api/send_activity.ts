@@ -178,6 +178,7 @@ export class SendActivity {
             ? encodeTransactionId({
               commitLogOffset: result.commitLogOffset,
               halfQueueOffset: result.queueOffset,
+              brokerName: result.brokerName,
             })
             : "",
         });
@@ -228,6 +229,8 @@ export class SendActivity {
       commit: resolution === TransactionResolution.COMMIT,
       fromCheck: request.source === TransactionSource.SOURCE_SERVER_CHECK,
       messageId: request.messageId,
+      brokerName: position.brokerName,
+      topic,
     });
     switch (result.status) {
       case "OK":

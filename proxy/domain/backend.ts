@@ -83,6 +83,8 @@ export type BackendSendResult =
     readonly queueId: number;
     /** Its QueueOffset (for a half message: in the half queue). */
     readonly queueOffset: number;
+    /** The broker that stored it, when the front serves several (cluster mode). */
+    readonly brokerName?: string;
   }
   | {
     readonly status:
@@ -111,6 +113,10 @@ export interface BackendEndTransaction {
   readonly fromCheck: boolean;
   /** The message id (UNIQ_KEY). */
   readonly messageId: string;
+  /** The broker holding the half message (cluster mode). */
+  readonly brokerName?: string;
+  /** The topic of the message. */
+  readonly topic: string;
 }
 
 /** Outcome of END_TRANSACTION. */
@@ -126,6 +132,8 @@ export interface TransactionCheck {
   readonly commitLogOffset: number;
   /** Its QueueOffset in the half queue. */
   readonly halfQueueOffset: number;
+  /** The broker asking (cluster mode). */
+  readonly brokerName?: string;
 }
 
 /** The retry policy of a consumer group. */

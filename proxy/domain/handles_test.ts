@@ -8,6 +8,8 @@ Deno.test("transaction ids and recall handles round-trip; foreign strings are re
   const position = { commitLogOffset: 2 ** 40 + 5, halfQueueOffset: 17 };
   assert.deepEqual(decodeTransactionId(encodeTransactionId(position)), position);
   assert.equal(decodeTransactionId("not-ours"), undefined);
+  const remote = { ...position, brokerName: "broker-a" };
+  assert.deepEqual(decodeTransactionId(encodeTransactionId(remote)), remote);
   const target = { topic: "T", brokerName: "b", deliverMs: 123, messageId: "01AB" };
   assert.deepEqual(decodeRecallHandle(encodeRecallHandle(target)), target);
   assert.equal(decodeRecallHandle("bm90IGEgaGFuZGxl"), undefined);

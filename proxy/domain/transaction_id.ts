@@ -4,7 +4,8 @@
  * transaction id and the topic) can name it to the transaction service.
  *
  * Form: `<commitLogOffset hex>-<halfQueueOffset hex>` (uppercase hex, no
- * padding). Opaque to clients.
+ * padding), then `-<brokerName>` in cluster mode, where several brokers may
+ * hold half messages. Opaque to clients.
  *
  * @module
  */
@@ -15,6 +16,8 @@ export interface HalfMessagePosition {
   readonly commitLogOffset: number;
   /** QueueOffset in the half queue. */
   readonly halfQueueOffset: number;
+  /** The broker holding it, when the front serves several (cluster mode). */
+  readonly brokerName?: string;
 }
 
 /**
@@ -24,8 +27,9 @@ export interface HalfMessagePosition {
  * @returns The transaction id.
  */
 export function encodeTransactionId(position: HalfMessagePosition): string {
-  return position.commitLogOffset.toString(16).toUpperCase() + "-" +
+  const offsets = position.commitLogOffset.toString(16).toUpperCase() + "-" +
     position.halfQueueOffset.toString(16).toUpperCase();
+  return position.brokerName === undefined ? offsets : `${offsets}-${position.brokerName}`;
 }
 
 /**
@@ -35,12 +39,14 @@ export function encodeTransactionId(position: HalfMessagePosition): string {
  * @returns The position, or undefined when `id` is not one of ours.
  */
 export function decodeTransactionId(id: string): HalfMessagePosition | undefined {
-  const match = /^([0-9A-F]{1,14})-([0-9A-F]{1,14})$/.exec(id);
+  const match = /^([0-9A-F]{1,14})-([0-9A-F]{1,14})(?:-([A-Za-z0-9_%|-]{1,127}))?$/.exec(id);
   if (match === null) return undefined;
   const commitLogOffset = parseInt(match[1], 16);
   const halfQueueOffset = parseInt(match[2], 16);
   if (!Number.isSafeInteger(commitLogOffset) || !Number.isSafeInteger(halfQueueOffset)) {
     return undefined;
   }
-  return { commitLogOffset, halfQueueOffset };
+  return match[3] === undefined
+    ? { commitLogOffset, halfQueueOffset }
+    : { commitLogOffset, halfQueueOffset, brokerName: match[3] };
 }

@@ -7,10 +7,9 @@
  * Served: routes (cached for {@linkcode ROUTE_TTL_MS}), sends (SEND_MESSAGE_V2
  * to the chosen broker), and consumption by pop (POP_MESSAGE to each broker
  * of the topic in turn, ACK_MESSAGE and CHANGE_MESSAGE_INVISIBLETIME to the
- * broker the receipt handle names). Not yet served in this mode, answered
- * with a clear status: transactional messages (their checks would need the
- * front registered as a producer on every broker), recall, dead-letter
- * forwarding and lite pull.
+ * broker the receipt handle names), and transactional messages
+ * (`cluster_transactions.ts`). Not yet served in this mode, answered with a
+ * clear status: recall, dead-letter forwarding and lite pull.
  *
  * @module
  */
@@ -18,24 +17,15 @@
 import type { BrokerClient } from "../../client/broker_client.ts";
 import { BrokerPool } from "../../client/broker_pool.ts";
 import { sendMessageRequestHeaderV2 } from "../../client/protocol/headers.ts";
+import { decodeOffsetMessageId } from "../../client/protocol/message_id.ts";
+import { MessageSysFlag } from "../../client/protocol/message_record.ts";
 import type { TopicRouteData } from "../../client/protocol/heartbeat.ts";
-import { decodeRecord } from "../../client/protocol/message_record.ts";
-import {
-  ackMessageRequestHeader,
-  changeInvisibleTimeRequestHeader,
-  changeInvisibleTimeResponseHeader,
-  encodeReceiptHandle,
-  parseQueueInfo,
-  parseReceiptHandle,
-  POP_INIT_MODE_MIN,
-  popMessageRequestHeader,
-  popMessageResponseHeader,
-} from "../../client/protocol/pop_headers.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
 import { ResponseCode } from "../../client/protocol/response_code.ts";
 import type {
   BackendAckResult,
   BackendChangeInvisibleResult,
+  BackendEndTransaction,
   BackendEndTransactionResult,
   BackendHost,
   BackendMessage,
@@ -48,8 +38,9 @@ import type {
   GroupRetryPolicy,
   ProxyBackend,
   QueueOffsets,
-  ReceivedRecord,
 } from "../domain/backend.ts";
+import { ClusterPop } from "./cluster_pop.ts";
+import { ClusterTransactions, type TransactionCheckHandler } from "./cluster_transactions.ts";
 
 /** How long a topic's route is reused before it is asked again, ms. */
 export const ROUTE_TTL_MS = 30_000;
@@ -80,15 +71,20 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
   readonly #pool: BrokerPool;
   readonly #nowMs: () => number;
   readonly #routes = new Map<string, { atMs: number; route: TopicRouteData | undefined }>();
-  readonly #turns = new Map<string, number>();
+  readonly #pop: ClusterPop;
+  readonly #transactions: ClusterTransactions;
 
   /** @param options Name servers and timeouts. */
   constructor(options: ClusterBackendOptions) {
     this.#pool = new BrokerPool({
       nameServer: options.namesrvAddr,
       requestTimeoutMs: options.requestTimeoutMs,
+      // Broker-initiated requests arrive only after channels open, once the fields are set.
+      onRequest: (request) => this.#transactions.handle(request),
     });
+    this.#transactions = new ClusterTransactions(this.#pool);
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#pop = new ClusterPop(this.#pool, this.#nowMs);
   }
 
   async #route(topic: string): Promise<TopicRouteData | undefined> {
@@ -97,6 +93,10 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
     let route: TopicRouteData | undefined;
     try {
       route = await this.#pool.fetchRoute(topic);
+      for (const broker of route.brokerDatas) {
+        const master = broker.brokerAddrs["0"];
+        if (master !== undefined) this.#transactions.learnBroker(broker.brokerName, master);
+      }
     } catch {
       route = undefined; // TOPIC_NOT_EXIST or no name server: not found
     }
@@ -144,12 +144,13 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
   }
 
   async #sendOne(message: BackendMessage): Promise<BackendSendResult> {
-    if (message.transactional) {
-      return { status: "ILLEGAL", remark: `transactions are ${NOT_IN_CLUSTER_MODE}` };
-    }
     let client: BrokerClient;
     try {
       client = this.#pool.client(message.brokerName);
+      // Checks of this topic's half messages must reach this front.
+      if (message.transactional) {
+        await this.#transactions.ensureProducer(message.brokerName, message.topic);
+      }
     } catch (error) {
       return { status: "ERROR", remark: (error as Error).message };
     }
@@ -158,12 +159,13 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
       response = await client.request(
         RequestCode.SEND_MESSAGE_V2,
         sendMessageRequestHeaderV2.encode({
-          producerGroup: CLUSTER_PRODUCER_GROUP,
+          // A half message records its producer group; gRPC producers have none: the topic.
+          producerGroup: message.transactional ? message.topic : CLUSTER_PRODUCER_GROUP,
           topic: message.topic,
           defaultTopic: "TBW102",
           defaultTopicQueueNums: 4,
           queueId: message.queueId,
-          sysFlag: 0,
+          sysFlag: message.transactional ? MessageSysFlag.TRANSACTION_PREPARED_TYPE : 0,
           bornTimestamp: message.bornTimestamp,
           flag: 0,
           properties: message.properties,
@@ -182,9 +184,10 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
         return {
           status: "SEND_OK",
           offsetMessageId: String(fields.msgId ?? ""),
-          commitLogOffset: 0,
+          commitLogOffset: commitLogOffsetOf(String(fields.msgId ?? "")),
           queueId: Number(fields.queueId ?? message.queueId),
           queueOffset: Number(fields.queueOffset ?? 0),
+          brokerName: message.brokerName,
         };
       case ResponseCode.TOPIC_NOT_EXIST:
         this.#routes.delete(message.topic);
@@ -204,8 +207,17 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
   }
 
   /** EndTransaction is not served in cluster mode. */
-  endTransaction(): Promise<BackendEndTransactionResult> {
-    return Promise.resolve({ status: "ERROR", remark: `transactions are ${NOT_IN_CLUSTER_MODE}` });
+  endTransaction(request: BackendEndTransaction): Promise<BackendEndTransactionResult> {
+    return this.#transactions.end(request);
+  }
+
+  /**
+   * Where the brokers' transaction checks go (the front's producers).
+   *
+   * @param handler Hands a check to a gRPC producer of its topic.
+   */
+  onTransactionCheck(handler: TransactionCheckHandler): void {
+    this.#transactions.onCheck = handler;
   }
 
   /**
@@ -249,98 +261,15 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
   }
 
   /**
-   * Pop from the topic's brokers, one after another, until one has messages;
-   * the last one asked holds the poll.
+   * Pop from the topic's brokers, one after another, until one has messages.
    *
    * @param request What to pop.
    * @returns Messages with gRPC receipt handles.
    */
   async receive(request: BackendReceiveRequest): Promise<BackendReceiveResult> {
     const topic = await this.topic(request.topic);
-    const brokers = topic?.brokers.filter((b) => b.readable) ?? [];
-    if (brokers.length === 0) return { status: "EMPTY" };
-    const turn = this.#turns.get(request.topic) ?? 0;
-    this.#turns.set(request.topic, (turn + 1) % 0x4000_0000);
-    for (let i = 0; i < brokers.length; i++) {
-      const broker = brokers[(turn + i) % brokers.length].name;
-      const last = i === brokers.length - 1;
-      const result = await this.#popFrom(broker, request, last ? request.pollMs : 0);
-      if (result.status !== "EMPTY" || last) return result;
-    }
-    return { status: "EMPTY" };
-  }
-
-  async #popFrom(
-    broker: string,
-    request: BackendReceiveRequest,
-    pollMs: number,
-  ): Promise<BackendReceiveResult> {
-    let response;
-    try {
-      response = await this.#pool.client(broker).request(
-        RequestCode.POP_MESSAGE,
-        popMessageRequestHeader.encode({
-          consumerGroup: request.group,
-          topic: request.topic,
-          queueId: -1,
-          maxMsgNums: request.maxCount,
-          invisibleTime: request.invisibleMs,
-          pollTime: pollMs,
-          bornTime: this.#nowMs(),
-          initMode: POP_INIT_MODE_MIN,
-          expType: request.filter?.type,
-          exp: request.filter?.expression,
-          order: request.fifo,
-          attemptId: request.attemptId,
-        }),
-        undefined,
-        { timeoutMs: pollMs + 3_000, signal: request.signal },
-      );
-    } catch (error) {
-      return { status: "BUSY", remark: (error as Error).message };
-    }
-    if (response.code !== ResponseCode.SUCCESS) return { status: "EMPTY" };
-    const decoded = popMessageResponseHeader.decode(response.extFields);
-    if (!decoded.ok) return { status: "BUSY", remark: decoded.error };
-    const h = decoded.header;
-    const key = (topicType: number, queueId: number) => `${topicType} ${queueId}`;
-    const starts = new Map(
-      parseQueueInfo(h.startOffsetInfo).map((e) => [key(e.topicType, e.queueId), e.value[0]]),
-    );
-    const messages: ReceivedRecord[] = [];
-    const body = response.body ?? new Uint8Array(0);
-    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    for (let at = 0; at + 4 <= body.length;) {
-      const size = view.getInt32(at);
-      if (size <= 0 || at + size > body.length) break;
-      const record = body.slice(at, at + size);
-      at += size;
-      let decodedRecord;
-      try {
-        decodedRecord = decodeRecord(record);
-      } catch {
-        break;
-      }
-      const { queueId, queueOffset, commitLogOffset } = decodedRecord;
-      const topicType = decodedRecord.topic.startsWith("%RETRY%") ? 1 : 0;
-      const extraInfo = encodeReceiptHandle({
-        ckStartOffset: starts.get(key(topicType, queueId)) ?? queueOffset,
-        popTime: h.popTime,
-        invisibleTime: h.invisibleTime,
-        reviveQid: h.reviveQid,
-        topicType,
-        brokerName: broker,
-        queueId,
-        queueOffset,
-      });
-      messages.push({
-        record,
-        receiptHandle: `${extraInfo} ${commitLogOffset}`,
-      });
-    }
-    return messages.length === 0
-      ? { status: "EMPTY" }
-      : { status: "FOUND", messages, invisibleMs: h.invisibleTime };
+    const brokers = topic?.brokers.filter((b) => b.readable).map((b) => b.name) ?? [];
+    return this.#pop.receive(request, brokers);
   }
 
   /**
@@ -351,26 +280,8 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
    * @param receiptHandle gRPC receipt handle.
    * @returns The outcome.
    */
-  async ack(group: string, topic: string, receiptHandle: string): Promise<BackendAckResult> {
-    const parsed = parseReceiptHandle(receiptHandle);
-    if (!parsed.ok) return { status: "INVALID_HANDLE", remark: parsed.error };
-    const h = parsed.handle;
-    try {
-      const response = await this.#pool.client(h.brokerName).request(
-        RequestCode.ACK_MESSAGE,
-        ackMessageRequestHeader.encode({
-          consumerGroup: group,
-          topic,
-          queueId: h.queueId,
-          extraInfo: encodeReceiptHandle(h),
-          offset: h.queueOffset,
-        }),
-      );
-      if (response.code === ResponseCode.SUCCESS) return { status: "OK" };
-      return { status: "INVALID_HANDLE", remark: response.remark ?? `code ${response.code}` };
-    } catch (error) {
-      return { status: "ERROR", remark: (error as Error).message };
-    }
+  ack(group: string, topic: string, receiptHandle: string): Promise<BackendAckResult> {
+    return this.#pop.ack(group, topic, receiptHandle);
   }
 
   /**
@@ -382,37 +293,13 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
    * @param invisibleMs New invisible time, ms.
    * @returns The new handle.
    */
-  async changeInvisible(
+  changeInvisible(
     group: string,
     topic: string,
     receiptHandle: string,
     invisibleMs: number,
   ): Promise<BackendChangeInvisibleResult> {
-    const parsed = parseReceiptHandle(receiptHandle);
-    if (!parsed.ok) return { status: "INVALID_HANDLE", remark: parsed.error };
-    const h = parsed.handle;
-    try {
-      const response = await this.#pool.client(h.brokerName).request(
-        RequestCode.CHANGE_MESSAGE_INVISIBLETIME,
-        changeInvisibleTimeRequestHeader.encode({
-          consumerGroup: group,
-          topic,
-          queueId: h.queueId,
-          extraInfo: encodeReceiptHandle(h),
-          offset: h.queueOffset,
-          invisibleTime: invisibleMs,
-        }),
-      );
-      if (response.code !== ResponseCode.SUCCESS) {
-        return { status: "INVALID_HANDLE", remark: response.remark ?? `code ${response.code}` };
-      }
-      const decoded = changeInvisibleTimeResponseHeader.decode(response.extFields);
-      if (!decoded.ok) return { status: "ERROR", remark: decoded.error };
-      const next = encodeReceiptHandle({ ...h, ...decoded.header });
-      return { status: "OK", receiptHandle: `${next} ${receiptHandle.trim().split(" ")[8] ?? 0}` };
-    } catch (error) {
-      return { status: "ERROR", remark: (error as Error).message };
-    }
+    return this.#pop.changeInvisible(group, topic, receiptHandle, invisibleMs);
   }
 
   /** Dead-letter forwarding is not served in cluster mode. */
@@ -425,11 +312,21 @@ export class ClusterBackend implements ProxyBackend, AsyncDisposable {
 
   /** Close every broker and name-server channel. */
   async close(): Promise<void> {
+    this.#transactions.close();
     await this.#pool.close((client) => client.close());
   }
 
   /** Same as `close()`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+/** The CommitLog offset inside an offset message id (0 when it is not one). */
+function commitLogOffsetOf(offsetMessageId: string): number {
+  try {
+    return decodeOffsetMessageId(offsetMessageId).commitLogOffset;
+  } catch {
+    return 0;
   }
 }

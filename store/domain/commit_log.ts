@@ -361,6 +361,14 @@ export class CommitLog implements CommitLogRead {
       const topic = this.#topics.recordTopic(view, records, 0);
       firstQueueOffset = this.#queueOffsets.take(topic, view.getInt32(RecordPos.QUEUE_ID), count);
     }
+    const undo = () => {
+      if (!counted) return;
+      const topic = this.#topics.recordTopic(view, records, 0);
+      const queueId = view.getInt32(RecordPos.QUEUE_ID);
+      if (this.#queueOffsets.next(topic, queueId) === firstQueueOffset + count) {
+        this.#queueOffsets.set(topic, queueId, firstQueueOffset);
+      }
+    };
     const now = Math.max(this.#clock.nowMs(), this.#lastStoreTimestamp);
     this.#lastStoreTimestamp = now;
     const first = this.#writtenOffset;
@@ -374,7 +382,12 @@ export class CommitLog implements CommitLogRead {
       offsets.push(first + at);
       at += view.getInt32(at);
     }
-    this.#put(records);
+    try {
+      this.#put(records);
+    } catch (error) {
+      undo(); // the records never entered the log: give their QueueOffsets back
+      throw error;
+    }
     return {
       commitLogOffset: first,
       queueOffset: firstQueueOffset,
@@ -439,6 +452,43 @@ export class CommitLog implements CommitLogRead {
       }
     }
     return segment;
+  }
+
+  /**
+   * Drop appended bytes not yet written to the file (after a failed write,
+   * e.g. a full disk) and give their QueueOffsets back, so a refused put
+   * leaves no trace and the next one continues where the file ends.
+   *
+   * @returns Bytes dropped.
+   */
+  discardUncommitted(): number {
+    const dropped = this.#writtenOffset - this.#committedOffset;
+    if (dropped <= 0) return 0;
+    const bytes = this.#buffer.subarray(
+      this.#committedOffset - this.#bufferBase,
+      this.#writtenOffset - this.#bufferBase,
+    );
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let at = 0;
+    while (at + 8 <= bytes.length) {
+      const size = view.getInt32(at);
+      if (view.getInt32(at + 4) === MAGIC_BLANK || size <= 0) break;
+      const txType = transactionType(view.getInt32(at + RecordPos.SYS_FLAG));
+      if (
+        txType === MessageSysFlag.TRANSACTION_NOT_TYPE ||
+        txType === MessageSysFlag.TRANSACTION_COMMIT_TYPE
+      ) {
+        const topic = this.#topics.recordTopic(view, bytes, at);
+        const queueId = view.getInt32(at + RecordPos.QUEUE_ID);
+        const queueOffset = getInt64(view, at + RecordPos.QUEUE_OFFSET);
+        if (queueOffset < this.#queueOffsets.next(topic, queueId)) {
+          this.#queueOffsets.set(topic, queueId, queueOffset);
+        }
+      }
+      at += size;
+    }
+    this.#writtenOffset = this.#committedOffset;
+    return dropped;
   }
 
   /**

@@ -39,6 +39,14 @@ export const CQ_UNIT_BYTES = 20;
 export const DUMMY_UNIT_SIZE = 0x7fffffff;
 /** Units buffered by the writer before a forced commit. */
 const PENDING_UNITS_MAX = 4096;
+/** Units read per positional read when `load` scans a segment, at most (80 KiB). */
+const LOAD_CHUNK_UNITS = 4096;
+/** Units of `load`'s first read of a segment (a quiet queue holds few); later reads grow 4×. */
+const LOAD_FIRST_CHUNK_UNITS = 64;
+/** Zero units after the end that prove nothing more was written there (twice the pending buffer). */
+const ZERO_RUN_UNITS = 2 * PENDING_UNITS_MAX;
+/** First size of a writer's pending buffer, units (it doubles up to `PENDING_UNITS_MAX`). */
+const PENDING_UNITS_INITIAL = 16;
 
 /** One decoded ConsumeQueue unit. */
 export interface ConsumeQueueUnit {
@@ -92,6 +100,12 @@ export class ConsumeQueue {
   #bases: number[] = [];
   /** A segment was created or deleted since the last flush (directory not yet synced). */
   #directoryDirty = false;
+  /** Segments written since the last flush (only these are fdatasync'd). */
+  readonly #unflushed = new Set<Segment>();
+  /** CommitLog offset of the first unit written since the last flush (0 after a zeroing). */
+  #unflushedFrom: number | undefined;
+  /** Told when the queue first holds unflushed units (the ConsumeQueueStore's dirty list). */
+  onDirty: ((queue: ConsumeQueue) => void) | undefined;
   /** Reused by `readUnits` (it decodes before returning), so a read allocates no buffer. */
   #unitScratch = new Uint8Array(0);
   #unitScratchView = new DataView(this.#unitScratch.buffer);
@@ -100,6 +114,7 @@ export class ConsumeQueue {
   #maxPhysicalOffset = 0;
   #pending: Uint8Array;
   #pendingView: DataView;
+  readonly #pendingUnitsMax: number;
   /** QueueOffset of the first pending unit; pending units are `[#pendingFrom, #maxOffset)`. */
   #pendingFrom = 0;
 
@@ -129,7 +144,11 @@ export class ConsumeQueue {
     this.unitsPerSegment = unitsPerSegment;
     this.writable = writable;
     this.#segmentBytes = unitsPerSegment * CQ_UNIT_BYTES;
-    this.#pending = new Uint8Array(Math.min(PENDING_UNITS_MAX, unitsPerSegment) * CQ_UNIT_BYTES);
+    // Small at first and only on writers: an idle queue costs a few hundred bytes.
+    this.#pendingUnitsMax = Math.min(PENDING_UNITS_MAX, unitsPerSegment);
+    this.#pending = new Uint8Array(
+      writable ? Math.min(PENDING_UNITS_INITIAL, this.#pendingUnitsMax) * CQ_UNIT_BYTES : 0,
+    );
     this.#pendingView = new DataView(this.#pending.buffer);
   }
 
@@ -160,11 +179,14 @@ export class ConsumeQueue {
     return segment;
   }
 
-  #readSegmentUnits(base: number): Uint8Array {
-    const bytes = new Uint8Array(this.#segmentBytes);
+  /**
+   * Read units `[fromUnit, fromUnit + count)` of one segment (zeros past what the file holds).
+   */
+  #readSegmentChunk(base: number, fromUnit: number, count: number): DataView {
+    const bytes = new Uint8Array(count * CQ_UNIT_BYTES);
     const segment = this.#segment(base, false);
-    if (segment !== undefined) segment.read(0, bytes);
-    return bytes;
+    if (segment !== undefined) segment.read(fromUnit * CQ_UNIT_BYTES, bytes);
+    return new DataView(bytes.buffer);
   }
 
   /**
@@ -189,14 +211,19 @@ export class ConsumeQueue {
         };
       }
     }
-    // Min: first written unit of the first segment.
-    const first = this.#readSegmentUnits(this.#bases[0]);
-    const firstView = new DataView(first.buffer);
+    // Min: first written unit of the first segment, read in chunks (a
+    // segment is 6 MB by default, most of it unwritten in a quiet queue).
     let min = -1;
-    for (let i = 0; i < this.unitsPerSegment; i++) {
-      if (firstView.getInt32(i * CQ_UNIT_BYTES + 8) > 0) {
-        min = this.#bases[0] / CQ_UNIT_BYTES + i;
-        break;
+    let chunkUnits = LOAD_FIRST_CHUNK_UNITS;
+    for (let from = 0; from < this.unitsPerSegment && min === -1; from += chunkUnits) {
+      if (from > 0) chunkUnits = Math.min(chunkUnits * 4, LOAD_CHUNK_UNITS);
+      const count = Math.min(chunkUnits, this.unitsPerSegment - from);
+      const view = this.#readSegmentChunk(this.#bases[0], from, count);
+      for (let i = 0; i < count; i++) {
+        if (view.getInt32(i * CQ_UNIT_BYTES + 8) > 0) {
+          min = this.#bases[0] / CQ_UNIT_BYTES + from + i;
+          break;
+        }
       }
     }
     if (min === -1) {
@@ -210,21 +237,26 @@ export class ConsumeQueue {
     // Max: walk the newest segments back to the first that has a unit.
     for (let s = this.#bases.length - 1; s >= 0; s--) {
       const base = this.#bases[s];
-      const bytes = s === 0 ? first : this.#readSegmentUnits(base);
-      const view = new DataView(bytes.buffer);
       const startUnit = Math.max(0, min - base / CQ_UNIT_BYTES);
       let lastEnd = -1;
       let count = 0;
-      for (let i = startUnit; i < this.unitsPerSegment; i++) {
-        const offset = getInt64(view, i * CQ_UNIT_BYTES);
-        const size = view.getInt32(i * CQ_UNIT_BYTES + 8);
-        if (size <= 0 || offset < 0) break;
-        if (size !== DUMMY_UNIT_SIZE) {
+      let ended = false;
+      let chunkUnits = LOAD_FIRST_CHUNK_UNITS;
+      for (let from = startUnit; from < this.unitsPerSegment && !ended; from += chunkUnits) {
+        if (from > startUnit) chunkUnits = Math.min(chunkUnits * 4, LOAD_CHUNK_UNITS);
+        const n = Math.min(chunkUnits, this.unitsPerSegment - from);
+        const view = this.#readSegmentChunk(base, from, n);
+        for (let k = 0; k < n; k++) {
+          const offset = getInt64(view, k * CQ_UNIT_BYTES);
+          const size = view.getInt32(k * CQ_UNIT_BYTES + 8);
           // CommitLog offsets only grow; a unit pointing back is garbage from a torn write.
-          if (offset < lastEnd) break;
-          lastEnd = offset + size;
+          if (size <= 0 || offset < 0 || (size !== DUMMY_UNIT_SIZE && offset < lastEnd)) {
+            ended = true;
+            break;
+          }
+          if (size !== DUMMY_UNIT_SIZE) lastEnd = offset + size;
+          count = from + k + 1;
         }
-        count = i + 1;
       }
       if (count > 0 || s === 0) {
         this.#maxOffset = Math.max(min, base / CQ_UNIT_BYTES + count);
@@ -270,6 +302,14 @@ export class ConsumeQueue {
     if (commitLogOffset < this.#maxPhysicalOffset) {
       return { status: "SKIPPED", reason: `already built up to ${this.#maxPhysicalOffset}` };
     }
+    if (this.#maxOffset === this.#minOffset && queueOffset !== this.#maxOffset) {
+      // An empty queue starts where its first record says: higher when older
+      // records were deleted; lower when recovery cut units a power cut left
+      // out of order (a later segment on disk, an earlier one not) and now
+      // rebuilds them. Live appends always come at the max offset.
+      this.commit();
+      this.#minOffset = this.#maxOffset = this.#pendingFrom = queueOffset;
+    }
     if (queueOffset < this.#maxOffset) {
       return {
         status: "SKIPPED",
@@ -277,21 +317,29 @@ export class ConsumeQueue {
           `QueueOffset ${queueOffset} is below max ${this.#maxOffset} of ${this.topic}/${this.queueId}`,
       };
     }
-    if (this.#maxOffset === this.#minOffset && queueOffset > this.#maxOffset) {
-      // An empty queue starts where its first record says (older records were deleted).
-      this.commit();
-      this.#minOffset = this.#maxOffset = this.#pendingFrom = queueOffset;
-    }
     while (this.#maxOffset < queueOffset) this.#putUnit(0, DUMMY_UNIT_SIZE, 0);
     this.#putUnit(commitLogOffset, size, tagsCode);
     this.#maxPhysicalOffset = commitLogOffset + size;
+    this.#markDirty(commitLogOffset);
     return { status: "APPENDED", maxOffset: this.#maxOffset };
   }
 
   #putUnit(commitLogOffset: number, size: number, tagsCode: number): void {
     const pendingUnits = this.#maxOffset - this.#pendingFrom;
     const crossesSegment = pendingUnits > 0 && this.#maxOffset % this.unitsPerSegment === 0;
-    if (pendingUnits * CQ_UNIT_BYTES >= this.#pending.length || crossesSegment) this.commit();
+    if (pendingUnits * CQ_UNIT_BYTES >= this.#pending.length) {
+      if (this.#pending.length < this.#pendingUnitsMax * CQ_UNIT_BYTES) {
+        const grown = new Uint8Array(
+          Math.min(this.#pending.length * 2, this.#pendingUnitsMax * CQ_UNIT_BYTES),
+        );
+        grown.set(this.#pending);
+        this.#pending = grown;
+        this.#pendingView = new DataView(grown.buffer);
+      } else {
+        this.commit();
+      }
+    }
+    if (crossesSegment) this.commit();
     const at = (this.#maxOffset - this.#pendingFrom) * CQ_UNIT_BYTES;
     setInt64(this.#pendingView, at, commitLogOffset);
     this.#pendingView.setInt32(at + 8, size);
@@ -312,8 +360,27 @@ export class ConsumeQueue {
     const segment = this.#segment(base, true);
     assert(segment !== undefined, "ConsumeQueue segment could not be created");
     segment.write(byteOffset - base, this.#pending.subarray(0, count * CQ_UNIT_BYTES));
+    this.#unflushed.add(segment);
     this.#pendingFrom = this.#maxOffset;
     return this.#maxOffset;
+  }
+
+  #markDirty(commitLogOffset: number): void {
+    if (this.#unflushedFrom !== undefined) {
+      this.#unflushedFrom = Math.min(this.#unflushedFrom, commitLogOffset);
+      return;
+    }
+    this.#unflushedFrom = commitLogOffset;
+    this.onDirty?.(this);
+  }
+
+  /**
+   * CommitLog offset of the first unit written since the last flush (0 when
+   * units were zeroed), or undefined when everything is flushed: a checkpoint
+   * may claim dispatch only below it.
+   */
+  get unflushedFromOffset(): number | undefined {
+    return this.#unflushedFrom;
   }
 
   /**
@@ -322,11 +389,13 @@ export class ConsumeQueue {
    */
   flush(): void {
     this.commit();
-    for (const segment of this.#segments.values()) segment.flush();
+    for (const segment of this.#unflushed) segment.flush();
+    this.#unflushed.clear();
     if (this.#directoryDirty) {
       this.#dir.sync();
       this.#directoryDirty = false;
     }
+    this.#unflushedFrom = undefined;
   }
 
   /**
@@ -466,10 +535,29 @@ export class ConsumeQueue {
       }
       const segment = this.#segment(base, false);
       if (segment === undefined) continue;
-      const from = Math.max(0, byteOffset - base);
-      const rest = new Uint8Array(this.#segmentBytes - from);
-      const n = segment.read(from, rest);
-      if (!isAllZero(rest.subarray(0, n))) segment.write(from, new Uint8Array(n));
+      // Zero chunk by chunk until a zero run longer than any single write (the
+      // pending buffer): what a crashed run wrote past the end lies within it.
+      // Reading whole 6 MB segments made opening thousands of queues take
+      // minutes. (As for the CommitLog: after a power cut pages of several
+      // unflushed writes may land out of order; one beyond a longer zero gap
+      // is not found, and the next recovery's cut at the checkpoint covers it.)
+      const chunk = new Uint8Array(LOAD_CHUNK_UNITS * CQ_UNIT_BYTES);
+      let position = Math.max(0, byteOffset - base);
+      let zeroRun = 0;
+      while (position < this.#segmentBytes && zeroRun < ZERO_RUN_UNITS * CQ_UNIT_BYTES) {
+        const want = Math.min(chunk.length, this.#segmentBytes - position);
+        const n = segment.read(position, chunk.subarray(0, want));
+        if (n === 0) break;
+        if (isAllZero(chunk.subarray(0, n))) {
+          zeroRun += n;
+        } else {
+          segment.write(position, new Uint8Array(n));
+          this.#unflushed.add(segment);
+          this.#markDirty(0);
+          zeroRun = 0;
+        }
+        position += n;
+      }
     }
   }
 
@@ -570,5 +658,6 @@ export class ConsumeQueue {
   close(): void {
     for (const segment of this.#segments.values()) segment.close();
     this.#segments.clear();
+    this.#unflushed.clear();
   }
 }

@@ -12,6 +12,12 @@
 import { ConsumeQueue, consumeQueuePath } from "./consume_queue.ts";
 import type { StoreFileSystem } from "./segment.ts";
 
+/**
+ * Longest a periodic ConsumeQueue flush round runs before it leaves the rest
+ * for the next round, ms (with many queues, one fsync each).
+ */
+export const CONSUME_QUEUE_FLUSH_BUDGET_MS = 50;
+
 /** Every ConsumeQueue of a store, by topic and queue id. */
 export class ConsumeQueueStore {
   /** Units per segment file. */
@@ -20,6 +26,8 @@ export class ConsumeQueueStore {
   readonly writable: boolean;
   #fs: StoreFileSystem;
   #queues: Map<string, Map<number, ConsumeQueue>> = new Map();
+  /** Writer: queues holding unflushed units, in the order they first got one. */
+  readonly #dirty = new Set<ConsumeQueue>();
 
   /**
    * Build the set (no I/O until `loadAll` or a lookup).
@@ -42,6 +50,7 @@ export class ConsumeQueueStore {
       this.unitsPerSegment,
       this.writable,
     );
+    if (this.writable) queue.onDirty = (q) => this.#dirty.add(q);
     let queues = this.#queues.get(topic);
     if (queues === undefined) {
       queues = new Map();
@@ -49,6 +58,25 @@ export class ConsumeQueueStore {
     }
     queues.set(queueId, queue);
     return queue;
+  }
+
+  /** Reader: called once on each queue loaded lazily by `get` (e.g. to correct its min offset). */
+  onLoad: ((queue: ConsumeQueue) => void) | undefined;
+
+  /**
+   * Every queue with a directory on disk, without opening any.
+   *
+   * @returns Topic and queue id pairs.
+   */
+  listOnDisk(): { topic: string; queueId: number }[] {
+    const out: { topic: string; queueId: number }[] = [];
+    for (const topic of this.#fs.listDirectories("consumequeue")) {
+      for (const name of this.#fs.listDirectories(`consumequeue/${topic}`)) {
+        const queueId = Number(name);
+        if (Number.isSafeInteger(queueId) && String(queueId) === name) out.push({ topic, queueId });
+      }
+    }
+    return out;
   }
 
   /**
@@ -88,6 +116,7 @@ export class ConsumeQueueStore {
     if (this.#fs.segments(consumeQueuePath(topic, queueId)).list().length === 0) return undefined;
     const queue = this.#open(topic, queueId);
     queue.load();
+    this.onLoad?.(queue);
     return queue;
   }
 
@@ -124,7 +153,12 @@ export class ConsumeQueueStore {
    */
   deleteTopic(topic: string): void {
     const queues = this.#queues.get(topic);
-    if (queues !== undefined) { for (const queue of queues.values()) queue.close(); }
+    if (queues !== undefined) {
+      for (const queue of queues.values()) {
+        queue.close();
+        this.#dirty.delete(queue);
+      }
+    }
     this.#queues.delete(topic);
     if (this.writable) this.#fs.removeDirectory(`consumequeue/${topic}`);
   }
@@ -134,14 +168,54 @@ export class ConsumeQueueStore {
     for (const queue of this.all()) queue.commit();
   }
 
-  /** Flush every queue. */
+  /** Flush every queue with unflushed units. */
   flushAll(): void {
-    for (const queue of this.all()) queue.flush();
+    for (const queue of this.#dirty) queue.flush();
+    this.#dirty.clear();
+  }
+
+  /**
+   * Flush queues with unflushed units, oldest first, until `deadlineMs`
+   * passes: with tens of thousands of queues one round cannot fsync them
+   * all without stalling dispatch. Those left wait for the next round.
+   *
+   * @param deadlineMs Stop starting new flushes at this time.
+   * @param nowMs Clock.
+   * @returns `unflushedBound()` afterwards.
+   */
+  flushDirty(deadlineMs: number, nowMs: () => number): number | undefined {
+    for (const queue of this.#dirty) {
+      if (nowMs() >= deadlineMs) break;
+      queue.flush();
+      this.#dirty.delete(queue);
+    }
+    return this.unflushedBound();
+  }
+
+  /**
+   * The lowest CommitLog offset whose unit may not be on disk yet; a
+   * checkpoint's dispatched offset must not pass it.
+   *
+   * @returns The bound, or undefined when every queue is flushed.
+   */
+  unflushedBound(): number | undefined {
+    let bound: number | undefined;
+    for (const queue of this.#dirty) {
+      const from = queue.unflushedFromOffset;
+      if (from !== undefined && (bound === undefined || from < bound)) bound = from;
+    }
+    return bound;
+  }
+
+  /** Queues holding unflushed units. */
+  get dirtyCount(): number {
+    return this.#dirty.size;
   }
 
   /** Close every queue. */
   close(): void {
     for (const queue of this.all()) queue.close();
     this.#queues.clear();
+    this.#dirty.clear();
   }
 }

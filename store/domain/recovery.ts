@@ -93,10 +93,15 @@ export function recoverStore(options: RecoverStoreOptions): StoreRecovery {
   else if (abnormal) from = Math.min(checkpoint.dispatchedOffset, scan.scannedFromOffset);
   else from = checkpoint.dispatchedOffset;
   from = Math.min(Math.max(from, commitLog.minOffset), end);
-  // Units for records at or past `from` are rebuilt from the CommitLog: after
-  // a power cut they may have reached the disk in any order (a later unit
-  // without an earlier one), or point past the CommitLog's new end.
-  for (const queue of queues.all()) queue.truncateAfterPhysical(from);
+  // Units for records at or past the checkpoint's dispatched offset are cut
+  // and rebuilt from the CommitLog: after a power cut they may have reached
+  // the disk in any order (a later unit without an earlier one), or point past
+  // the CommitLog's new end. Units below it were fsynced before the checkpoint
+  // was written; re-dispatching from further back skips them (idempotent).
+  const trustedUnitsBelow = checkpoint === undefined || broken.length > 0
+    ? from
+    : Math.max(from, Math.min(checkpoint.dispatchedOffset, end));
+  for (const queue of queues.all()) queue.truncateAfterPhysical(trustedUnitsBelow);
 
   const dispatcher = new Dispatcher(commitLog, queues, from, {
     sinks: options.sinks,
@@ -109,7 +114,11 @@ export function recoverStore(options: RecoverStoreOptions): StoreRecovery {
     queue.correctMinOffset(commitLog.minOffset);
     queueOffsets.set(queue.topic, queue.queueId, queue.maxOffset);
   }
-  queues.flushAll();
+  // The rebuilt units are not fsynced here (with tens of thousands of queues
+  // that alone took seconds): they stay dirty for the next checkpoint rounds,
+  // and this checkpoint claims dispatch only below the first of them.
+  queues.commitAll();
+  const unflushed = queues.unflushedBound();
   const flushed = commitLog.flush();
   const now = commitLog.lastStoreTimestamp;
   writeCheckpoint(fs, {
@@ -119,7 +128,7 @@ export function recoverStore(options: RecoverStoreOptions): StoreRecovery {
     masterFlushedOffset: 0,
     confirmPhyOffset: 0,
     commitLogFlushedOffset: flushed,
-    dispatchedOffset: round.dispatchedOffset,
+    dispatchedOffset: Math.min(round.dispatchedOffset, unflushed ?? Number.MAX_SAFE_INTEGER),
   });
   fs.writeFile(ABORT_PATH, new Uint8Array(0));
   return {

@@ -30,12 +30,12 @@
 
 import { writeCheckpoint } from "../domain/checkpoint.ts";
 import { CommitLogReader } from "../domain/commit_log.ts";
-import { ConsumeQueueStore } from "../domain/consume_queue_store.ts";
+import { CONSUME_QUEUE_FLUSH_BUDGET_MS, ConsumeQueueStore } from "../domain/consume_queue_store.ts";
 import { Dispatcher, type DispatchRound, type DispatchSink } from "../domain/dispatch.ts";
 import { indexReplayStart, IndexService } from "../domain/index_service.ts";
 import { TopicFences } from "../domain/topic_fence.ts";
 import { type Clock, systemClock } from "../domain/segment.ts";
-import type { MessageStoreConfig } from "../message_store.ts";
+import { type MessageStoreConfig, storeThreadHandles } from "../message_store.ts";
 import { FsStoreFileSystem } from "./fs_segment.ts";
 import { RingProducer } from "./ring_buffer.ts";
 import {
@@ -88,13 +88,18 @@ class DispatchWorker {
     this.#clock = clock;
     this.#control = controlBlock(init.control);
     this.#arrivals = new RingProducer(init.arrivalRing);
-    this.#fs = new FsStoreFileSystem(init.config.dataDir);
+    this.#fs = new FsStoreFileSystem(
+      init.config.dataDir,
+      storeThreadHandles(init.config.openFilesMax).dispatchWorker,
+    );
     this.#reader = new CommitLogReader(
       this.#fs.segments("commitlog"),
       init.config.commitLogSegmentBytes,
     );
     this.#queues = new ConsumeQueueStore(this.#fs, init.config.consumeQueueSegmentUnits, true);
-    this.#queues.loadAll();
+    // Queues are loaded on first dispatch (recovery in the store worker already
+    // checked them all): with tens of thousands of queues, loading each again
+    // here took seconds at every start.
     const committed = loadOffset(this.#control, CTRL_COMMITTED);
     const minOffset = loadOffset(this.#control, CTRL_MIN);
     this.#trimmedToOffset = minOffset;
@@ -196,7 +201,13 @@ class DispatchWorker {
     if (!force && now - this.#lastFlushMs < this.#config.flushConsumeQueueIntervalMs) return;
     this.#lastFlushMs = now;
     this.#trimExpired();
-    this.#queues.flushAll();
+    let unflushed: number | undefined;
+    if (force) {
+      this.#queues.flushAll();
+    } else {
+      const clock = () => this.#clock.nowMs();
+      unflushed = this.#queues.flushDirty(now + CONSUME_QUEUE_FLUSH_BUDGET_MS, clock);
+    }
     const indexTimestamp = this.#index?.flush();
     const flushedTimestamp = loadOffset(this.#control, CTRL_FLUSHED_TIMESTAMP);
     writeCheckpoint(this.#fs, {
@@ -206,7 +217,10 @@ class DispatchWorker {
       masterFlushedOffset: 0,
       confirmPhyOffset: 0,
       commitLogFlushedOffset: loadOffset(this.#control, CTRL_FLUSHED),
-      dispatchedOffset: this.#dispatcher.dispatchedOffset,
+      dispatchedOffset: Math.min(
+        this.#dispatcher.dispatchedOffset,
+        unflushed ?? Number.MAX_SAFE_INTEGER,
+      ),
     });
   }
 
@@ -215,7 +229,10 @@ class DispatchWorker {
     const minOffset = loadOffset(this.#control, CTRL_MIN);
     if (minOffset <= this.#trimmedToOffset) return;
     this.#trimmedToOffset = minOffset;
-    for (const queue of this.#queues.all()) queue.deleteExpired(minOffset);
+    // Every queue on disk, loaded or not: an idle queue's old segments must go too.
+    for (const { topic, queueId } of this.#queues.listOnDisk()) {
+      this.#queues.findOrCreate(topic, queueId).deleteExpired(minOffset);
+    }
     this.#index?.deleteExpired(minOffset);
     this.#reader.release(minOffset);
   }

@@ -145,6 +145,8 @@ export class FsConfigFiles implements ConfigFiles {
   /** The `config` directory. */
   readonly dir: string;
   readonly #disk: ConfigDisk;
+  /** The last persist of each document: persists of one name run one after another. */
+  readonly #writes = new Map<string, Promise<void>>();
 
   /**
    * Store documents under `<dataDir>/config`.
@@ -184,8 +186,24 @@ export class FsConfigFiles implements ConfigFiles {
    * @throws {TypeError} If the name is not a plain word.
    * @throws {Error} On an I/O failure.
    */
-  async persist(name: string, text: string): Promise<void> {
-    checkName(name);
+  persist(name: string, text: string): Promise<void> {
+    try {
+      checkName(name);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Two writers of one document would share its `.tmp` file; the second rename would fail.
+    const previous = this.#writes.get(name) ?? Promise.resolve();
+    const write = previous.catch(() => {}).then(() => this.#persist(name, text));
+    this.#writes.set(name, write);
+    const forget = () => {
+      if (this.#writes.get(name) === write) this.#writes.delete(name);
+    };
+    write.then(forget, forget);
+    return write;
+  }
+
+  async #persist(name: string, text: string): Promise<void> {
     const path = `config/${name}.json`;
     try {
       await this.#disk.makeDirectory("config");
@@ -214,5 +232,20 @@ export function fsDiskUsedRatio(path: string): number {
     return (stats.blocks - stats.bfree) / stats.blocks;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * Bytes available to the store on the data directory's file system.
+ *
+ * @param path Any path on it.
+ * @returns Free bytes for unprivileged writers, or Infinity if unknown.
+ */
+export function fsDiskFreeBytes(path: string): number {
+  try {
+    const stats = nodeFs.statfsSync(path);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return Infinity;
   }
 }

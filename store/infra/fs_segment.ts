@@ -24,6 +24,7 @@
  */
 
 import * as nodeFs from "node:fs";
+import { type CachedHandle, FsHandleCache, TooManyOpenFilesError } from "./fs_handle_cache.ts";
 import {
   parseSegmentFileName,
   type Segment,
@@ -112,34 +113,75 @@ export function relativeParent(path: string): string {
   return slash < 0 ? "" : path.slice(0, slash);
 }
 
-/** A segment file on disk. Owned by one thread; other threads open their own. */
-export class FsSegment implements Segment {
+/**
+ * A segment file on disk. Owned by one thread; other threads open their own.
+ * Its descriptor is opened on first use and may be closed by the thread's
+ * `FsHandleCache` when idle (it reopens on the next use).
+ */
+export class FsSegment implements Segment, CachedHandle {
   readonly baseOffset: number;
   readonly sizeBytes: number;
   /** Absolute file path. */
   readonly path: string;
+  readonly #cache: FsHandleCache;
   #fd: number | undefined;
   #writable: boolean;
+  #closed = false;
+  /**
+   * Bytes may be unsynced. True at first for a writer: after a process crash
+   * the page cache can hold bytes the dead process wrote, and recovery's
+   * flush must cover them.
+   */
+  #dirty: boolean;
 
   /**
-   * Open a segment file (use `FsSegmentDirectory.open`).
+   * Wrap a segment file (use `FsSegmentDirectory.open`); no descriptor is opened yet.
    *
    * @param path File path.
    * @param baseOffset Base offset.
    * @param sizeBytes Capacity.
-   * @param writable Open a write handle too.
-   * @throws {Error} If the file cannot be opened.
+   * @param writable Open a write handle.
+   * @param cache The thread's descriptor cache.
    */
-  constructor(path: string, baseOffset: number, sizeBytes: number, writable: boolean) {
+  constructor(
+    path: string,
+    baseOffset: number,
+    sizeBytes: number,
+    writable: boolean,
+    cache: FsHandleCache,
+  ) {
     this.path = path;
     this.baseOffset = baseOffset;
     this.sizeBytes = sizeBytes;
     this.#writable = writable;
-    try {
-      this.#fd = nodeFs.openSync(path, writable ? "r+" : "r");
-    } catch (error) {
-      throw wrap("open segment", path, error);
+    this.#dirty = writable;
+    this.#cache = cache;
+  }
+
+  #handle(action: string): number {
+    if (this.#closed) throw new Error(`Cannot ${action} segment ${this.path}: it is closed`);
+    const fd = this.#fd;
+    if (fd !== undefined) {
+      this.#cache.touch(this);
+      return fd;
     }
+    try {
+      this.#fd = this.#cache.open(
+        this,
+        this.path,
+        () => nodeFs.openSync(this.path, this.#writable ? "r+" : "r"),
+      );
+    } catch (error) {
+      if (error instanceof TooManyOpenFilesError) throw error;
+      throw wrap("open segment", this.path, error);
+    }
+    return this.#fd;
+  }
+
+  /** Close the descriptor to make room in the cache (the segment stays usable). */
+  releaseHandle(): void {
+    if (this.#fd !== undefined) nodeFs.closeSync(this.#fd);
+    this.#fd = undefined;
   }
 
   /**
@@ -150,14 +192,14 @@ export class FsSegment implements Segment {
    * @throws {Error} If read-only, closed, out of bounds, or on I/O failure.
    */
   write(position: number, bytes: Uint8Array): void {
-    const fd = this.#fd;
-    if (fd === undefined) throw new Error(`Cannot write segment ${this.path}: it is closed`);
     if (!this.#writable) throw new Error(`Cannot write segment ${this.path}: not writable`);
     if (position < 0 || position + bytes.length > this.sizeBytes) {
       throw new RangeError(
         `Cannot write segment ${this.path}: ${bytes.length} bytes at ${position} exceed size ${this.sizeBytes}`,
       );
     }
+    const fd = this.#handle("write");
+    this.#dirty = true;
     try {
       let done = 0;
       while (done < bytes.length) {
@@ -177,8 +219,7 @@ export class FsSegment implements Segment {
    * @throws {Error} If closed or on I/O failure.
    */
   read(position: number, target: Uint8Array): number {
-    const fd = this.#fd;
-    if (fd === undefined) throw new Error(`Cannot read segment ${this.path}: it is closed`);
+    const fd = this.#handle("read");
     const want = Math.min(target.length, this.sizeBytes - position);
     let done = 0;
     try {
@@ -194,13 +235,18 @@ export class FsSegment implements Segment {
   }
 
   /**
-   * fdatasync the write handle (no-op on a reader).
+   * fdatasync what this handle wrote since the last flush (no-op on a reader
+   * or a clean segment). The file's dirty pages are flushed even when the
+   * descriptor that wrote them was closed by the cache since.
    *
    * @throws {Error} On I/O failure.
    */
   flush(): void {
+    if (!this.#writable || !this.#dirty || this.#closed) return;
+    const fd = this.#handle("flush");
     try {
-      if (this.#writable && this.#fd !== undefined) nodeFs.fdatasyncSync(this.#fd);
+      nodeFs.fdatasyncSync(fd);
+      this.#dirty = false;
     } catch (error) {
       throw wrap("flush segment", this.path, error);
     }
@@ -208,8 +254,9 @@ export class FsSegment implements Segment {
 
   /** Close the handle. Idempotent. */
   close(): void {
-    if (this.#fd !== undefined) nodeFs.closeSync(this.#fd);
-    this.#fd = undefined;
+    this.releaseHandle();
+    this.#cache.forget(this);
+    this.#closed = true;
   }
 }
 
@@ -217,15 +264,18 @@ export class FsSegment implements Segment {
 export class FsSegmentDirectory implements SegmentDirectory {
   readonly path: string;
   readonly #sync: () => void;
+  readonly #cache: FsHandleCache;
 
   /**
    * Wrap a directory path (not created until a segment is created).
    *
    * @param path Absolute or cwd-relative directory path.
    * @param sync Makes its entries durable (default: fsync the directory and its parent).
+   * @param cache The thread's descriptor cache (default: a private one).
    */
-  constructor(path: string, sync?: () => void) {
+  constructor(path: string, sync?: () => void, cache: FsHandleCache = new FsHandleCache()) {
     this.path = path;
+    this.#cache = cache;
     this.#sync = sync ?? (() => {
       fsyncDirectory(path);
       fsyncDirectory(parentOf(path));
@@ -297,7 +347,7 @@ export class FsSegmentDirectory implements SegmentDirectory {
         throw wrap("stat segment", path, error);
       }
     }
-    return new FsSegment(path, baseOffset, sizeBytes, options.writable ?? false);
+    return new FsSegment(path, baseOffset, sizeBytes, options.writable ?? false, this.#cache);
   }
 
   /**

@@ -15,19 +15,24 @@ import {
   relativeParent,
   wrap,
 } from "./fs_segment.ts";
+import { FsHandleCache } from "./fs_handle_cache.ts";
 
 /** The store's file system rooted at its data directory. */
 export class FsStoreFileSystem implements StoreFileSystem {
   /** The data directory. */
   readonly root: string;
   #rootEntrySynced = false;
+  /** This thread's open segment descriptors (bounded, least recently used closed first). */
+  readonly handles: FsHandleCache;
 
   /**
    * Root the file system at a directory (created if needed on first write).
    *
    * @param root Data directory.
+   * @param handlesMax Most segment descriptors this object keeps open (default 256).
    */
-  constructor(root: string) {
+  constructor(root: string, handlesMax?: number) {
+    this.handles = new FsHandleCache(handlesMax);
     this.root = root.endsWith("/") && root.length > 1 ? root.slice(0, -1) : root;
   }
 
@@ -42,7 +47,7 @@ export class FsStoreFileSystem implements StoreFileSystem {
    * @returns The directory.
    */
   segments(path: string): SegmentDirectory {
-    return new FsSegmentDirectory(this.#abs(path), () => this.syncDirectory(path));
+    return new FsSegmentDirectory(this.#abs(path), () => this.syncDirectory(path), this.handles);
   }
 
   /**

@@ -36,7 +36,14 @@ import {
 } from "../local_message_store.ts";
 import { type Clock, systemClock } from "../domain/segment.ts";
 import { TopicFences } from "../domain/topic_fence.ts";
-import type { MessageStoreConfig } from "../message_store.ts";
+import {
+  DISK_FREE_RESERVE_BYTES_DEFAULT,
+  DiskSpaceGuard,
+  isNoSpace,
+  isTooManyOpenFiles,
+} from "../domain/disk_space_guard.ts";
+import { fsDiskFreeBytes } from "./fs_config_files.ts";
+import { type MessageStoreConfig, storeThreadHandles } from "../message_store.ts";
 import { FsStoreFileSystem } from "./fs_segment.ts";
 import { RingConsumer, RingProducer } from "./ring_buffer.ts";
 import {
@@ -109,6 +116,7 @@ class StoreWorker {
   readonly #queueOffsets = new QueueOffsetTable();
   readonly #commitLog: CommitLog;
   readonly #fences: TopicFences;
+  readonly #diskSpace: DiskSpaceGuard;
   readonly #batch = new ResponseBatch();
   /** Private copy of the request being appended. */
   #scratch = new Uint8Array(64 * 1024);
@@ -123,8 +131,17 @@ class StoreWorker {
     this.#requests = new RingConsumer(init.requestRing);
     this.#responses = new RingProducer(init.responseRing);
     this.#control = controlBlock(init.control);
-    this.#fs = new FsStoreFileSystem(init.config.dataDir);
+    this.#fs = new FsStoreFileSystem(
+      init.config.dataDir,
+      storeThreadHandles(init.config.openFilesMax).storeWorker,
+    );
     this.#fences = new TopicFences(this.#fs);
+    const dataDir = init.config.dataDir;
+    this.#diskSpace = new DiskSpaceGuard(
+      () => fsDiskFreeBytes(dataDir),
+      init.config.diskFreeReserveBytes ?? DISK_FREE_RESERVE_BYTES_DEFAULT,
+      () => clock.nowMs(),
+    );
     this.#retentionIntervalMs = init.retentionIntervalMs;
     this.#commitLog = new CommitLog(this.#fs.segments("commitlog"), this.#queueOffsets, {
       segmentBytes: init.config.commitLogSegmentBytes,
@@ -215,6 +232,24 @@ class StoreWorker {
     return performance.now() - started;
   }
 
+  /**
+   * A write failed for lack of space: drop what did not reach the file, and
+   * answer every put of this batch that ended past it SERVICE_NOT_AVAILABLE.
+   */
+  #refuseUncommitted(error: unknown): void {
+    this.#commitLog.discardUncommitted();
+    this.#diskSpace.markFull(error);
+    const committed = this.#commitLog.committedOffset;
+    const batch = this.#batch;
+    for (let i = 0; i < batch.count; i++) {
+      if (batch.isPut[i] !== 1) continue;
+      if (batch.commitLogOffsets[i] + batch.wroteBytes[i] <= committed) continue;
+      batch.codes[i] = PutCode.SERVICE_NOT_AVAILABLE;
+      batch.remarks[i] = this.#diskSpace.full;
+      batch.isPut[i] = 0;
+    }
+  }
+
   /** Drain, append, commit, flush per policy, answer. Returns requests handled. */
   #processBatch(): number {
     const batch = this.#batch;
@@ -239,6 +274,11 @@ class StoreWorker {
       const payload = this.#scratch.subarray(0, payloadBytes);
       payload.set(data.subarray(at + REQUEST_HEADER_BYTES, at + length));
       if (op === RequestOp.PUT) {
+        const full = this.#diskSpace.check(this.#commitLog.writtenOffset);
+        if (full !== undefined) {
+          batch.add(id, PutCode.SERVICE_NOT_AVAILABLE, full);
+          continue;
+        }
         const slot = batch.add(id, PutCode.PUT_OK);
         batch.isPut[slot] = 1;
         try {
@@ -253,6 +293,22 @@ class StoreWorker {
           appendedBytes += result.wroteBytes;
           puts++;
         } catch (error) {
+          if (isNoSpace(error)) {
+            // Not fatal: refuse this put and every one not yet in the file, go on.
+            this.#refuseUncommitted(error);
+            batch.codes[slot] = PutCode.SERVICE_NOT_AVAILABLE;
+            batch.remarks[slot] = this.#diskSpace.full;
+            batch.isPut[slot] = 0;
+            continue;
+          }
+          if (isTooManyOpenFiles(error)) {
+            // Busy for this put (SYSTEM_BUSY on the wire); the worker keeps serving.
+            this.#commitLog.discardUncommitted();
+            batch.codes[slot] = PutCode.OS_PAGE_CACHE_BUSY;
+            batch.remarks[slot] = (error as Error).message;
+            batch.isPut[slot] = 0;
+            continue;
+          }
           if ((error as Error)?.name !== "AssertionError") throw error;
           // A record the CommitLog refuses (malformed or too large): answer it, keep going.
           batch.codes[slot] = PutCode.MESSAGE_ILLEGAL;
@@ -298,11 +354,23 @@ class StoreWorker {
     if (batch.count === 0) return 0;
     // The CommitLog copied every record into its write buffer: the ring space is free.
     requests.release();
-    this.#commitLog.commit();
+    try {
+      this.#commitLog.commit();
+    } catch (error) {
+      if (!isNoSpace(error)) throw error;
+      this.#refuseUncommitted(error);
+    }
     storeOffset(this.#control, CTRL_COMMITTED, this.#commitLog.committedOffset);
     notifyDispatch(this.#control);
     if (flushRequested || (puts > 0 && this.#config.flushMode === "sync")) {
-      const syncMs = this.#flush();
+      let syncMs: number;
+      try {
+        syncMs = this.#flush();
+      } catch (error) {
+        if (!isNoSpace(error)) throw error;
+        this.#diskSpace.markFull(error);
+        syncMs = Infinity; // appended but not known durable: FLUSH_DISK_TIMEOUT
+      }
       if (syncMs > this.#config.syncFlushTimeoutMs) {
         for (let i = 0; i < batch.count; i++) {
           if (batch.isPut[i] === 1) batch.codes[i] = PutCode.FLUSH_DISK_TIMEOUT;

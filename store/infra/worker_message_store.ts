@@ -53,6 +53,7 @@ import type {
   StoredMessage,
   StoreStats,
 } from "../message_store.ts";
+import { storeThreadHandles } from "../message_store.ts";
 import { type ConfigFiles, FsConfigFiles, fsDiskUsedRatio } from "./fs_config_files.ts";
 import { FsStoreFileSystem } from "./fs_segment.ts";
 import { RingBuffer, RingConsumer, RingProducer } from "./ring_buffer.ts";
@@ -425,9 +426,14 @@ export class WorkerMessageStore implements MessageStore {
         loadOffset(control, CTRL_DISPATCHED),
       );
 
-      const fs = new FsStoreFileSystem(config.dataDir);
+      const fs = new FsStoreFileSystem(
+        config.dataDir,
+        storeThreadHandles(config.openFilesMax).mainThread,
+      );
+      // Readers load each queue on first access: with tens of thousands of
+      // queues, loading them all at open took seconds.
       this.#queues = new ConsumeQueueStore(fs, config.consumeQueueSegmentUnits, false);
-      this.#queues.loadAll();
+      this.#queues.onLoad = (queue) => queue.correctMinOffset(this.#readerMinOffset);
       this.#commitLogReader = new CommitLogReader(
         fs.segments("commitlog"),
         config.commitLogSegmentBytes,
@@ -1173,9 +1179,9 @@ export class WorkerMessageStore implements MessageStore {
   listQueues(): { topic: string; queueId: number }[] {
     const out: { topic: string; queueId: number }[] = [];
     const seen = new Set<string>();
-    for (const queue of this.#queues?.all() ?? []) {
+    for (const queue of this.#queues?.listOnDisk() ?? []) {
       seen.add(`${queue.queueId}@${queue.topic}`);
-      out.push({ topic: queue.topic, queueId: queue.queueId });
+      out.push(queue);
     }
     for (const entry of this.#queueByIndex) {
       if (entry === undefined || seen.has(`${entry.queueId}@${entry.topic}`)) continue;

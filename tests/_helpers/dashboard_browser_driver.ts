@@ -72,6 +72,10 @@ async function scenario(): Promise<void> {
     await page.waitForSelector("#tps-in");
     assert.match(await page.textContent("#title") ?? "", /broker-a/);
 
+    // Cluster page: without a name server, this broker alone.
+    await page.goto(`${base}/#/cluster`);
+    await page.waitForSelector("td:has-text('(this one)')");
+
     // Topics: create one through the form.
     await page.goto(`${base}/#/topics`);
     await page.waitForSelector("#create-topic");

@@ -142,6 +142,10 @@ export class SimDisk {
   nowMs = 1_700_000_000_000;
   readonly stats: SimDiskStats = { ops: 0, cuts: 0, dirSyncs: 0, fileSyncs: 0 };
   #root: SimDir = { kind: "dir", vol: new Map(), dur: new Map() };
+  /** Size of the disk, bytes: writes that need more sectors fail with ENOSPC. */
+  capacityBytes = Infinity;
+  /** Sectors holding data, per file (sparse regions take none). */
+  #allocated = new Map<SimFile, Set<number>>();
   /** Ordered mode: metadata operations not yet committed, applied to the durable side. */
   #journal: (() => void)[] = [];
   #cutAtOp = Infinity;
@@ -338,6 +342,21 @@ export class SimDisk {
       throw new PowerCut(this.#dead!);
     }
     const end = position + bytes.length;
+    const sectors = this.#allocated.get(file) ?? new Set<number>();
+    let added = 0;
+    for (let s = Math.floor(position / SECTOR_BYTES); s * SECTOR_BYTES < end; s++) {
+      if (!sectors.has(s)) added++;
+    }
+    if (
+      added > 0 && this.capacityBytes !== Infinity &&
+      this.usedBytes() + added * SECTOR_BYTES > this.capacityBytes
+    ) {
+      throw Object.assign(new Error(`No space left on device (os error 28): write ${path}`), {
+        code: "ENOSPC",
+      });
+    }
+    for (let s = Math.floor(position / SECTOR_BYTES); s * SECTOR_BYTES < end; s++) sectors.add(s);
+    this.#allocated.set(file, sectors);
     file.vol = grow(file.vol, end);
     file.vol.set(bytes, position);
     for (let s = Math.floor(position / SECTOR_BYTES); s * SECTOR_BYTES < end; s++) {
@@ -348,6 +367,31 @@ export class SimDisk {
       if (this.mode === "ordered") this.#journal.push(() => (file.durSize = end));
     }
     file.mtimeMs = this.nowMs;
+  }
+
+  /** @returns Bytes in allocated sectors of files still in the tree or open. */
+  usedBytes(): number {
+    let sectors = 0;
+    for (const [file, set] of this.#allocated) {
+      if (this.#reachable(file)) sectors += set.size;
+      else this.#allocated.delete(file);
+    }
+    return sectors * SECTOR_BYTES;
+  }
+
+  /** @returns Free bytes (Infinity without a capacity). */
+  freeBytes(): number {
+    return this.capacityBytes - this.usedBytes();
+  }
+
+  #reachable(file: SimFile): boolean {
+    const walk = (dir: SimDir): boolean => {
+      for (const node of dir.vol.values()) {
+        if (node === file || (node.kind === "dir" && walk(node))) return true;
+      }
+      return false;
+    };
+    return walk(this.#root);
   }
 
   /**

@@ -244,3 +244,38 @@ Deno.test("WorkerMessageStore answers FLUSH_DISK_TIMEOUT when the group commit's
   assert.ok(looked);
   assert.equal(store.getMaxOffsetInQueue("TopicT", 0), 1);
 });
+
+Deno.test("WorkerMessageStore refuses puts below the free-space reserve and keeps serving reads", async () => {
+  await using dir = await makeTempDir("rmq_worker_disk_full_");
+  {
+    await using store = new WorkerMessageStore(
+      defaultStoreConfig(dir.path, SMALL_SEGMENTS),
+      { diskUsedRatio: () => 0.1 },
+    );
+    await store.open();
+    assert.equal((await store.putMessage(testMessage("TopicF", 0, "before"))).status, "PUT_OK");
+  }
+  // The same data with a reserve no disk has: the store worker probes on the write path.
+  await using store = new WorkerMessageStore(
+    defaultStoreConfig(dir.path, {
+      ...SMALL_SEGMENTS,
+      diskFreeReserveBytes: Number.MAX_SAFE_INTEGER,
+    }),
+    { diskUsedRatio: () => 0.1 },
+  );
+  await store.open();
+  const refused = await store.putMessage(testMessage("TopicF", 0, "after"));
+  assert.equal(refused.status, "SERVICE_NOT_AVAILABLE");
+  assert.match("remark" in refused ? refused.remark : "", /disk is full/);
+  const got = await store.getMessage({
+    group: "g",
+    topic: "TopicF",
+    queueId: 0,
+    queueOffset: 0,
+    maxCount: 10,
+  });
+  assert.equal(got.messages.length, 1);
+  store.commitConsumerOffset("g", "TopicF", 0, 1);
+  await store.flush(); // not failed: flush and offsets still work
+  assert.equal(store.queryConsumerOffset("g", "TopicF", 0), 1);
+});

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { ConsumeResult, Producer, PushConsumer, SimpleConsumer } from "rocketmq-client-nodejs";
 import { createProducer } from "../../mod.ts";
+import { OpsAdmin } from "../../client/ops_admin.ts";
 import { until } from "../_helpers/consume.ts";
 import { quietLogger, startGrpcEnv, within } from "./_grpc_env.ts";
 
@@ -200,80 +201,91 @@ Deno.test(
   },
 );
 
-Deno.test(
-  "official PushConsumer, FIFO: each message group in order, a failure retried in place, then dead-lettered",
-  OPTIONS,
-  async () => {
-    await using env = await startGrpcEnv({ retryMaxTimes: 1, timerPrecisionMs: 50 });
-    await env.admin.createTopic("GrpcFifoPush", {
-      readQueueNums: 2,
-      writeQueueNums: 2,
-      order: true,
+for (const variant of ["an ordered topic", "a consumeMessageOrderly group"] as const) {
+  Deno.test(
+    `official PushConsumer, FIFO by ${variant}: each message group in order, a failure retried in place, then dead-lettered`,
+    OPTIONS,
+    () => fifoPushScenario(variant),
+  );
+}
+
+async function fifoPushScenario(variant: "an ordered topic" | "a consumeMessageOrderly group") {
+  await using env = await startGrpcEnv({ retryMaxTimes: 1, timerPrecisionMs: 50 });
+  await env.admin.createTopic("GrpcFifoPush", {
+    readQueueNums: 2,
+    writeQueueNums: 2,
+    order: variant === "an ordered topic",
+  });
+  if (variant === "a consumeMessageOrderly group") {
+    await using ops = new OpsAdmin({ endpoint: env.remotingEndpoint });
+    await ops.updateSubscriptionGroup({
+      groupName: "GrpcFifoPushGroup",
+      consumeMessageOrderly: true,
+      retryMaxTimes: 1,
     });
-    const producer = new Producer({
-      endpoints: env.grpcEndpoint,
-      namespace: "",
-      topics: ["GrpcFifoPush"],
-      logger: quietLogger(),
-    } as never);
-    await within(producer.startup(), WAIT_MS, "producer startup");
-    const seen = new Map<string, string[]>();
-    const failedOnce = new Set<string>();
-    const consumer = new PushConsumer({
-      endpoints: env.grpcEndpoint,
-      namespace: "",
-      consumerGroup: "GrpcFifoPushGroup",
-      subscriptions: new Map([["GrpcFifoPush", "*"]]),
-      logger: quietLogger(),
-      messageListener: {
-        consume(view: View & { messageGroup?: string }) {
-          const text = view.body.toString();
-          const group = view.messageGroup ?? "?";
-          seen.set(group, [...(seen.get(group) ?? []), text]);
-          if (text === "poison") return ConsumeResult.FAILURE;
-          if (text === "g1-2" && !failedOnce.has(text)) {
-            failedOnce.add(text);
-            return ConsumeResult.FAILURE;
-          }
-          return ConsumeResult.SUCCESS;
-        },
-      },
-    } as never);
-    await within(consumer.startup(), WAIT_MS, "push consumer startup");
-    try {
-      for (let i = 0; i < 4; i++) {
-        for (const group of ["g1", "g2"]) {
-          await producer.send({
-            topic: "GrpcFifoPush",
-            messageGroup: group,
-            body: Buffer.from(`${group}-${i}`),
-          });
+  }
+  const producer = new Producer({
+    endpoints: env.grpcEndpoint,
+    namespace: "",
+    topics: ["GrpcFifoPush"],
+    logger: quietLogger(),
+  } as never);
+  await within(producer.startup(), WAIT_MS, "producer startup");
+  const seen = new Map<string, string[]>();
+  const failedOnce = new Set<string>();
+  const consumer = new PushConsumer({
+    endpoints: env.grpcEndpoint,
+    namespace: "",
+    consumerGroup: "GrpcFifoPushGroup",
+    subscriptions: new Map([["GrpcFifoPush", "*"]]),
+    logger: quietLogger(),
+    messageListener: {
+      consume(view: View & { messageGroup?: string }) {
+        const text = view.body.toString();
+        const group = view.messageGroup ?? "?";
+        seen.set(group, [...(seen.get(group) ?? []), text]);
+        if (text === "poison") return ConsumeResult.FAILURE;
+        if (text === "g1-2" && !failedOnce.has(text)) {
+          failedOnce.add(text);
+          return ConsumeResult.FAILURE;
         }
+        return ConsumeResult.SUCCESS;
+      },
+    },
+  } as never);
+  await within(consumer.startup(), WAIT_MS, "push consumer startup");
+  try {
+    for (let i = 0; i < 4; i++) {
+      for (const group of ["g1", "g2"]) {
+        await producer.send({
+          topic: "GrpcFifoPush",
+          messageGroup: group,
+          body: Buffer.from(`${group}-${i}`),
+        });
       }
-      await producer.send({
-        topic: "GrpcFifoPush",
-        messageGroup: "g3",
-        body: Buffer.from("poison"),
-      });
-      await until(
-        () => (seen.get("g1")?.length ?? 0) >= 5 && (seen.get("g2")?.length ?? 0) >= 4,
-        "g1 and g2 consumed",
-        WAIT_MS,
-      );
-      assert.deepEqual(seen.get("g1"), ["g1-0", "g1-1", "g1-2", "g1-2", "g1-3"]);
-      assert.deepEqual(seen.get("g2"), ["g2-0", "g2-1", "g2-2", "g2-3"]);
-      await until(
-        async () =>
-          (await env.admin.listDlqMessages("GrpcFifoPushGroup", { max: 10 })).length === 1,
-        "poison dead-lettered",
-        WAIT_MS,
-      );
-      assert.deepEqual(seen.get("g3"), ["poison", "poison"]);
-    } finally {
-      await producer.shutdown();
-      const stopping = consumer.shutdown();
-      await env.broker.close();
-      await within(stopping, WAIT_MS, "push consumer shutdown").catch(() => {});
     }
-  },
-);
+    await producer.send({
+      topic: "GrpcFifoPush",
+      messageGroup: "g3",
+      body: Buffer.from("poison"),
+    });
+    await until(
+      () => (seen.get("g1")?.length ?? 0) >= 5 && (seen.get("g2")?.length ?? 0) >= 4,
+      "g1 and g2 consumed",
+      WAIT_MS,
+    );
+    assert.deepEqual(seen.get("g1"), ["g1-0", "g1-1", "g1-2", "g1-2", "g1-3"]);
+    assert.deepEqual(seen.get("g2"), ["g2-0", "g2-1", "g2-2", "g2-3"]);
+    await until(
+      async () => (await env.admin.listDlqMessages("GrpcFifoPushGroup", { max: 10 })).length === 1,
+      "poison dead-lettered",
+      WAIT_MS,
+    );
+    assert.deepEqual(seen.get("g3"), ["poison", "poison"]);
+  } finally {
+    await producer.shutdown();
+    const stopping = consumer.shutdown();
+    await env.broker.close();
+    await within(stopping, WAIT_MS, "push consumer shutdown").catch(() => {});
+  }
+}

@@ -22,7 +22,7 @@ Deno.test("consumerConnection lists members and model; consumeStats shows lag in
   await using producer = await createProducer({ endpoint, group: "pg" });
   for (let i = 0; i < 6; i++) await producer.send({ topic: "AdmT", body: `a${i}` });
   await assert.rejects(admin.consumerConnection("nobody"), MQBrokerError);
-  await using pop = await createSimpleConsumer({
+  await using _pop = await createSimpleConsumer({
     endpoint,
     group: "adm-pop",
     subscriptions: { AdmT: "TagA || TagB" },
@@ -64,6 +64,34 @@ Deno.test("consumerConnection lists members and model; consumeStats shows lag in
     0,
   );
   assert.match(lines.join("\n"), /LagMs[\s\S]*Pop in-flight: 0/);
+  lines.length = 0;
+  assert.equal(
+    await runAdminCli(
+      ["consumerConnection", "-n", endpoint, "-g", "adm-pop"],
+      (t) => lines.push(t),
+    ),
+    0,
+  );
+  assert.match(lines.join("\n"), /pop-1[\s\S]*TagA \|\| TagB[\s\S]*MessageModel: CLUSTERING/);
+  lines.length = 0;
+  assert.equal(
+    await runAdminCli(
+      [
+        "resetOffsetByTime",
+        "-n",
+        endpoint,
+        "-g",
+        "adm-pop2",
+        "-t",
+        "AdmT",
+        "-s",
+        "1970-01-01T00:00:00Z",
+      ],
+      (t) => lines.push(t),
+    ),
+    0,
+  );
+  assert.match(lines.join("\n"), /NewOffset\s+0\s+0/);
 });
 
 Deno.test("resetOffsetByTime moves a live push consumer back to a point in time", async () => {

@@ -374,3 +374,23 @@ Deno.test("PEEK_MESSAGE reads without popping; NOTIFICATION says whether a pop w
   assert.deepEqual(got.map((m) => m.text()), ["keep"], "the peek consumed nothing; B filtered");
   await c.ack(got[0]);
 });
+
+Deno.test("Pop long polling: beyond --pop-polling-per-key-max a pop is answered POLLING_FULL", async () => {
+  await using env = await setup("PopFull", 1, { popPollingPerKeyMax: 1 });
+  await using raw = await TestConnection.connect(env.broker.port);
+  const pop = () =>
+    raw.request(RequestCode.POP_MESSAGE, {
+      consumerGroup: "full-g",
+      topic: "PopFull",
+      queueId: 0,
+      maxMsgNums: 1,
+      invisibleTime: 60_000,
+      pollTime: 5_000,
+      bornTime: Date.now(),
+      initMode: 0,
+    });
+  const first = pop(); // parks
+  assert.equal((await pop()).code, ResponseCode.POLLING_FULL);
+  await env.producer.send({ topic: "PopFull", body: "x" });
+  assert.equal((await first).code, ResponseCode.SUCCESS);
+});

@@ -47,6 +47,8 @@ export const REVIVE_INTERVAL_MS_DEFAULT = 1_000;
 export const REVIVE_READ_BATCH_MESSAGES = 256;
 /** Most acks kept whose checkpoint has not been read yet (oldest dropped beyond). */
 export const REVIVE_EARLY_ACKS_MAX = 100_000;
+/** Checkpoints revived at once within a pass. */
+export const REVIVE_CONCURRENCY = 64;
 /** Shortest pause between passes while a due checkpoint waits for the timer, ms. */
 export const REVIVE_RECHECK_MS = 20;
 /** After a refused re-put, retry after this long, ms. */
@@ -191,15 +193,24 @@ export class ReviveService {
     let retry: number | undefined;
     for (const q of this.#queues) {
       await this.#read(q);
+      const due: [string, Pending][] = [];
       for (const [key, p] of q.pending) {
         const reviveTime = reviveTimeOf(p.ck);
         // Acks are due CK_AHEAD_MS before the revive time: once the timer is past that, all are here.
         if (reviveTime > now || reviveTime - CK_AHEAD_MS >= settled) continue;
-        if (await this.#revive(p)) {
+        due.push([key, p]);
+      }
+      // Checkpoints of one pass are revived concurrently, a bounded number at a time.
+      for (let i = 0; i < due.length; i += REVIVE_CONCURRENCY) {
+        const part = due.slice(i, i + REVIVE_CONCURRENCY);
+        const done = await Promise.all(part.map(([, p]) => this.#revive(p)));
+        for (const [j, [key]] of part.entries()) {
+          if (!done[j]) {
+            retry = REVIVE_RETRY_DELAY_MS;
+            continue;
+          }
           q.pending.delete(key);
           this.#ctx.inFlight.remove(key);
-        } else {
-          retry = REVIVE_RETRY_DELAY_MS;
         }
       }
       let commit = q.readOffset;
@@ -271,15 +282,29 @@ export class ReviveService {
     const retryTopic = ck.t.startsWith("%RETRY%") ? ck.t : popRetryTopicOf(ck.c, ck.t);
     await this.#ensureRetryTopic(retryTopic);
     const puts: Promise<boolean>[] = [];
+    // One read covers the checkpoint's range (at most 32 messages plus filtered gaps).
+    const first = unacked[0];
+    const span = Math.min(unacked[unacked.length - 1] - first + 1, REVIVE_READ_BATCH_MESSAGES);
+    const read = await this.#ctx.store.getMessage({
+      group: REVIVE_GROUP,
+      topic: ck.t,
+      queueId: ck.q,
+      queueOffset: first,
+      maxCount: span,
+    });
+    const byOffset = new Map(read.messages.map((m) => [m.queueOffset, m]));
     for (const offset of unacked) {
-      const read = await this.#ctx.store.getMessage({
-        group: REVIVE_GROUP,
-        topic: ck.t,
-        queueId: ck.q,
-        queueOffset: offset,
-        maxCount: 1,
-      });
-      const stored = read.messages.find((m) => m.queueOffset === offset);
+      let stored = byOffset.get(offset);
+      if (stored === undefined) {
+        const one = await this.#ctx.store.getMessage({
+          group: REVIVE_GROUP,
+          topic: ck.t,
+          queueId: ck.q,
+          queueOffset: offset,
+          maxCount: 1,
+        });
+        stored = one.messages.find((m) => m.queueOffset === offset);
+      }
       if (stored === undefined) continue; // gone (retention): nothing to revive
       const record = decodeRecord(stored.record);
       if (record.reconsumeTimes + 1 >= this.#ctx.maxAttempts) {

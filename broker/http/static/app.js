@@ -160,6 +160,45 @@ async function brokerPage() {
   ]);
 }
 
+async function clusterPage() {
+  const c = await api("cluster");
+  main.replaceChildren(
+    h("h2", {}, "Cluster"),
+    h(
+      "p",
+      { class: "label" },
+      c.namesrvAddr === ""
+        ? "No name server: this broker alone."
+        : `Name servers: ${c.namesrvAddr}`,
+    ),
+    table([
+      { label: "Cluster", cell: (b) => b.clusterName },
+      { label: "Broker", cell: (b) => b.self ? `${b.brokerName} (this one)` : b.brokerName },
+      { label: "Id", num: true, cell: (b) => b.brokerId },
+      { label: "Role", cell: (b) => b.role },
+      { label: "Address", cell: (b) => b.address },
+      { label: "Status", cell: (b) => b.status === "UP" ? "UP" : `${b.status}: ${b.error ?? ""}` },
+      { label: "Version", cell: (b) => b.version ?? "" },
+      {
+        label: "TPS in",
+        num: true,
+        cell: (b) => b.tpsIn === null || b.tpsIn === undefined ? "…" : fmt(b.tpsIn, 1),
+      },
+      {
+        label: "Disk used",
+        num: true,
+        cell: (b) => b.diskUsedRatio === undefined ? "" : `${fmt(b.diskUsedRatio * 100, 1)} %`,
+      },
+      {
+        label: "CommitLog",
+        num: true,
+        cell: (b) => b.commitLogBytes === undefined ? "" : bytes(b.commitLogBytes),
+      },
+      { label: "Replication lag", cell: () => "n/a" },
+    ], c.brokers),
+  );
+}
+
 async function topicsPage() {
   const topics = await api("topics");
   const form = h(
@@ -465,6 +504,7 @@ function messagesPage() {
 
 const pages = {
   broker: brokerPage,
+  cluster: clusterPage,
   topics: topicsPage,
   topic: topicPage,
   groups: groupsPage,
@@ -487,7 +527,7 @@ async function render() {
     main.replaceChildren();
     showError(error);
   }
-  if (page === "broker") refreshTimer = setTimeout(render, 5000);
+  if (page === "broker" || page === "cluster") refreshTimer = setTimeout(render, 5000);
 }
 
 addEventListener("hashchange", render);
