@@ -38,7 +38,7 @@ import { PullHoldService } from "./domain/pull_hold.ts";
 import { TopicTable } from "./domain/topic_table.ts";
 import { createMessageStore } from "./infra/store_factory.ts";
 import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
-import { haStatusHandlers, remotingAddrOfHa, startHa } from "./ha/ha_service.ts";
+import { haAddress, haStatusHandlers, remotingAddrOfHa, startHa } from "./ha/ha_service.ts";
 import { SlaveSynchronize } from "./ha/slave_synchronize.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
@@ -349,6 +349,7 @@ export class Broker implements AsyncDisposable {
           registerIntervalMs: config.registerIntervalMs,
           source: { topics: () => topics.list(), dataVersion: () => topics.dataVersion },
           log,
+          haServerAddr: haAddress(ha, ipText(storeHost.ip)),
           onMaster: (masterAddr, haServerAddr) => {
             learned.masterAddr = masterAddr;
             learned.haServerAddr = haServerAddr;

@@ -190,3 +190,17 @@ export function haStatusHandlers(ha: HaService): [number, RequestHandler][] {
     (request) => success(request, {}, new TextEncoder().encode(JSON.stringify(ha.status()))),
   ]];
 }
+
+/**
+ * A master's HA address for its name-server registrations.
+ *
+ * @param ha The running role.
+ * @param host The advertised host.
+ * @returns `host:haPort`, or undefined on a slave or without an HA listener.
+ */
+export function haAddress(ha: HaService, host: string): string | undefined {
+  const status = ha.status();
+  return status.role !== "SLAVE" && status.haPort !== undefined
+    ? `${host}:${status.haPort}`
+    : undefined;
+}

@@ -62,6 +62,8 @@ export interface NamesrvRegistrarOptions {
   readonly source: RegistrarSource;
   /** Structured log. */
   readonly log: (event: Readonly<Record<string, unknown>>) => void;
+  /** This broker's HA address (default: its port + 1). */
+  readonly haServerAddr?: string;
   /** HA: called with the master's addresses a name server names in its answer (slaves). */
   readonly onMaster?: (masterAddr: string, haServerAddr: string) => void;
 }
@@ -177,7 +179,7 @@ export class NamesrvRegistrar {
           brokerName: o.brokerName,
           brokerAddr: o.brokerAddr,
           clusterName: o.clusterName,
-          haServerAddr: `${host}:${port + 1}`,
+          haServerAddr: o.haServerAddr ?? `${host}:${port + 1}`,
           brokerId: o.brokerId,
           compressed,
           bodyCrc32: bodyCrc32(body),
