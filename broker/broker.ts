@@ -349,6 +349,9 @@ export class Broker implements AsyncDisposable {
           registerIntervalMs: config.registerIntervalMs,
           source: { topics: () => topics.list(), dataVersion: () => topics.dataVersion },
           log,
+          credentials: config.namesrvAccessKey === ""
+            ? undefined
+            : { accessKey: config.namesrvAccessKey, secretKey: config.namesrvSecretKey },
           haServerAddr: haAddress(ha, ipText(storeHost.ip)),
           onMaster: (masterAddr, haServerAddr) => {
             learned.masterAddr = masterAddr;

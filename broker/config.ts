@@ -108,6 +108,10 @@ export interface BrokerConfig {
   readonly httpPort: number;
   /** Plain ACL file (YAML or JSON); empty means access control is off. */
   readonly aclFile: string;
+  /** Access key the broker signs its name-server requests with (empty = unsigned; for a name server with ACL on). */
+  readonly namesrvAccessKey: string;
+  /** Secret key of `namesrvAccessKey`; never logged, shown as `***` by GET_BROKER_CONFIG. */
+  readonly namesrvSecretKey: string;
   /** Sends whose UNIQ_KEY was stored this recently are answered with the original, ms (0 = off; topic attribute `dedup.window.ms` overrides). */
   readonly dedupWindowMs: number;
   /** Most keys the dedup window remembers (oldest forgotten first). */
@@ -191,6 +195,8 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     grpcPort: 8081,
     httpPort: 8080,
     aclFile: "",
+    namesrvAccessKey: "",
+    namesrvSecretKey: "",
     dedupWindowMs: 0,
     dedupKeysMax: 1_000_000,
     popPollingPerKeyMax: 1_024,
@@ -461,6 +467,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       description: "plain ACL file, YAML or JSON (empty = access control off)",
     },
     {
+      key: "namesrvAccessKey",
+      flag: "--namesrv-access-key",
+      kind: "string",
+      description: "access key signing requests to the name servers (empty = unsigned)",
+    },
+    {
+      key: "namesrvSecretKey",
+      flag: "--namesrv-secret-key",
+      kind: "string",
+      description: "secret key of --namesrv-access-key (better in the --config file)",
+    },
+    {
       key: "dedupWindowMs",
       flag: "--dedup-window-ms",
       kind: "int",
@@ -700,6 +718,11 @@ export function validateBrokerConfig(config: BrokerConfig): void {
     if (!/^[^\s:;]+:\d{1,5}$/.test(addr)) {
       throw new TypeError(`Invalid broker config: namesrvAddr "${addr}" is not host:port`);
     }
+  }
+  if ((config.namesrvAccessKey === "") !== (config.namesrvSecretKey === "")) {
+    throw new RangeError(
+      "Invalid broker config: give both namesrvAccessKey and namesrvSecretKey, or neither",
+    );
   }
   range("grpcPort", 0, 65535);
   range("httpPort", 0, 65535);

@@ -62,7 +62,11 @@ export class BrokerPool {
     }
     this.#options = options;
     if (options.nameServer !== undefined) {
-      this.#nameServer = new NameServerClient(options.nameServer);
+      this.#nameServer = new NameServerClient(
+        options.nameServer,
+        undefined,
+        options.credentials,
+      );
     } else {
       this.#standalone = this.#channel(options.endpoint!);
     }

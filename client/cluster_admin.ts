@@ -11,6 +11,7 @@ import { BrokerClient } from "./broker_client.ts";
 import { MQBrokerError, MQClientError } from "./errors.ts";
 import { validateName } from "./message.ts";
 import { NameServerClient } from "./name_server_client.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { type ClusterInfo, parseKvTable } from "./protocol/cluster_info.ts";
 import type { TopicRouteData } from "./protocol/heartbeat.ts";
 import { deleteTopicFromNamesrvRequestHeader } from "./protocol/namesrv_headers.ts";
@@ -23,6 +24,8 @@ export interface ClusterAdminOptions {
   readonly nameServer: string;
   /** Per-request timeout, ms. Default 3000. */
   readonly requestTimeoutMs?: number;
+  /** ACL credentials; every request, to name servers and brokers, is signed with them. */
+  readonly credentials?: SessionCredentials;
 }
 
 /** A master broker of a cluster. */
@@ -47,6 +50,7 @@ export interface ClusterQueueProgress extends QueueProgress {
 export class ClusterAdmin implements AsyncDisposable {
   readonly #nameServer: NameServerClient;
   readonly #requestTimeoutMs: number | undefined;
+  readonly #credentials: SessionCredentials | undefined;
 
   /**
    * Create an admin; nothing connects until the first call.
@@ -55,8 +59,13 @@ export class ClusterAdmin implements AsyncDisposable {
    * @throws {TypeError} On an empty name-server list.
    */
   constructor(options: ClusterAdminOptions) {
-    this.#nameServer = new NameServerClient(options.nameServer, options.requestTimeoutMs);
+    this.#nameServer = new NameServerClient(
+      options.nameServer,
+      options.requestTimeoutMs,
+      options.credentials,
+    );
     this.#requestTimeoutMs = options.requestTimeoutMs;
+    this.#credentials = options.credentials;
   }
 
   /**
@@ -145,7 +154,11 @@ export class ClusterAdmin implements AsyncDisposable {
     await Promise.all(masters.map((m) => this.#withAdmin(m.addr, (a) => a.deleteTopic(topic))));
     // Name servers are independent: each one forgets the topic.
     await Promise.all(this.#nameServer.addresses.map(async (endpoint) => {
-      await using client = new BrokerClient({ endpoint, requestTimeoutMs: this.#requestTimeoutMs });
+      await using client = new BrokerClient({
+        endpoint,
+        requestTimeoutMs: this.#requestTimeoutMs,
+        credentials: this.#credentials,
+      });
       await client.invoke(
         RequestCode.DELETE_TOPIC_IN_NAMESRV,
         deleteTopicFromNamesrvRequestHeader.encode({ topic, clusterName: cluster }),
@@ -216,6 +229,7 @@ export class ClusterAdmin implements AsyncDisposable {
     await using client = new BrokerClient({
       endpoint: addr,
       requestTimeoutMs: this.#requestTimeoutMs,
+      credentials: this.#credentials,
     });
     const response = await client.invoke(RequestCode.GET_BROKER_RUNTIME_INFO);
     const parsed = parseKvTable(response.body);
@@ -224,7 +238,11 @@ export class ClusterAdmin implements AsyncDisposable {
   }
 
   async #withAdmin<T>(addr: string, work: (admin: Admin) => Promise<T>): Promise<T> {
-    await using admin = new Admin({ endpoint: addr, requestTimeoutMs: this.#requestTimeoutMs });
+    await using admin = new Admin({
+      endpoint: addr,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      credentials: this.#credentials,
+    });
     return await work(admin);
   }
 

@@ -206,6 +206,7 @@ export class Consumer implements AsyncDisposable {
         pollTimeMs: this.#options.suspendTimeoutMs,
         orderly: this.orderly,
         fromFirst: this.#options.consumeFromWhere === "CONSUME_FROM_FIRST_OFFSET",
+        credentials: options.credentials,
       })
       : undefined;
     const strategy = broadcasting ? undefined : allocateStrategy(options.allocateStrategy);

@@ -8,6 +8,7 @@
 import { BrokerClient } from "./broker_client.ts";
 import { parseEndpoint } from "./connection.ts";
 import { MQBrokerError, MQClientError, MQConnectionClosedError, MQTimeoutError } from "./errors.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { type ClusterInfo, parseClusterInfo, parseTopicList } from "./protocol/cluster_info.ts";
 import { getRouteInfoRequestHeader } from "./protocol/headers.ts";
 import { parseTopicRouteData, type TopicRouteData } from "./protocol/heartbeat.ts";
@@ -49,16 +50,23 @@ export class NameServerClient implements AsyncDisposable {
   /**
    * @param addresses `host:port;host:port` or a list.
    * @param requestTimeoutMs Time each name server has to answer, ms.
+   * @param credentials ACL credentials every request is signed with (name servers with ACL on).
    * @throws {TypeError} On an empty list.
    */
   constructor(
     addresses: string | readonly string[],
     requestTimeoutMs = NAMESRV_REQUEST_TIMEOUT_MS_DEFAULT,
+    credentials?: SessionCredentials,
   ) {
     this.addresses = typeof addresses === "string" ? parseNameServerList(addresses) : addresses;
     if (this.addresses.length === 0) throw new TypeError("Cannot use name servers: none given");
     this.#clients = this.addresses.map((endpoint) =>
-      new BrokerClient({ endpoint, requestTimeoutMs, connectTimeoutMs: requestTimeoutMs })
+      new BrokerClient({
+        endpoint,
+        requestTimeoutMs,
+        connectTimeoutMs: requestTimeoutMs,
+        credentials,
+      })
     );
   }
 

@@ -14,6 +14,7 @@ import { BrokerPool } from "./broker_pool.ts";
 import { type BrokerAccess, channelOf, routeOf } from "./consumer/brokers.ts";
 import { unregisterAndClose } from "./client_registration.ts";
 import { MQClientError } from "./errors.ts";
+import type { SessionCredentials } from "./protocol/acl_signature.ts";
 import { decodeReceivedMessages, type ReceivedMessage, validateName } from "./message.ts";
 import {
   ackMessageRequestHeader,
@@ -69,6 +70,8 @@ export interface SimpleConsumerOptions {
   readonly fifo?: boolean;
   /** Client id. Default: random. */
   readonly clientId?: string;
+  /** ACL credentials (`accessKey`, `secretKey`); every request, name servers' included, is signed. */
+  readonly credentials?: SessionCredentials;
 }
 
 /** Options of {@linkcode SimpleConsumer.receive}. */
@@ -150,6 +153,7 @@ export class SimpleConsumer implements AsyncDisposable {
       endpoint: options.endpoint,
       nameServer: options.nameServer,
       onBrokerConnect: (client) => this.#heartbeatTo(client),
+      credentials: options.credentials,
     });
     this.#client = this.#pool.standalone ?? this.#pool;
   }

@@ -26,6 +26,8 @@ export interface NamesrvConfig {
   readonly frameBytesMax: number;
   /** Most open connections. */
   readonly connectionsMax: number;
+  /** Plain ACL file (YAML or JSON, reloaded on change); empty = access control off. */
+  readonly aclFile: string;
 }
 
 /** Value kind of a name-server option. */
@@ -54,6 +56,7 @@ export const NAMESRV_CONFIG_DEFAULTS: NamesrvConfig = Object.freeze({
   scanIntervalMs: 5_000,
   frameBytesMax: 16 * 1024 * 1024,
   connectionsMax: 10_000,
+  aclFile: "",
 });
 
 /** Most requests in flight per connection (not an option: name-server requests are small). */
@@ -114,6 +117,12 @@ export const NAMESRV_OPTIONS: readonly NamesrvOption[] = Object.freeze(
       flag: "--connections-max",
       kind: "int",
       description: "most open connections",
+    },
+    {
+      key: "aclFile",
+      flag: "--acl-file",
+      kind: "string",
+      description: "plain ACL file, YAML or JSON; empty = off",
     },
   ] satisfies NamesrvOption[],
 );

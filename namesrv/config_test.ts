@@ -67,3 +67,8 @@ Deno.test("loadNamesrvConfig() answers --help with every option", () => {
   assert.equal(text, namesrvHelpText());
   for (const option of NAMESRV_OPTIONS) assert.ok(text.includes(option.flag), option.flag);
 });
+
+Deno.test("loadNamesrvConfig() turns access control on with --acl-file (off by default)", () => {
+  assert.equal(load([]).aclFile, "");
+  assert.equal(load(["--acl-file", "/etc/rmq/plain_acl.yml"]).aclFile, "/etc/rmq/plain_acl.yml");
+});

@@ -5,6 +5,10 @@
  * @module
  */
 
+import { type Dispatch, guardWithAcl } from "../broker/api/acl_guard.ts";
+import { AccessValidator } from "../broker/domain/acl/access_validator.ts";
+import { AclFailureLog } from "../broker/domain/acl/acl_failure_log.ts";
+import { AclFileWatcher, readAclFile } from "../broker/infra/acl_file.ts";
 import { RemotingServer } from "../broker/server/remoting_server.ts";
 import { type LogSink, RequestRouter } from "../broker/server/request_router.ts";
 import { BrokerRequestController } from "./api/broker_request_controller.ts";
@@ -20,6 +24,7 @@ import {
   validateNamesrvConfig,
 } from "./config.ts";
 import { KvConfigTable } from "./domain/kv_config_table.ts";
+import { NAMESRV_ACCESS_RULES } from "./domain/namesrv_access_rules.ts";
 import { RouteInfoManager } from "./domain/route_info_manager.ts";
 import { FsKvConfigDocument } from "./infra/fs_kv_config_document.ts";
 
@@ -31,6 +36,8 @@ export interface NameServerStartOptions {
   readonly nowMs?: () => number;
   /** Structured log sink. Default: discard. */
   readonly log?: LogSink;
+  /** Time between checks of `aclFile` for changes, ms (tests shorten it). Default 1000. */
+  readonly aclReloadCheckIntervalMs?: number;
 }
 
 /**
@@ -45,11 +52,18 @@ export class NameServer implements AsyncDisposable {
   readonly #server: RemotingServer;
   readonly #ctx: NamesrvContext;
   readonly #scan: ReturnType<typeof setInterval>;
+  readonly #aclWatcher: AclFileWatcher | undefined;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: RemotingServer, ctx: NamesrvContext, scanIntervalMs: number) {
+  private constructor(
+    server: RemotingServer,
+    ctx: NamesrvContext,
+    scanIntervalMs: number,
+    aclWatcher: AclFileWatcher | undefined,
+  ) {
     this.#server = server;
     this.#ctx = ctx;
+    this.#aclWatcher = aclWatcher;
     this.#scan = setInterval(() => {
       for (const gone of ctx.routes.scanNotActiveBroker()) {
         ctx.log({ event: "broker_expired", broker: gone.brokerName, addr: gone.brokerAddr });
@@ -63,6 +77,7 @@ export class NameServer implements AsyncDisposable {
    * @param options Config, clock and log.
    * @returns The running name server.
    * @throws {RangeError} On an invalid config; listen and KV-load errors.
+   * @throws {TypeError} When `aclFile` cannot be read or parsed.
    */
   static async start(options: NameServerStartOptions): Promise<NameServer> {
     const { config } = options;
@@ -78,6 +93,19 @@ export class NameServer implements AsyncDisposable {
     const router = new RequestRouter(log);
     router.register(new BrokerRequestController(ctx).handlers());
     router.register(new ClientRequestController(ctx).handlers());
+    let dispatch: Dispatch = (request, channel) => router.dispatch(request, channel);
+    let validator: AccessValidator | undefined;
+    if (config.aclFile !== "") {
+      // Same file format, guard and reload as the broker's; the rules are the name server's own.
+      const loaded = await readAclFile(config.aclFile);
+      if (!loaded.ok) throw new TypeError(loaded.error);
+      validator = new AccessValidator(loaded.config, NAMESRV_ACCESS_RULES);
+      dispatch = guardWithAcl(
+        dispatch,
+        validator,
+        new AclFailureLog(log, options.nowMs ?? Date.now),
+      );
+    }
     const server = new RemotingServer(config.listen, config.port, {
       frameBytesMax: config.frameBytesMax,
       connectionsMax: config.connectionsMax,
@@ -90,7 +118,7 @@ export class NameServer implements AsyncDisposable {
       outputBytesTotalMax: NAMESRV_OUTPUT_BYTES_TOTAL_MAX,
       inFlightRequestBytesTotalMax: NAMESRV_IN_FLIGHT_REQUEST_BYTES_TOTAL_MAX,
     }, {
-      dispatch: (request, channel) => router.dispatch(request, channel),
+      dispatch,
       connectionClosed: (channel) => {
         for (const gone of ctx.routes.channelClosed(channel.id)) {
           log({ event: "broker_channel_closed", broker: gone.brokerName, addr: gone.brokerAddr });
@@ -98,7 +126,18 @@ export class NameServer implements AsyncDisposable {
       },
     }, log);
     server.serve();
-    return new NameServer(server, ctx, config.scanIntervalMs);
+    let aclWatcher: AclFileWatcher | undefined;
+    if (validator !== undefined) {
+      const guarded = validator;
+      aclWatcher = await AclFileWatcher.start({
+        path: config.aclFile,
+        onReload: (changed) => guarded.update(changed),
+        log,
+        reloadCheckIntervalMs: options.aclReloadCheckIntervalMs,
+      });
+      log({ event: "acl_enabled", path: config.aclFile, accounts: guarded.accountCount });
+    }
+    return new NameServer(server, ctx, config.scanIntervalMs, aclWatcher);
   }
 
   /** The bound port. */
@@ -119,6 +158,7 @@ export class NameServer implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#scan);
+      this.#aclWatcher?.close();
       await this.#server.close(1_000);
     })();
     return this.#closing;

@@ -8,8 +8,10 @@
  * - `store/` never imports `broker/`, and imports from `client/` only the shared
  *   wire/disk kernel `client/protocol/`.
  * - `namesrv/` never imports the store, and from `broker/` only the remoting
- *   transport (`broker/server/remoting_server.ts`, `request_router.ts`) and
- *   `broker/api/broker_context.ts`; from `client/` only `client/protocol/`.
+ *   transport (`broker/server/remoting_server.ts`, `request_router.ts`),
+ *   `broker/api/broker_context.ts` and the plain-ACL files it reuses (guard,
+ *   validator, rules types, config, failure log, file loader); from `client/`
+ *   only `client/protocol/`.
  * - `broker/` reaches the store only through `store/mod.ts`, and the gRPC front only
  *   through `proxy/mod.ts`; `proxy/` imports only itself and `client/protocol/`, except
  *   `proxy/infra/` (cluster mode), which may use the remoting client in `client/`.
@@ -24,11 +26,18 @@ import { dirname, join, normalize, relative } from "node:path";
 
 const root = normalize(join(dirname(new URL(import.meta.url).pathname), ".."));
 const SOURCE_DIRS = ["client", "store", "broker", "registry", "namesrv", "proxy"];
-/** The broker files the name server shares: the remoting transport and its handler vocabulary. */
+/** The broker files the name server shares: the remoting transport, its handler vocabulary and plain ACL. */
 const NAMESRV_SHARED_BROKER_FILES = new Set([
   "broker/server/remoting_server.ts",
   "broker/server/request_router.ts",
   "broker/api/broker_context.ts",
+  // Plain ACL, reused as is by the name server's `--acl-file` (its rules are its own).
+  "broker/api/acl_guard.ts",
+  "broker/domain/acl/access_resources.ts",
+  "broker/domain/acl/access_validator.ts",
+  "broker/domain/acl/acl_failure_log.ts",
+  "broker/domain/acl/plain_acl_config.ts",
+  "broker/infra/acl_file.ts",
 ]);
 const IMPORT_RE =
   /(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;

@@ -82,14 +82,15 @@ export class RuntimeBrokerConfig {
 }
 
 /**
- * Render a config as RocketMQ's properties text (`key=value` lines, sorted).
+ * Render a config as RocketMQ's properties text (`key=value` lines, sorted);
+ * a set `namesrvSecretKey` is shown as `***`.
  *
  * @param config The config.
  * @returns The text.
  */
 export function configToProperties(config: BrokerConfig): string {
   return Object.entries(config).sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+    .map(([k, v]) => `${k}=${k === "namesrvSecretKey" && v !== "" ? "***" : v}`).join("\n") + "\n";
 }
 
 /**

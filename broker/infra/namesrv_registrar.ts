@@ -8,6 +8,7 @@
  */
 
 import { BrokerClient } from "../../client/broker_client.ts";
+import type { SessionCredentials } from "../../client/protocol/acl_signature.ts";
 import type { TopicConfig } from "../../client/protocol/heartbeat.ts";
 import {
   brokerIdentityHeader,
@@ -62,6 +63,8 @@ export interface NamesrvRegistrarOptions {
   readonly source: RegistrarSource;
   /** Structured log. */
   readonly log: (event: Readonly<Record<string, unknown>>) => void;
+  /** ACL credentials every name-server request is signed with (for name servers with ACL on). */
+  readonly credentials?: SessionCredentials;
   /** This broker's HA address (default: its port + 1). */
   readonly haServerAddr?: string;
   /** HA: called with the master's addresses a name server names in its answer (slaves). */
@@ -92,7 +95,11 @@ export class NamesrvRegistrar {
   constructor(options: NamesrvRegistrarOptions) {
     this.#options = options;
     this.#clients = options.namesrvAddrs.map((endpoint) =>
-      new BrokerClient({ endpoint, requestTimeoutMs: REGISTER_TIMEOUT_MS })
+      new BrokerClient({
+        endpoint,
+        requestTimeoutMs: REGISTER_TIMEOUT_MS,
+        credentials: options.credentials,
+      })
     );
   }
 

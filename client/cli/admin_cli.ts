@@ -159,7 +159,7 @@ export async function runAdminCli(
     return 0;
   }
   const credentials = cliCredentials(options);
-  const cluster = await runClusterCommand(command, options, print, formatTable);
+  const cluster = await runClusterCommand(command, options, print, formatTable, credentials);
   if (cluster !== undefined) return cluster;
   const ha = await runHaCommand(command, options, print);
   if (ha !== undefined) return ha;
@@ -195,7 +195,8 @@ export async function runAdminCli(
         });
         result = await producer.sendInTransaction(message, () => state);
       } else {
-        const viaNameServer = options.n !== undefined && await isNameServer(endpoint.split(";")[0]);
+        const viaNameServer = options.n !== undefined &&
+          await isNameServer(endpoint.split(";")[0], credentials);
         await using producer = await createProducer(
           viaNameServer ? { nameServer: endpoint, credentials } : { endpoint, credentials },
         );

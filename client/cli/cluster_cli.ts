@@ -11,6 +11,7 @@ import { BrokerClient } from "../broker_client.ts";
 import { ClusterAdmin } from "../cluster_admin.ts";
 import { MQConnectionClosedError } from "../errors.ts";
 import { parseNameServerList } from "../name_server_client.ts";
+import type { SessionCredentials } from "../protocol/acl_signature.ts";
 import { RequestCode } from "../protocol/request_code.ts";
 import { ResponseCode } from "../protocol/response_code.ts";
 
@@ -33,10 +34,14 @@ export const CLUSTER_USAGE = `Cluster commands (-n is a name server, default ${D
  * supported there and not on a broker).
  *
  * @param addr The first address of `-n`.
+ * @param credentials `--ak`/`--sk`, for a name server with ACL on.
  * @returns True for a name server.
  */
-export async function isNameServer(addr: string): Promise<boolean> {
-  await using client = new BrokerClient({ endpoint: addr, requestTimeoutMs: 3_000 });
+export async function isNameServer(
+  addr: string,
+  credentials?: SessionCredentials,
+): Promise<boolean> {
+  await using client = new BrokerClient({ endpoint: addr, requestTimeoutMs: 3_000, credentials });
   try {
     const response = await client.request(RequestCode.GET_BROKER_CLUSTER_INFO);
     return response.code === ResponseCode.SUCCESS;
@@ -69,6 +74,7 @@ function required(options: Record<string, string>, name: string, what: string): 
  * @param options Parsed options.
  * @param print Output sink.
  * @param formatTable The CLI's table formatter.
+ * @param credentials `--ak`/`--sk`: every request is signed with them.
  * @returns The exit code, or undefined when this is not a cluster command
  *   (e.g. `topicList` with `-n` naming a broker).
  */
@@ -77,6 +83,7 @@ export async function runClusterCommand(
   options: Record<string, string>,
   print: (text: string) => void,
   formatTable: (header: readonly string[], rows: readonly (readonly unknown[])[]) => string,
+  credentials?: SessionCredentials,
 ): Promise<number | undefined> {
   const always = ["clusterList", "topicRoute", "brokerStatus"].includes(command) ||
     ((command === "updateTopic" || command === "deleteTopic") && options.c !== undefined);
@@ -84,11 +91,12 @@ export async function runClusterCommand(
   if (!always && !maybe) return undefined;
   const nameServer = options.n ?? DEFAULT_NAMESRV;
   if (!always) {
-    if (options.n === undefined || !(await isNameServer(parseNameServerList(nameServer)[0]))) {
+    const first = parseNameServerList(nameServer)[0];
+    if (options.n === undefined || !(await isNameServer(first, credentials))) {
       return undefined;
     }
   }
-  await using admin = new ClusterAdmin({ nameServer });
+  await using admin = new ClusterAdmin({ nameServer, credentials });
   switch (command) {
     case "clusterList": {
       const info = await admin.clusterInfo();

@@ -11,6 +11,7 @@
  */
 
 import type { ReceivedMessage } from "../message.ts";
+import type { SessionCredentials } from "../protocol/acl_signature.ts";
 import { createSimpleConsumer, type SimpleConsumer } from "../simple_consumer.ts";
 import type { SubscriptionExpression } from "./subscription.ts";
 
@@ -60,6 +61,8 @@ export interface PopPushOptions {
   readonly orderly: boolean;
   /** Start at the first message (else the latest) when the group has no offset. */
   readonly fromFirst: boolean;
+  /** ACL credentials; every request is signed with them. */
+  readonly credentials?: SessionCredentials;
 }
 
 /** A pop-driven delivery loop. Lives on the consumer's event loop. */
@@ -88,6 +91,7 @@ export class PopPushService {
       consumeFrom: o.fromFirst ? "FIRST" : "LAST",
       fifo: o.orderly,
       clientId: o.clientId,
+      credentials: o.credentials,
     });
   }
 

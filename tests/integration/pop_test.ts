@@ -394,3 +394,39 @@ Deno.test("Pop long polling: beyond --pop-polling-per-key-max a pop is answered 
   await env.producer.send({ topic: "PopFull", body: "x" });
   assert.equal((await first).code, ResponseCode.SUCCESS);
 });
+
+Deno.test("FIFO pop: the outstanding batch survives a broker restart (config/consumerOrderInfo.json)", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "rmq_fifo_pop_restart_" });
+  const fifo = (endpoint: string) =>
+    createSimpleConsumer({
+      endpoint,
+      group: "fifo-r",
+      subscriptions: { FifoR: "*" },
+      awaitDuration: 500,
+      consumeFrom: "FIRST",
+      fifo: true,
+    });
+  try {
+    {
+      await using broker = await startTestBroker({}, { dataDir });
+      const endpoint = `127.0.0.1:${broker.port}`;
+      await using admin = await createAdmin({ endpoint });
+      await admin.createTopic("FifoR", { readQueueNums: 1, writeQueueNums: 1 });
+      await using producer = await createProducer({ endpoint, group: "pg" });
+      for (let i = 0; i < 3; i++) await producer.send({ topic: "FifoR", body: `r${i}` });
+      await using c = await fifo(endpoint);
+      const first = await c.receive(2, 60_000);
+      assert.deepEqual(first.map((m) => m.text()), ["r0", "r1"]);
+      await c.ack(first[0]);
+    }
+    const persisted = JSON.parse(
+      await Deno.readTextFile(`${dataDir}/config/consumerOrderInfo.json`),
+    );
+    assert.ok(persisted.table["FifoR@fifo-r"]["0"], "the outstanding batch is on disk");
+    await using broker = await startTestBroker({}, { dataDir });
+    await using c = await fifo(`127.0.0.1:${broker.port}`);
+    assert.deepEqual(await c.receive(2, 60_000), [], "still blocked: r1 is invisible for 60 s");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});

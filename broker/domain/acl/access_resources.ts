@@ -95,6 +95,24 @@ export function neededResources(request: RemotingCommand): NeededResult {
   }
 }
 
+/**
+ * What a server's ACL guard checks beyond the signature: which requests need
+ * an admin account and which resources each request needs. The broker uses
+ * {@linkcode BROKER_ACCESS_RULES}; the name server has its own.
+ */
+export interface AccessRules {
+  /** Request codes that need `admin: true`. */
+  readonly adminCodes: ReadonlySet<number>;
+  /** The resources a request needs. */
+  readonly neededResources: (request: RemotingCommand) => NeededResult;
+}
+
+/** The broker's rules: {@linkcode ADMIN_REQUEST_CODES} and {@linkcode neededResources}. */
+export const BROKER_ACCESS_RULES: AccessRules = Object.freeze({
+  adminCodes: ADMIN_REQUEST_CODES,
+  neededResources,
+});
+
 function ok(resources: NeededResource[]): NeededResult {
   return { ok: true, resources };
 }

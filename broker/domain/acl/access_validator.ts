@@ -24,7 +24,7 @@ import {
 } from "../../../client/protocol/acl_signature.ts";
 import type { RemotingCommand } from "../../../client/protocol/remoting_command.ts";
 import { requestCodeName } from "../../../client/protocol/request_code.ts";
-import { ADMIN_REQUEST_CODES, type NeededResource, neededResources } from "./access_resources.ts";
+import { type AccessRules, BROKER_ACCESS_RULES, type NeededResource } from "./access_resources.ts";
 import { type AclAccount, permGrants, type PlainAclConfig } from "./plain_acl_config.ts";
 import { peerHost } from "./remote_address.ts";
 
@@ -53,10 +53,15 @@ const RETRY_PREFIX = "%RETRY%";
 /** Checks requests against the current plain ACL config. */
 export class AccessValidator {
   #config: PlainAclConfig;
+  readonly #rules: AccessRules;
 
-  /** @param config The initial config. */
-  constructor(config: PlainAclConfig) {
+  /**
+   * @param config The initial config.
+   * @param rules Admin codes and needed resources; default the broker's.
+   */
+  constructor(config: PlainAclConfig, rules: AccessRules = BROKER_ACCESS_RULES) {
     this.#config = config;
+    this.#rules = rules;
   }
 
   /**
@@ -122,7 +127,7 @@ export class AccessValidator {
         };
       }
     }
-    const needed = neededResources(request);
+    const needed = this.#rules.neededResources(request);
     if (!needed.ok) {
       return { status: "DENIED", accessKey, remark: `Cannot check ${name}: ${needed.error}` };
     }
@@ -171,7 +176,7 @@ export class AccessValidator {
     resources: readonly NeededResource[],
   ): AclDecision {
     const accessKey = account.accessKey;
-    if ((code === -1 || ADMIN_REQUEST_CODES.has(code)) && !account.admin) {
+    if ((code === -1 || this.#rules.adminCodes.has(code)) && !account.admin) {
       return {
         status: "DENIED",
         accessKey,
