@@ -25,6 +25,8 @@ import { getInt64 } from "../../client/protocol/message_record.ts";
 
 /** Wait between reconnection attempts, ms. */
 const RECONNECT_DELAY_MS = 500;
+/** Most transfers handed to the store and not yet acked. */
+const APPENDS_IN_FLIGHT_MAX = 16;
 /** Largest transfer body a slave accepts, bytes (a record is at most a segment). */
 const HA_BODY_BYTES_MAX = 1024 * 1024 * 1024;
 
@@ -129,6 +131,9 @@ export class HaSlave {
     let buffer = new Uint8Array(4 * 1024 * 1024);
     let filled = 0;
     let lastReportMs = Date.now();
+    let acks: Promise<void> = Promise.resolve();
+    let inFlight = 0;
+    let failure: Error | undefined;
     const heartbeat = setInterval(() => {
       if (Date.now() - lastReportMs < HA_HEARTBEAT_INTERVAL_MS) return;
       lastReportMs = Date.now();
@@ -159,20 +164,31 @@ export class HaSlave {
           }
           const body = buffer.subarray(at + HA_HEADER_BYTES, at + HA_HEADER_BYTES + bodySize);
           at += HA_HEADER_BYTES + bodySize;
-          let maxOffset = store.stats().commitLogMaxOffset;
-          if (bodySize > 0) {
-            const appended = await store.appendReplicated!(phyOffset, body);
-            if (appended.status !== "APPENDED") {
-              throw new Error(`replicated bytes refused at ${phyOffset}: ${appended.remark}`);
+          // Appends are pipelined: each goes into the store's request ring at once (the store
+          // worker then shares one fdatasync among several), acks follow in order.
+          const appended = bodySize > 0
+            ? store.appendReplicated!(phyOffset, body.slice())
+            : Promise.resolve(undefined);
+          inFlight++;
+          acks = acks.then(async () => {
+            const result = await appended;
+            inFlight--;
+            if (result !== undefined && result.status !== "APPENDED") {
+              throw new Error(`replicated bytes refused at ${phyOffset}: ${result.remark}`);
             }
-            maxOffset = appended.maxOffset;
-          }
-          await writeAll(conn, encodeReport(maxOffset));
-          lastReportMs = Date.now();
+            const offset = result?.maxOffset ?? store.stats().commitLogMaxOffset;
+            await writeAll(conn, encodeReport(offset));
+            lastReportMs = Date.now();
+          }).catch((error) => {
+            failure ??= error as Error;
+          });
+          if (inFlight >= APPENDS_IN_FLIGHT_MAX) await acks;
+          if (failure !== undefined) throw failure;
         }
         buffer.copyWithin(0, at, filled);
         filled -= at;
       }
+      await acks;
     } finally {
       clearInterval(heartbeat);
     }
