@@ -174,7 +174,9 @@ export class Broker implements AsyncDisposable {
         onSlaveConnected: () => slaveSync?.syncSoon(),
       });
       services.push(ha);
-      router.register(haStatusHandlers(ha));
+      // Manual promotion (admin `promote`): stop copying metadata, register as master.
+      const afterPromotion: (() => void)[] = [];
+      router.register(haStatusHandlers(ha, () => afterPromotion.forEach((f) => f())));
       store = ha.store;
       const topics = new TopicTable(store, () => clock.nowMs());
       await topics.load(config.autoCreateTopicEnable ? 8 : undefined);
@@ -186,6 +188,7 @@ export class Broker implements AsyncDisposable {
           log,
         });
         slaveSync = sync;
+        afterPromotion.push(() => void sync.close());
         services.push(sync);
         sync.syncSoon();
       }
@@ -344,7 +347,9 @@ export class Broker implements AsyncDisposable {
           namesrvAddrs,
           clusterName: config.clusterName,
           brokerName: config.brokerName,
-          brokerId: config.brokerId,
+          get brokerId() {
+            return ha.brokerId;
+          },
           brokerAddr: ctx.brokerAddress,
           registerIntervalMs: config.registerIntervalMs,
           source: { topics: () => topics.list(), dataVersion: () => topics.dataVersion },
@@ -352,12 +357,15 @@ export class Broker implements AsyncDisposable {
           credentials: config.namesrvAccessKey === ""
             ? undefined
             : { accessKey: config.namesrvAccessKey, secretKey: config.namesrvSecretKey },
-          haServerAddr: haAddress(ha, ipText(storeHost.ip)),
+          get haServerAddr() {
+            return haAddress(ha, ipText(storeHost.ip));
+          },
           onMaster: (masterAddr, haServerAddr) => {
             learned.masterAddr = masterAddr;
             learned.haServerAddr = haServerAddr;
           },
         });
+        afterPromotion.push(() => void registrar.registerAll(true));
         const unsubscribeTopics = topics.onChange(() => registrar.topicsChanged());
         services.push({
           close: async () => {

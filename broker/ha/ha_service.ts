@@ -18,6 +18,8 @@
 
 import type { MessageStore, MessageToPut, PutMessageResult } from "../../store/mod.ts";
 import { RequestCode } from "../../client/protocol/request_code.ts";
+import { ResponseCode } from "../../client/protocol/response_code.ts";
+import { createResponse } from "../../client/protocol/remoting_command.ts";
 import { type RequestHandler, success } from "../api/broker_context.ts";
 import type { BrokerConfig } from "../config.ts";
 import type { LogSink } from "../server/request_router.ts";
@@ -35,12 +37,22 @@ export type HaStatus =
   }
   | ({ readonly role: "SLAVE" } & HaSlaveProgress);
 
+/** Outcome of {@linkcode HaService.promote}. */
+export type PromoteResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
+
 /** A running HA role. */
 export interface HaService {
   /** The store to run the broker on: the role's put rules over the real store. */
   readonly store: MessageStore;
   /** Replication state. */
   status(): HaStatus;
+  /** The broker id to register with: 0 for a master (also after a promotion). */
+  readonly brokerId: number;
+  /**
+   * Manual failover in static mode: a slave stops replicating and becomes a
+   * master (its QueueOffsets continue from the replicated records).
+   */
+  promote(role: "ASYNC_MASTER" | "SYNC_MASTER"): Promise<PromoteResult>;
   /** Stop replicating (the store itself is closed by its owner). */
   close(): Promise<void>;
 }
@@ -69,59 +81,93 @@ export interface StartHaOptions {
  * @throws {Deno.errors.AddrInUse} If an explicit `haPort` is taken.
  */
 export function startHa(options: StartHaOptions): HaService {
-  const { config, store, log } = options;
-  if (config.brokerRole === "SLAVE") {
-    const slave = HaSlave.start({
-      masterAddr: () =>
-        config.haMasterAddr !== "" ? config.haMasterAddr : options.learnedMasterAddr?.() ?? "",
+  return new HaRoles(options);
+}
+
+/** A master role word. */
+type MasterRole = "ASYNC_MASTER" | "SYNC_MASTER";
+
+/** The role state: a slave with its HA client, or a master with its HA server. */
+class HaRoles implements HaService {
+  readonly store: MessageStore;
+  readonly #options: StartHaOptions;
+  #role: MasterRole | "SLAVE";
+  #master: HaMaster | undefined;
+  #slave: HaSlave | undefined;
+
+  constructor(options: StartHaOptions) {
+    this.#options = options;
+    const { config, store } = options;
+    if (config.brokerRole === "SLAVE") {
+      this.#role = "SLAVE";
+      this.#slave = HaSlave.start({
+        masterAddr: () =>
+          config.haMasterAddr !== "" ? config.haMasterAddr : options.learnedMasterAddr?.() ?? "",
+        store,
+        onConnected: options.onSlaveConnected,
+        log: options.log,
+      });
+    } else {
+      this.#role = config.brokerRole === "SYNC_MASTER" ? "SYNC_MASTER" : "ASYNC_MASTER";
+      this.#master = listenMaster(options);
+    }
+    this.store = withPuts(
       store,
-      onConnected: options.onSlaveConnected,
-      log,
-    });
-    const refuse = (): Promise<PutMessageResult> =>
-      Promise.resolve({ status: "SERVICE_NOT_AVAILABLE", remark: "this broker is a slave" });
+      (m) => this.#put(() => store.putMessage(m)),
+      (ms) => this.#put(() => store.putMessages(ms)),
+    );
+  }
+
+  /** The broker id to register with: 0 for a master, the configured id for a slave. */
+  get brokerId(): number {
+    return this.#role === "SLAVE" ? this.#options.config.brokerId : 0;
+  }
+
+  async #put(put: () => Promise<PutMessageResult>): Promise<PutMessageResult> {
+    if (this.#role === "SLAVE") {
+      return { status: "SERVICE_NOT_AVAILABLE", remark: "this broker is a slave" };
+    }
+    const result = await put();
+    if (!("commitLogOffset" in result)) return result;
+    const master = this.#master;
+    master?.notifyAppended();
+    const acksNeeded = this.#options.config.inSyncReplicas - 1;
+    if (this.#role !== "SYNC_MASTER" || acksNeeded <= 0 || result.status !== "PUT_OK") {
+      return result;
+    }
+    if (master === undefined || master.inSyncSlaveCount() < acksNeeded) {
+      return { ...result, status: "SLAVE_NOT_AVAILABLE" };
+    }
+    const end = result.commitLogOffset + result.wroteBytes;
+    const acked = await master.waitForAcks(end, acksNeeded, this.#options.config.slaveTimeoutMs);
+    return acked ? result : { ...result, status: "FLUSH_SLAVE_TIMEOUT" };
+  }
+
+  status(): HaStatus {
+    if (this.#role === "SLAVE") return { role: "SLAVE", ...this.#slave!.progress() };
     return {
-      store: withPuts(store, refuse, refuse),
-      status: () => ({ role: "SLAVE", ...slave.progress() }),
-      close: () => slave.close(),
+      role: this.#role,
+      haPort: this.#master?.port,
+      maxOffset: this.#options.store.stats().commitLogMaxOffset,
+      slaves: this.#master?.slaves() ?? [],
     };
   }
-  const role = config.brokerRole === "SYNC_MASTER" ? "SYNC_MASTER" : "ASYNC_MASTER";
-  const master = listenMaster(options);
-  const acksNeeded = config.inSyncReplicas - 1;
-  const replicate = async (put: Promise<PutMessageResult>): Promise<PutMessageResult> => {
-    const result = await put;
-    if (master === undefined || !("commitLogOffset" in result)) return result;
-    master.notifyAppended();
-    if (role !== "SYNC_MASTER" || acksNeeded <= 0 || result.status !== "PUT_OK") return result;
-    if (master.inSyncSlaveCount() < acksNeeded) return { ...result, status: "SLAVE_NOT_AVAILABLE" };
-    const end = result.commitLogOffset + result.wroteBytes;
-    const acked = await master.waitForAcks(end, acksNeeded, config.slaveTimeoutMs);
-    return acked ? result : { ...result, status: "FLUSH_SLAVE_TIMEOUT" };
-  };
-  const noSlaves = (put: Promise<PutMessageResult>): Promise<PutMessageResult> =>
-    role === "SYNC_MASTER" && acksNeeded > 0
-      ? put.then((r) =>
-        "commitLogOffset" in r && r.status === "PUT_OK"
-          ? { ...r, status: "SLAVE_NOT_AVAILABLE" }
-          : r
-      )
-      : put;
-  const wrap = master === undefined ? noSlaves : replicate;
-  return {
-    store: withPuts(
-      store,
-      (m) => wrap(store.putMessage(m)),
-      (ms) => wrap(store.putMessages(ms)),
-    ),
-    status: () => ({
-      role,
-      haPort: master?.port,
-      maxOffset: store.stats().commitLogMaxOffset,
-      slaves: master?.slaves() ?? [],
-    }),
-    close: async () => await master?.close(),
-  };
+
+  async promote(role: MasterRole): Promise<PromoteResult> {
+    if (this.#role !== "SLAVE") return { ok: false, error: `already ${this.#role}` };
+    const slave = this.#slave!;
+    this.#slave = undefined;
+    await slave.close();
+    this.#master = listenMaster(this.#options);
+    this.#role = role;
+    this.#options.log({ event: "ha_promoted", role });
+    return { ok: true };
+  }
+
+  async close(): Promise<void> {
+    await this.#slave?.close();
+    await this.#master?.close();
+  }
 }
 
 function listenMaster(options: StartHaOptions): HaMaster | undefined {
@@ -179,16 +225,40 @@ export function remotingAddrOfHa(haAddr: string): string {
 }
 
 /**
- * The GET_BROKER_HA_STATUS (907) handler: the role's `HaStatus` as JSON.
+ * The HA request handlers: GET_BROKER_HA_STATUS (907, the role's `HaStatus`
+ * as JSON) and HA_PROMOTE_TO_MASTER (920, header `role` = `ASYNC_MASTER`
+ * (default) or `SYNC_MASTER`; refused on a master).
  *
  * @param ha The running role.
+ * @param onPromoted Called after a promotion (re-register, stop the metadata copy).
  * @returns Code and handler pairs for the request router.
  */
-export function haStatusHandlers(ha: HaService): [number, RequestHandler][] {
-  return [[
-    RequestCode.GET_BROKER_HA_STATUS,
-    (request) => success(request, {}, new TextEncoder().encode(JSON.stringify(ha.status()))),
-  ]];
+export function haStatusHandlers(
+  ha: HaService,
+  onPromoted: () => void = () => {},
+): [number, RequestHandler][] {
+  return [
+    [
+      RequestCode.GET_BROKER_HA_STATUS,
+      (request) => success(request, {}, new TextEncoder().encode(JSON.stringify(ha.status()))),
+    ],
+    [RequestCode.HA_PROMOTE_TO_MASTER, async (request) => {
+      const role = request.extFields?.role ?? "ASYNC_MASTER";
+      if (role !== "ASYNC_MASTER" && role !== "SYNC_MASTER") {
+        return createResponse(request, ResponseCode.INVALID_PARAMETER, `bad role ${role}`);
+      }
+      const promoted = await ha.promote(role);
+      if (!promoted.ok) {
+        return createResponse(
+          request,
+          ResponseCode.SYSTEM_ERROR,
+          `Cannot promote: ${promoted.error}`,
+        );
+      }
+      onPromoted();
+      return success(request);
+    }],
+  ];
 }
 
 /**

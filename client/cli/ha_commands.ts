@@ -1,7 +1,8 @@
 /**
  * HA commands of `deno task admin`: `haStatus -n host:port` asks a broker for
  * its role and, on a master, every slave's acked offset and lag
- * (GET_BROKER_HA_STATUS, 907; the body is the broker's JSON `HaStatus`).
+ * (GET_BROKER_HA_STATUS, 907; the body is the broker's JSON `HaStatus`);
+ * `promote -n host:port` turns a slave into a master (HA_PROMOTE_TO_MASTER, 920).
  *
  * @module
  */
@@ -11,7 +12,9 @@ import { RequestCode } from "../protocol/request_code.ts";
 
 /** Usage lines of the HA commands. */
 export const HA_USAGE = `HA commands (-n is a broker, host:port):
-  haStatus -n host:port                  role, max offset, each slave's acked offset and lag`;
+  haStatus -n host:port                  role, max offset, each slave's acked offset and lag
+  promote -n host:port [-r ASYNC_MASTER|SYNC_MASTER]
+                                         manual failover: the slave at host:port becomes master`;
 
 /**
  * Run an HA command.
@@ -26,9 +29,14 @@ export async function runHaCommand(
   options: Record<string, string>,
   print: (text: string) => void,
 ): Promise<number | undefined> {
-  if (command !== "haStatus") return undefined;
+  if (command !== "haStatus" && command !== "promote") return undefined;
   const endpoint = options.n ?? "127.0.0.1:10911";
   await using client = new BrokerClient({ endpoint, requestTimeoutMs: 5_000 });
+  if (command === "promote") {
+    await client.invoke(RequestCode.HA_PROMOTE_TO_MASTER, { role: options.r ?? "ASYNC_MASTER" });
+    print(`${endpoint} is now master`);
+    return 0;
+  }
   const response = await client.invoke(RequestCode.GET_BROKER_HA_STATUS);
   const status = JSON.parse(new TextDecoder().decode(response.body ?? new Uint8Array()));
   print(JSON.stringify(status, null, 2));

@@ -1,7 +1,8 @@
 // Goal: a replica group behind a name server (spec §9.3, §10.5). The slave learns its
 // master's HA address from the name server's REGISTER_BROKER answer (no --ha-master-addr);
 // after SIGKILL of the master the route keeps the slave, and a consumer group that knows only
-// the name server reads every message from the slave.
+// the name server reads every message from the slave; `admin promote` then makes the slave
+// master, and sends through the name server continue each queue's offsets on it.
 // Method: name server and brokers as child processes on loopback; bounded polls.
 
 import assert from "node:assert/strict";
@@ -23,7 +24,7 @@ async function until(what: string, probe: () => boolean | Promise<boolean>): Pro
   }
 }
 
-Deno.test("a slave found through the name server serves a consumer group while its master is down", async () => {
+Deno.test("a slave found through the name server serves a consumer group while its master is down, then is promoted", async () => {
   await using namesrv = await spawnNamesrv();
   const n = namesrv.endpoint;
   const common = ["--namesrv-addr", n, "--broker-name", "hb", "--cluster-name", "C"];
@@ -35,8 +36,11 @@ Deno.test("a slave found through the name server serves a consumer group while i
   await admin.createTopic(TOPIC, "C", { readQueueNums: 2, writeQueueNums: 2 });
   await using producer = await createProducer({ nameServer: n, coalesce: false });
   const total = 60;
+  const perQueue = new Map<number, number>();
   for (let i = 0; i < total; i++) {
-    assert.equal((await producer.send({ topic: TOPIC, body: `r${i}` })).status, "SEND_OK");
+    const r = await producer.send({ topic: TOPIC, body: `r${i}` });
+    assert.equal(r.status, "SEND_OK");
+    perQueue.set(r.queue.queueId, (perQueue.get(r.queue.queueId) ?? 0) + 1);
   }
   // The slave found its master through the name server and caught up.
   await until("the slave to catch up", async () => {
@@ -60,5 +64,19 @@ Deno.test("a slave found through the name server serves a consumer group while i
   await until("every message from the slave", () => received.size === total);
   await consumer.close();
   await drain;
-  assert.ok(slave.port > 0);
+
+  // Manual failover: the slave becomes master, registers as broker id 0, and takes sends that
+  // continue each queue's offsets.
+  let out = "";
+  assert.equal(await runAdminCli(["promote", "-n", slave.endpoint], (t) => out += t), 0);
+  await using after = await createProducer({ nameServer: n, coalesce: false });
+  let sent: Awaited<ReturnType<typeof after.send>> | undefined;
+  await until("a send to the promoted slave", async () => {
+    sent = await after.send({ topic: TOPIC, body: "after-promotion" }).catch(() => undefined);
+    return sent?.status === "SEND_OK";
+  });
+  assert.equal(sent!.queueOffset, perQueue.get(sent!.queue.queueId) ?? 0);
+  let status = "";
+  await runAdminCli(["haStatus", "-n", slave.endpoint], (t) => status += t);
+  assert.equal(JSON.parse(status).role, "ASYNC_MASTER");
 });
