@@ -263,6 +263,11 @@ export class HaMaster {
         if (now - slave.lastReadMs > HA_HOUSEKEEPING_INTERVAL_MS) break;
         const next = slave.nextOffset;
         const max = store.stats().commitLogMaxOffset;
+        if (next > max) {
+          // The slave holds bytes this master never wrote (a divergent tail): it cannot follow.
+          this.#options.log({ event: "ha_slave_ahead", addr: slave.addr, next, max });
+          break;
+        }
         if (next < 0 || next >= max) {
           if (next >= 0 && now - lastWriteMs >= HA_HEARTBEAT_INTERVAL_MS) {
             await writeAll(slave.conn, encodeTransfer(next, new Uint8Array(0)));
