@@ -94,6 +94,7 @@ class HaRoles implements HaService {
   #role: MasterRole | "SLAVE";
   #master: HaMaster | undefined;
   #slave: HaSlave | undefined;
+  readonly #unsubscribe: () => void;
 
   constructor(options: StartHaOptions) {
     this.#options = options;
@@ -111,6 +112,8 @@ class HaRoles implements HaService {
       this.#role = config.brokerRole === "SYNC_MASTER" ? "SYNC_MASTER" : "ASYNC_MASTER";
       this.#master = listenMaster(options);
     }
+    // Records are shipped once dispatched, in parallel with the master's flush (spec §10.3).
+    this.#unsubscribe = store.onArrival(() => this.#master?.notifyAppended());
     this.store = withPuts(
       store,
       (m) => this.#put(() => store.putMessage(m)),
@@ -165,6 +168,7 @@ class HaRoles implements HaService {
   }
 
   async close(): Promise<void> {
+    this.#unsubscribe();
     await this.#slave?.close();
     await this.#master?.close();
   }
