@@ -46,7 +46,7 @@ import type { GrpcFront } from "../proxy/mod.ts";
 import { LocalGrpcBackend } from "./api/grpc_backend.ts";
 import { DedupWindow } from "./domain/dedup/dedup_window.ts";
 import { AssignmentController } from "./api/assignment_controller.ts";
-import { ConsumerAdminController } from "./api/consumer_admin_controller.ts";
+import { ConsumerAdminController, resetOffsetByTime } from "./api/consumer_admin_controller.ts";
 import { RequestModeTable } from "./domain/pop/assignment.ts";
 import { GrpcPopBridge } from "./api/grpc_pop.ts";
 import { grpcAccessHook } from "./api/grpc_access.ts";
@@ -390,6 +390,20 @@ export class Broker implements AsyncDisposable {
         nowMs: () => clock.nowMs(),
         acl: ops.acl,
         popInFlight: (group, topic) => pop.ctx.inFlight.countOf(group, topic),
+        resetOffsetByTime: async (group, topic, timestamp) => {
+          const table = await resetOffsetByTime(ctx, pop.ctx, {
+            group,
+            topic,
+            timestamp,
+            force: true,
+          });
+          return new Map(
+            Object.entries(table).map(([key, offset]) => [
+              Number(key.slice(key.lastIndexOf("@") + 1)),
+              offset,
+            ]),
+          );
+        },
       };
       return new Broker(
         server,

@@ -322,13 +322,19 @@ export class DashboardApi {
         `Cannot reset offset: timestampMs "${body.timestampMs}" is not a number`,
       );
     }
+    // The broker's own reset (as INVOKE_BROKER_TO_RESET_OFFSET: pop offsets too, live members
+    // told); without it (a bare source in tests), committed offsets only.
     const store = this.#source.store;
-    const queues = store.listQueues().filter((q) => q.topic === topic);
     const offsets = [];
-    for (const { queueId } of queues) {
-      const offset = await store.getOffsetInQueueByTime(topic, queueId, timestampMs);
-      store.commitConsumerOffset(group, topic, queueId, offset);
-      offsets.push({ queueId, offset });
+    if (this.#source.resetOffsetByTime !== undefined) {
+      const moved = await this.#source.resetOffsetByTime(group, topic, timestampMs);
+      for (const [queueId, offset] of moved) offsets.push({ queueId, offset });
+    } else {
+      for (const { queueId } of store.listQueues().filter((q) => q.topic === topic)) {
+        const offset = await store.getOffsetInQueueByTime(topic, queueId, timestampMs);
+        store.commitConsumerOffset(group, topic, queueId, offset);
+        offsets.push({ queueId, offset });
+      }
     }
     return { group, topic, timestampMs, offsets };
   }

@@ -58,6 +58,17 @@ export interface BrokerMetricsSource {
   timerStats(): TimerServiceStats;
   /** Epoch ms now. */
   nowMs(): number;
+  /**
+   * Reset a group's offsets on a topic to a time, telling its live members
+   * (the same as INVOKE_BROKER_TO_RESET_OFFSET).
+   *
+   * @returns The new offset of each queue, by queue id.
+   */
+  resetOffsetByTime?(
+    group: string,
+    topic: string,
+    timestampMs: number,
+  ): Promise<Map<number, number>>;
   /** Popped and unacked messages of a group (and topic), from the pop service. */
   popInFlight?(group: string, topic?: string): number;
   /** Access control, when `--acl-file` is set (the gRPC front calls `validator.checkGrpc`). */
