@@ -38,8 +38,7 @@ import { PullHoldService } from "./domain/pull_hold.ts";
 import { TopicTable } from "./domain/topic_table.ts";
 import { createMessageStore } from "./infra/store_factory.ts";
 import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
-import { haAddress, haStatusHandlers, remotingAddrOfHa, startHa } from "./ha/ha_service.ts";
-import { SlaveSynchronize } from "./ha/slave_synchronize.ts";
+import { HaModule } from "./ha/ha_module.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import type { GrpcFront } from "../proxy/mod.ts";
@@ -163,35 +162,12 @@ export class Broker implements AsyncDisposable {
         await store.open();
       }
       // High availability: the role's put rules over the store, replication (broker/ha/).
-      const learned = { masterAddr: "", haServerAddr: "" };
-      let slaveSync: SlaveSynchronize | undefined;
-      const ha = startHa({
-        config,
-        store,
-        listenPort: server.port,
-        log,
-        learnedMasterAddr: () => learned.haServerAddr,
-        onSlaveConnected: () => slaveSync?.syncSoon(),
-      });
+      const ha = HaModule.start({ config, store, listenPort: server.port, router, log });
       services.push(ha);
-      // Manual promotion (admin `promote`): stop copying metadata, register as master.
-      const afterPromotion: (() => void)[] = [];
-      router.register(haStatusHandlers(ha, () => afterPromotion.forEach((f) => f())));
       store = ha.store;
       const topics = new TopicTable(store, () => clock.nowMs());
       await topics.load(config.autoCreateTopicEnable ? 8 : undefined);
-      if (config.brokerRole === "SLAVE") {
-        const sync = new SlaveSynchronize({
-          masterAddr: () => learned.masterAddr || remotingAddrOfHa(config.haMasterAddr),
-          topics,
-          store,
-          log,
-        });
-        slaveSync = sync;
-        afterPromotion.push(() => void sync.close());
-        services.push(sync);
-        sync.syncSoon();
-      }
+      ha.attachTopics(topics);
       let opaque = 0;
       // Dedup window of the send path, refilled from each windowed topic's tail.
       const dedup = new DedupWindow({
@@ -348,7 +324,7 @@ export class Broker implements AsyncDisposable {
           clusterName: config.clusterName,
           brokerName: config.brokerName,
           get brokerId() {
-            return ha.brokerId;
+            return haHooks.brokerId;
           },
           brokerAddr: ctx.brokerAddress,
           registerIntervalMs: config.registerIntervalMs,
@@ -358,14 +334,13 @@ export class Broker implements AsyncDisposable {
             ? undefined
             : { accessKey: config.namesrvAccessKey, secretKey: config.namesrvSecretKey },
           get haServerAddr() {
-            return haAddress(ha, ipText(storeHost.ip));
+            return haHooks.haServerAddr;
           },
-          onMaster: (masterAddr, haServerAddr) => {
-            learned.masterAddr = masterAddr;
-            learned.haServerAddr = haServerAddr;
-          },
+          onMaster: (masterAddr, haServerAddr) => haHooks.onMaster(masterAddr, haServerAddr),
         });
-        afterPromotion.push(() => void registrar.registerAll(true));
+        const haHooks = ha.registrarHooks(ipText(storeHost.ip), () => {
+          void registrar.registerAll(true);
+        });
         const unsubscribeTopics = topics.onChange(() => registrar.topicsChanged());
         services.push({
           close: async () => {

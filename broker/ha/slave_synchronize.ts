@@ -129,6 +129,7 @@ export class SlaveSynchronize {
 
   /** Stop copying. */
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
     await this.#running;
