@@ -105,6 +105,7 @@ export class HaSlave {
           this.#options.onConnected?.();
           await this.#replicate(conn);
         } catch (error) {
+          if (this.#closed) break;
           this.#options.log({
             event: "ha_connection_failed",
             master: this.#addr,
