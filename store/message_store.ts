@@ -222,6 +222,16 @@ export interface StoreStats {
   readonly diskUsedRatio: number;
   /** True while puts are refused (disk full or store failure). */
   readonly writeRefused: boolean;
+  /**
+   * CPU time of each store thread since it started (user + system), µs; the
+   * workers publish theirs about once a second. Absent where the store runs
+   * on the caller's thread only (`LocalMessageStore`).
+   */
+  readonly threadCpuMicros?: {
+    readonly main: number;
+    readonly storeWorker: number;
+    readonly dispatchWorker: number;
+  };
 }
 
 /** The durable message store. See the module doc for the implementations. */

@@ -10,6 +10,7 @@
  * | `rocketmq_consumer_lag_messages`, `rocketmq_consumer_lag_latency` | committed offsets vs queue max offsets; store time of the first unconsumed message |
  * | `rocketmq_consumer_inflight_messages` | pull offsets (pull responses) vs committed offsets |
  * | `rocketmq_storage_size`, `rocketmq_storage_flush_behind_bytes`, `rocketmq_storage_dispatch_behind_bytes` | `store.stats()` offsets |
+ * | `rocketmq_thread_cpu_seconds_total{thread}` | `store.stats().threadCpuMicros` (workers publish into the control block) |
  * | `rocketmq_timer_enqueue_total`, `rocketmq_timing_messages` | the timer service's stats |
  * | `rocketmq_half_messages` | half queue max offset vs the transaction check's progress |
  * | `rocketmq_producer_connections`, `rocketmq_consumer_connections`, `rocketmq_remoting_connections` | client registry, server |
@@ -328,6 +329,20 @@ export function createBrokerMetrics(source: BrokerMetricsSource): MetricsExposit
     help: "Fraction of the data disk in use, 0..1.",
     type: "gauge",
     collect: () => [{ value: stats().diskUsedRatio }],
+  });
+  metrics.add({
+    name: "rocketmq_thread_cpu_seconds_total",
+    help: "CPU time (user + system) of each store thread: main, store worker, dispatch worker.",
+    type: "counter",
+    collect: () => {
+      const cpu = stats().threadCpuMicros;
+      if (cpu === undefined) return [];
+      return [
+        { labels: { thread: "main" }, value: cpu.main / 1e6 },
+        { labels: { thread: "store_worker" }, value: cpu.storeWorker / 1e6 },
+        { labels: { thread: "dispatch_worker" }, value: cpu.dispatchWorker / 1e6 },
+      ];
+    },
   });
   metrics.add({
     name: "rocketmq_timer_enqueue_total",

@@ -63,9 +63,11 @@ import {
   controlBlock,
   CTRL_COMMITTED,
   CTRL_DISK_USED_PPM,
+  CTRL_DISPATCH_CPU_MICROS,
   CTRL_DISPATCHED,
   CTRL_FLUSHED,
   CTRL_MIN,
+  CTRL_STORE_CPU_MICROS,
   type DispatchControlRequest,
   type DispatchWorkerInit,
   loadOffset,
@@ -77,6 +79,7 @@ import {
   RESPONSE_FIXED_BYTES,
   storeOffset,
   type StoreWorkerInit,
+  threadCpuMicros,
   type WorkerReport,
 } from "./worker_protocol.ts";
 
@@ -1308,6 +1311,11 @@ export class WorkerMessageStore implements MessageStore {
       diskUsedRatio: this.#diskRatio,
       writeRefused: this.#state === "failed" ||
         (this.#state === "open" && this.#refusal() !== undefined),
+      threadCpuMicros: control === undefined ? undefined : {
+        main: threadCpuMicros(),
+        storeWorker: loadOffset(control, CTRL_STORE_CPU_MICROS),
+        dispatchWorker: loadOffset(control, CTRL_DISPATCH_CPU_MICROS),
+      },
     };
   }
 }
