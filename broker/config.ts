@@ -128,6 +128,18 @@ export interface BrokerConfig {
   readonly popPollingPerKeyMax: number;
   /** Most parked pops overall (beyond: POLLING_FULL). */
   readonly popPollingTotalMax: number;
+  /** HA role: `ASYNC_MASTER`, `SYNC_MASTER` or `SLAVE` (spec §10.1). */
+  readonly brokerRole: string;
+  /** HA listen port of a master; -1 = listen port + 1, 0 = any free port. */
+  readonly haPort: number;
+  /** A slave's master HA address `host:port` (empty: from the name server's answer). */
+  readonly haMasterAddr: string;
+  /** Longest wait of a SYNC_MASTER put for slave acks, ms (then FLUSH_SLAVE_TIMEOUT). */
+  readonly slaveTimeoutMs: number;
+  /** Copies, master included, a SYNC_MASTER put waits for. */
+  readonly inSyncReplicas: number;
+  /** A slave farther behind than this is not in sync, bytes. */
+  readonly haMaxGapBytes: number;
 }
 
 /** How an option's text is parsed. */
@@ -189,6 +201,12 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     dedupKeysMax: 1_000_000,
     popPollingPerKeyMax: 1_024,
     popPollingTotalMax: 100_000,
+    brokerRole: "ASYNC_MASTER",
+    haPort: -1,
+    haMasterAddr: "",
+    slaveTimeoutMs: 3_000,
+    inSyncReplicas: 2,
+    haMaxGapBytes: 256 * 1024 * 1024,
   } satisfies BrokerConfig,
 );
 
@@ -484,6 +502,42 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "most parked pops overall (beyond: POLLING_FULL)",
     },
+    {
+      key: "brokerRole",
+      flag: "--broker-role",
+      kind: "string",
+      description: "HA role: ASYNC_MASTER, SYNC_MASTER or SLAVE",
+    },
+    {
+      key: "haPort",
+      flag: "--ha-port",
+      kind: "int",
+      description: "HA listen port of a master (-1 = listen port + 1, 0 = any free port)",
+    },
+    {
+      key: "haMasterAddr",
+      flag: "--ha-master-addr",
+      kind: "string",
+      description: "a slave's master HA address host:port (empty = from the name server)",
+    },
+    {
+      key: "slaveTimeoutMs",
+      flag: "--slave-timeout-ms",
+      kind: "int",
+      description: "longest SYNC_MASTER wait for slave acks, ms (then FLUSH_SLAVE_TIMEOUT)",
+    },
+    {
+      key: "inSyncReplicas",
+      flag: "--in-sync-replicas",
+      kind: "int",
+      description: "copies, master included, a SYNC_MASTER put waits for",
+    },
+    {
+      key: "haMaxGapBytes",
+      flag: "--ha-max-gap-bytes",
+      kind: "int",
+      description: "a slave farther behind than this is not in sync, bytes",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -587,6 +641,20 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("dedupKeysMax", 1, 100_000_000);
   range("popPollingPerKeyMax", 1, 10_000_000);
   range("popPollingTotalMax", 1, 10_000_000);
+  if (!["ASYNC_MASTER", "SYNC_MASTER", "SLAVE"].includes(config.brokerRole)) {
+    throw new RangeError(
+      `Invalid broker config: brokerRole is "${config.brokerRole}", allowed ASYNC_MASTER, SYNC_MASTER, SLAVE`,
+    );
+  }
+  range("haPort", -1, 65535);
+  range("slaveTimeoutMs", 1, 3_600_000);
+  range("inSyncReplicas", 1, 16);
+  range("haMaxGapBytes", 0, Number.MAX_SAFE_INTEGER);
+  if (config.haMasterAddr !== "" && !/^[^\s:;]+:\d{1,5}$/.test(config.haMasterAddr)) {
+    throw new TypeError(
+      `Invalid broker config: haMasterAddr "${config.haMasterAddr}" is not host:port`,
+    );
+  }
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

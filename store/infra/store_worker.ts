@@ -323,6 +323,22 @@ class StoreWorker {
           batch.remarks[slot] = (error as Error).message;
           batch.isPut[slot] = 0;
         }
+      } else if (op === RequestOp.REPLICATE) {
+        // HA: a master's records, appended byte for byte (CommitLog.appendReplicated).
+        const slot = batch.add(id, PutCode.OK);
+        try {
+          const offset = new DataView(payload.buffer, payload.byteOffset).getFloat64(0, true);
+          batch.commitLogOffsets[slot] = this.#commitLog.appendReplicated(
+            offset,
+            payload.subarray(8),
+          );
+          appendedBytes += payloadBytes;
+          puts++;
+        } catch (error) {
+          if ((error as Error)?.name !== "AssertionError") throw error;
+          batch.codes[slot] = PutCode.MESSAGE_ILLEGAL;
+          batch.remarks[slot] = (error as Error).message;
+        }
       } else if (op === RequestOp.FLUSH) {
         batch.add(id, PutCode.OK);
         flushRequested = true;

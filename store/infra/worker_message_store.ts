@@ -49,6 +49,7 @@ import type {
   MessageStoreConfig,
   MessageToPut,
   PutMessageResult,
+  ReplicaAppendResult,
   StoredMessage,
   StoreStats,
 } from "../message_store.ts";
@@ -1118,6 +1119,24 @@ export class WorkerMessageStore implements MessageStore {
     return Promise.resolve(
       readable ? this.#committedReader?.readRecords(commitLogOffset, bytes) : undefined,
     );
+  }
+
+  /**
+   * HA: append a master's raw records at `commitLogOffset` (see the port),
+   * through the request ring as one REPLICATE request handled by the store
+   * worker; the dispatch worker builds ConsumeQueues and the index from them.
+   *
+   * @param commitLogOffset Where `bytes` begins (this store's max offset).
+   * @param bytes Whole records and blank markers from the master.
+   * @returns The new max offset, or the refusal.
+   */
+  async appendReplicated(commitLogOffset: number, bytes: Uint8Array): Promise<ReplicaAppendResult> {
+    const payload = new Uint8Array(8 + bytes.length);
+    new DataView(payload.buffer).setFloat64(0, commitLogOffset, true);
+    payload.set(bytes, 8);
+    const { code, remark } = await this.#sendControl(RequestOp.REPLICATE, payload);
+    if (code !== PutCode.OK) return { status: "REFUSED", remark };
+    return { status: "APPENDED", maxOffset: this.stats().commitLogMaxOffset };
   }
 
   /**

@@ -11,12 +11,13 @@
  * | Offset | Size | Field                                                          |
  * |--------|------|----------------------------------------------------------------|
  * | 0      | 4    | requestId (int32, increments by one per request)               |
- * | 4      | 4    | op: PUT 1, FLUSH 2, CLOSE 3, DELETE_TOPIC 4                    |
+ * | 4      | 4    | op: PUT 1, FLUSH 2, CLOSE 3, DELETE_TOPIC 4, REPLICATE 5       |
  * | 8      | 4    | count: records in a PUT (1 for putMessage, n for putMessages)  |
  * | 12     | 4    | reserved (0)                                                   |
  * | 16     | n    | PUT: `count` encoded CommitLog records back to back, with      |
  * |        |      | placeholder QUEUEOFFSET/PHYSICALOFFSET/STORETIMESTAMP;         |
- * |        |      | DELETE_TOPIC: the topic in UTF-8; otherwise empty              |
+ * |        |      | DELETE_TOPIC: the topic in UTF-8; REPLICATE: the CommitLog     |
+ * |        |      | offset (float64 LE) then a master's raw records; else empty    |
  *
  * Response ring (store worker -> main thread), one record per request, in
  * request order:
@@ -86,7 +87,8 @@ export const RequestOp: {
   readonly FLUSH: 2;
   readonly CLOSE: 3;
   readonly DELETE_TOPIC: 4;
-} = Object.freeze({ PUT: 1, FLUSH: 2, CLOSE: 3, DELETE_TOPIC: 4 } as const);
+  readonly REPLICATE: 5;
+} = Object.freeze({ PUT: 1, FLUSH: 2, CLOSE: 3, DELETE_TOPIC: 4, REPLICATE: 5 } as const);
 
 /** Arrival ring record kinds. */
 export const ArrivalKind: { readonly QUEUE: 1; readonly ARRIVAL: 2; readonly PROGRESS: 3 } = Object
