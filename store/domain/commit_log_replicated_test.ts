@@ -1,11 +1,7 @@
 // CommitLog.appendReplicated (HA, spec §10.2): a slave's log becomes a byte-for-byte
 // copy of its master's, segment rolls included, and its QueueOffset table follows.
 import assert from "node:assert/strict";
-import {
-  BLANK_MARKER_BYTES,
-  decodeRecord,
-  MAGIC_BLANK,
-} from "../../client/protocol/message_record.ts";
+import { BLANK_MARKER_BYTES, MAGIC_BLANK } from "../../client/protocol/message_record.ts";
 import { MemoryFileSystem } from "../infra/memory_segment.ts";
 import { encode, ManualClock, message } from "./_test_support.ts";
 import { AssertionError } from "./assert.ts";
