@@ -365,6 +365,7 @@ export class Broker implements AsyncDisposable {
         nowMs: () => clock.nowMs(),
         acl: ops.acl,
         popInFlight: (group, topic) => pop.ctx.inFlight.countOf(group, topic),
+        haStatus: () => ha.status(),
         resetOffsetByTime: async (group, topic, timestamp) => {
           const table = await resetOffsetByTime(ctx, pop.ctx, {
             group,

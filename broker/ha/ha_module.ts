@@ -14,6 +14,7 @@ import type { LogSink, RequestRouter } from "../server/request_router.ts";
 import {
   haAddress,
   type HaService,
+  type HaStatus,
   haStatusHandlers,
   remotingAddrOfHa,
   startHa,
@@ -80,6 +81,15 @@ export class HaModule {
   /** The store with the role's put rules. */
   get store(): MessageStore {
     return this.#ha.store;
+  }
+
+  /**
+   * Replication state (`haStatus`, metrics).
+   *
+   * @returns The role with its slaves' progress, or a slave's own.
+   */
+  status(): HaStatus {
+    return this.#ha.status();
   }
 
   /**

@@ -10,6 +10,7 @@
  * | `rocketmq_consumer_lag_messages`, `rocketmq_consumer_lag_latency` | committed offsets vs queue max offsets; store time of the first unconsumed message |
  * | `rocketmq_consumer_inflight_messages` | pull offsets (pull responses) vs committed offsets |
  * | `rocketmq_storage_size`, `rocketmq_storage_flush_behind_bytes`, `rocketmq_storage_dispatch_behind_bytes` | `store.stats()` offsets |
+ * | `rocketmq_replication_lag_bytes{slave}`, `rocketmq_replication_in_sync_slaves` | the HA master's slave table |
  * | `rocketmq_thread_cpu_seconds_total{thread}` | `store.stats().threadCpuMicros` (workers publish into the control block) |
  * | `rocketmq_timer_enqueue_total`, `rocketmq_timing_messages` | the timer service's stats |
  * | `rocketmq_half_messages` | half queue max offset vs the transaction check's progress |
@@ -18,6 +19,7 @@
  * @module
  */
 
+import type { HaStatus } from "../ha/ha_service.ts";
 import { decodeRecord } from "../../client/protocol/message_record.ts";
 import type { HostAddress, MessageStore } from "../../store/mod.ts";
 import type { Channel } from "../api/broker_context.ts";
@@ -72,6 +74,8 @@ export interface BrokerMetricsSource {
   ): Promise<Map<number, number>>;
   /** Popped and unacked messages of a group (and topic), from the pop service. */
   popInFlight?(group: string, topic?: string): number;
+  /** Replication state (master: each slave's acked offset and lag), when HA runs. */
+  haStatus?(): HaStatus;
   /** Access control, when `--acl-file` is set (the gRPC front calls `validator.checkGrpc`). */
   readonly acl?: { readonly validator: AccessValidator; readonly failures: AclFailureLog };
 }
@@ -342,6 +346,26 @@ export function createBrokerMetrics(source: BrokerMetricsSource): MetricsExposit
         { labels: { thread: "store_worker" }, value: cpu.storeWorker / 1e6 },
         { labels: { thread: "dispatch_worker" }, value: cpu.dispatchWorker / 1e6 },
       ];
+    },
+  });
+  metrics.add({
+    name: "rocketmq_replication_lag_bytes",
+    help: "Master: CommitLog bytes each slave has not acknowledged yet.",
+    type: "gauge",
+    collect: () => {
+      const ha = source.haStatus?.();
+      if (ha === undefined || ha.role === "SLAVE") return [];
+      return ha.slaves.map((slave) => ({ labels: { slave: slave.addr }, value: slave.lagBytes }));
+    },
+  });
+  metrics.add({
+    name: "rocketmq_replication_in_sync_slaves",
+    help: "Master: slaves within --ha-max-gap-bytes of it.",
+    type: "gauge",
+    collect: () => {
+      const ha = source.haStatus?.();
+      if (ha === undefined || ha.role === "SLAVE") return [];
+      return [{ value: ha.slaves.filter((slave) => slave.inSync).length }];
     },
   });
   metrics.add({
