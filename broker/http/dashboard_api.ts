@@ -136,7 +136,7 @@ export class DashboardApi {
     return {
       brokerName: s.config.brokerName,
       clusterName: s.config.clusterName,
-      role: "MASTER",
+      role: s.haStatus?.().role ?? "MASTER",
       address: s.address,
       version: BROKER_VERSION,
       uptimeMs: s.nowMs() - this.#startedMs,
@@ -149,7 +149,18 @@ export class DashboardApi {
       dispatchBehindBytes: Math.max(0, stats.commitLogMaxOffset - stats.dispatchedOffset),
       writeRefused: stats.writeRefused,
       connections: s.connectionCount(),
-      replication: null,
+      replication: this.#replication(),
+    };
+  }
+
+  /** A master's largest slave lag (bytes) and slaves in sync; null without HA slaves. */
+  #replication(): { lagBytes: number; slaves: number; inSync: number } | null {
+    const ha = this.#source.haStatus?.();
+    if (ha === undefined || ha.role === "SLAVE" || ha.slaves.length === 0) return null;
+    return {
+      lagBytes: Math.max(...ha.slaves.map((slave) => slave.lagBytes)),
+      slaves: ha.slaves.length,
+      inSync: ha.slaves.filter((slave) => slave.inSync).length,
     };
   }
 

@@ -34,7 +34,7 @@ Deno.test("HTTP API: broker, topics, groups, messages and DLQ resend", async () 
   const info = await api(base, "broker");
   assert.equal(info.status, 200);
   assert.equal(info.body.brokerName, "broker-a");
-  assert.equal(info.body.role, "MASTER");
+  assert.equal(info.body.role, "ASYNC_MASTER"); // the default --broker-role
   assert.equal(info.body.address, broker.broker.address);
 
   // Topics: create, update, read with route and queues, reject bad input.
