@@ -28,6 +28,7 @@ export {
   type OptionKind,
   validateBrokerConfig,
 } from "./config.ts";
+export type { LoadOptionsResult, OptionSources, OptionSpec } from "./server/option_loader.ts";
 export type { CancelTimer, Clock } from "./domain/clock.ts";
 export type { LogSink } from "./server/request_router.ts";
 export type {
