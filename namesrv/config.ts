@@ -37,6 +37,8 @@ export interface NamesrvConfig {
   readonly connectionsMax: number;
   /** Plain ACL file (YAML or JSON, reloaded on change); empty = access control off. */
   readonly aclFile: string;
+  /** HTTP port of `/metrics`, on the listen address; 0 = off. */
+  readonly httpPort: number;
 }
 
 /** Value kind of a name-server option. */
@@ -48,7 +50,10 @@ export interface NamesrvOption extends OptionSpec<NamesrvConfig> {
   readonly kind: NamesrvOptionKind;
 }
 
-/** Built-in defaults (RocketMQ's port 9876, 120 s expiry, 5 s scan). */
+/**
+ * Built-in defaults (RocketMQ's port 9876, 120 s expiry, 5 s scan; `/metrics`
+ * on 9880, clear of the broker's HTTP 8080 and gRPC 8081 on one machine).
+ */
 export const NAMESRV_CONFIG_DEFAULTS: NamesrvConfig = Object.freeze({
   listen: "127.0.0.1",
   port: 9876,
@@ -58,6 +63,7 @@ export const NAMESRV_CONFIG_DEFAULTS: NamesrvConfig = Object.freeze({
   frameBytesMax: 16 * 1024 * 1024,
   connectionsMax: 10_000,
   aclFile: "",
+  httpPort: 9880,
 });
 
 /** Most requests in flight per connection (not an option: name-server requests are small). */
@@ -125,6 +131,12 @@ export const NAMESRV_OPTIONS: readonly NamesrvOption[] = Object.freeze(
       kind: "string",
       description: "plain ACL file, YAML or JSON; empty = off",
     },
+    {
+      key: "httpPort",
+      flag: "--http-port",
+      kind: "int",
+      description: "HTTP port of /metrics (0 = off)",
+    },
   ] satisfies NamesrvOption[],
 );
 
@@ -176,6 +188,7 @@ export function validateNamesrvConfig(config: NamesrvConfig): void {
   range("scanIntervalMs", 10, config.brokerExpiryMs);
   range("frameBytesMax", 1024, 2 ** 31 - 1);
   range("connectionsMax", 1, 1_000_000);
+  range("httpPort", 0, 65535);
 }
 
 /**

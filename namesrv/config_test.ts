@@ -72,3 +72,10 @@ Deno.test("loadNamesrvConfig() turns access control on with --acl-file (off by d
   assert.equal(load([]).aclFile, "");
   assert.equal(load(["--acl-file", "/etc/rmq/plain_acl.yml"]).aclFile, "/etc/rmq/plain_acl.yml");
 });
+
+Deno.test("loadNamesrvConfig() serves /metrics on 9880 by default; --http-port 0 turns it off", () => {
+  assert.equal(load([]).httpPort, 9880);
+  assert.equal(load(["--http-port", "0"]).httpPort, 0);
+  assert.equal(load(["--http-port=19880"]).httpPort, 19880);
+  assert.throws(() => load(["--http-port", "65536"]), /httpPort is 65536/);
+});

@@ -2,7 +2,8 @@
  * Name-server entry point: `deno task namesrv [options]`.
  *
  * Prints one JSON line on stdout once it accepts connections:
- * `{"event":"listening","host":"127.0.0.1","port":9876}`. Logs go to stderr
+ * `{"event":"listening","host":"127.0.0.1","port":9876,"httpPort":9880}`
+ * (`httpPort` 0 when `/metrics` is off). Logs go to stderr
  * as JSON lines. SIGINT/SIGTERM close it and exit 0.
  *
  * @module
@@ -10,6 +11,7 @@
 
 import { loadNamesrvConfig } from "./config.ts";
 import { NameServer } from "./namesrv.ts";
+import { NamesrvHttpServer } from "./http/namesrv_http_server.ts";
 
 /**
  * Run the name server until SIGINT/SIGTERM.
@@ -50,12 +52,33 @@ export async function main(args: readonly string[]): Promise<number> {
     log({ event: "start_failed", error: String((error as Error)?.message ?? error) });
     return 1;
   }
+  let http: NamesrvHttpServer | undefined;
+  if (config.httpPort !== 0) {
+    try {
+      http = NamesrvHttpServer.start({
+        source: server.operations,
+        hostname: config.listen,
+        port: config.httpPort,
+        log,
+      });
+    } catch (error) {
+      log({ event: "start_failed", error: `HTTP port ${config.httpPort}: ${String(error)}` });
+      await server.close();
+      return 1;
+    }
+  }
   const stopped = new Promise<string>((resolve) => {
     Deno.addSignalListener("SIGINT", () => resolve("SIGINT"));
     Deno.addSignalListener("SIGTERM", () => resolve("SIGTERM"));
   });
-  console.log(JSON.stringify({ event: "listening", host: config.listen, port: server.port }));
+  console.log(JSON.stringify({
+    event: "listening",
+    host: config.listen,
+    port: server.port,
+    httpPort: http?.port ?? 0,
+  }));
   log({ event: "shutdown", signal: await stopped });
+  await http?.close();
   await server.close();
   log({ event: "stopped" });
   return 0;

@@ -11,6 +11,7 @@ import { AclFailureLog } from "../broker/domain/acl/acl_failure_log.ts";
 import { AclFileWatcher, readAclFile } from "../broker/infra/acl_file.ts";
 import { RemotingServer } from "../broker/server/remoting_server.ts";
 import { type LogSink, RequestRouter } from "../broker/server/request_router.ts";
+import { RemotingMetrics } from "../broker/metrics/remoting_metrics.ts";
 import { BrokerRequestController } from "./api/broker_request_controller.ts";
 import { ClientRequestController } from "./api/client_request_controller.ts";
 import type { NamesrvContext } from "./api/namesrv_context.ts";
@@ -27,6 +28,8 @@ import { KvConfigTable } from "./domain/kv_config_table.ts";
 import { NAMESRV_ACCESS_RULES } from "./domain/namesrv_access_rules.ts";
 import { RouteInfoManager } from "./domain/route_info_manager.ts";
 import { FsKvConfigDocument } from "./infra/fs_kv_config_document.ts";
+import type { NamesrvMetricsSource } from "./metrics/namesrv_metrics.ts";
+import { NamesrvStats } from "./metrics/namesrv_stats.ts";
 
 /** Options of {@linkcode NameServer.start}. */
 export interface NameServerStartOptions {
@@ -53,6 +56,7 @@ export class NameServer implements AsyncDisposable {
   readonly #ctx: NamesrvContext;
   readonly #scan: ReturnType<typeof setInterval>;
   readonly #aclWatcher: AclFileWatcher | undefined;
+  readonly #operations: NamesrvMetricsSource;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -60,12 +64,16 @@ export class NameServer implements AsyncDisposable {
     ctx: NamesrvContext,
     scanIntervalMs: number,
     aclWatcher: AclFileWatcher | undefined,
+    operations: NamesrvMetricsSource,
   ) {
     this.#server = server;
     this.#ctx = ctx;
     this.#aclWatcher = aclWatcher;
+    this.#operations = operations;
     this.#scan = setInterval(() => {
-      for (const gone of ctx.routes.scanNotActiveBroker()) {
+      const expired = ctx.routes.scanNotActiveBroker();
+      operations.stats.brokersRemoved("expired", expired.length);
+      for (const gone of expired) {
         ctx.log({ event: "broker_expired", broker: gone.brokerName, addr: gone.brokerAddr });
       }
     }, scanIntervalMs);
@@ -106,6 +114,10 @@ export class NameServer implements AsyncDisposable {
         new AclFailureLog(log, options.nowMs ?? Date.now),
       );
     }
+    // Outermost, so refused requests are timed too (as on the broker).
+    const stats = new NamesrvStats();
+    const remoting = new RemotingMetrics();
+    dispatch = stats.wrap(remoting.wrap(dispatch));
     const server = new RemotingServer(config.listen, config.port, {
       frameBytesMax: config.frameBytesMax,
       connectionsMax: config.connectionsMax,
@@ -120,7 +132,9 @@ export class NameServer implements AsyncDisposable {
     }, {
       dispatch,
       connectionClosed: (channel) => {
-        for (const gone of ctx.routes.channelClosed(channel.id)) {
+        const removed = ctx.routes.channelClosed(channel.id);
+        stats.brokersRemoved("connection_closed", removed.length);
+        for (const gone of removed) {
           log({ event: "broker_channel_closed", broker: gone.brokerName, addr: gone.brokerAddr });
         }
       },
@@ -137,7 +151,14 @@ export class NameServer implements AsyncDisposable {
       });
       log({ event: "acl_enabled", path: config.aclFile, accounts: guarded.accountCount });
     }
-    return new NameServer(server, ctx, config.scanIntervalMs, aclWatcher);
+    const operations: NamesrvMetricsSource = {
+      nodeId: `${config.listen}:${server.port}`,
+      routes: ctx.routes,
+      stats,
+      remoting,
+      connectionCount: () => server.connectionCount,
+    };
+    return new NameServer(server, ctx, config.scanIntervalMs, aclWatcher, operations);
   }
 
   /** The bound port. */
@@ -148,6 +169,11 @@ export class NameServer implements AsyncDisposable {
   /** The route tables (for tests and status). */
   get routes(): RouteInfoManager {
     return this.#ctx.routes;
+  }
+
+  /** What `/metrics` reads: route tables, counters, RPC latency, connections. */
+  get operations(): NamesrvMetricsSource {
+    return this.#operations;
   }
 
   /**

@@ -10,7 +10,8 @@
  * - `namesrv/` never imports the store, and from `broker/` only the remoting
  *   transport (`broker/server/remoting_server.ts`, `request_router.ts`), the
  *   options loader (`broker/server/option_loader.ts`), `broker/api/broker_context.ts` and the plain-ACL files it reuses (guard,
- *   validator, rules types, config, failure log, file loader); from `client/`
+ *   validator, rules types, config, failure log, file loader) and the metrics
+ *   exposition, RPC latency wrapper and HTTP Host guard; from `client/`
  *   only `client/protocol/`.
  * - `broker/` reaches the store only through `store/mod.ts`, and the gRPC front only
  *   through `proxy/mod.ts`; `proxy/` imports only itself and `client/protocol/`, except
@@ -26,7 +27,7 @@ import { dirname, join, normalize, relative } from "node:path";
 
 const root = normalize(join(dirname(new URL(import.meta.url).pathname), ".."));
 const SOURCE_DIRS = ["client", "store", "broker", "registry", "namesrv", "proxy"];
-/** The broker files the name server shares: the remoting transport, its handler vocabulary and plain ACL. */
+/** The broker files the name server shares: the remoting transport, its handler vocabulary, plain ACL and metrics. */
 const NAMESRV_SHARED_BROKER_FILES = new Set([
   "broker/server/remoting_server.ts",
   "broker/server/request_router.ts",
@@ -39,6 +40,10 @@ const NAMESRV_SHARED_BROKER_FILES = new Set([
   "broker/domain/acl/acl_failure_log.ts",
   "broker/domain/acl/plain_acl_config.ts",
   "broker/infra/acl_file.ts",
+  // Metrics: the exposition and the per-request RPC latency wrapper, and the HTTP Host guard.
+  "broker/metrics/exposition.ts",
+  "broker/metrics/remoting_metrics.ts",
+  "broker/http/request_guard.ts",
 ]);
 const IMPORT_RE =
   /(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;

@@ -44,6 +44,8 @@ export async function spawnNamesrv(
       String(options.port ?? 0),
       "--data-dir",
       dataDir,
+      "--http-port",
+      "0",
       ...(options.args ?? []),
     ],
     stdout: "piped",
