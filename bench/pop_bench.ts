@@ -17,7 +17,9 @@
  *   `dedupKeys` keys.
  *
  * Run: `deno run -A bench/pop_bench.ts [--messages 200000] [--clients 4] [--receivers 4]
- * [--outstanding 1000000] [--dedup-keys 1000000]`
+ * [--outstanding 1000000] [--dedup-keys 1000000] [--flush async|sync] [--throughput-only]
+ * [--broker-cpu-prof <dir>] [--pop-buffer-merge-ms <ms>]`
+ * (`--throughput-only`: only `pull_consume` and `pop_receive_ack`).
  *
  * @module
  */
@@ -111,9 +113,20 @@ const clients = flag("clients", 4);
 const receivers = flag("receivers", 4);
 const outstanding = flag("outstanding", 1_000_000);
 const dedupKeys = flag("dedup-keys", 1_000_000);
+const flushAt = Deno.args.indexOf("--flush");
+const flush = flushAt >= 0 ? Deno.args[flushAt + 1] : "async";
+const throughputOnly = Deno.args.includes("--throughput-only");
+const mergeAt = Deno.args.indexOf("--pop-buffer-merge-ms");
+const brokerArgs = [
+  "--flush",
+  flush,
+  ...(mergeAt >= 0 ? Deno.args.slice(mergeAt, mergeAt + 2) : []),
+];
+const profAt = Deno.args.indexOf("--broker-cpu-prof");
+const denoFlags = profAt >= 0 ? ["--cpu-prof", `--cpu-prof-dir=${Deno.args[profAt + 1]}`] : [];
 
 {
-  await using broker = await spawnBroker({ args: ["--flush", "async"], stderr: "inherit" });
+  await using broker = await spawnBroker({ args: brokerArgs, denoFlags, stderr: "inherit" });
   await preload(broker.endpoint, "PopBench", messages, 8);
 
   // Reference: plain pull of the same messages.
@@ -154,6 +167,8 @@ const dedupKeys = flag("dedup-keys", 1_000_000);
   const seconds = (performance.now() - t0) / 1000;
   report({
     case: "pop_receive_ack",
+    flush,
+    popBufferMergeMs: mergeAt >= 0 ? Number(Deno.args[mergeAt + 1]) : "default",
     messages: taken,
     clients,
     receiversPerClient: receivers,
@@ -163,7 +178,7 @@ const dedupKeys = flag("dedup-keys", 1_000_000);
   });
 
   // Redelivery lateness: pop without acking, then time each comeback.
-  {
+  if (!throughputOnly) {
     // The popping phase (~1.3 s) ends before the first invisible time does.
     const sample = 1_000;
     const invisibleMs = 3_000;
@@ -211,7 +226,7 @@ const dedupKeys = flag("dedup-keys", 1_000_000);
 }
 
 // Outstanding: many popped-but-unacked messages, then their revive.
-{
+if (!throughputOnly) {
   await using broker = await spawnBroker({ args: ["--flush", "async"], stderr: "inherit" });
   await preload(broker.endpoint, "PopOut", outstanding, 8);
   const rssBefore = rssMiB(broker.pid);
@@ -250,7 +265,7 @@ const dedupKeys = flag("dedup-keys", 1_000_000);
 }
 
 // Dedup window: memory and per-send cost, in process.
-{
+if (!throughputOnly) {
   let offset = 0;
   const put = (): Promise<PutMessageResult> =>
     Promise.resolve({

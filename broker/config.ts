@@ -120,6 +120,8 @@ export interface BrokerConfig {
   readonly popPollingPerKeyMax: number;
   /** Most parked pops overall (beyond: POLLING_FULL). */
   readonly popPollingTotalMax: number;
+  /** Longest a pop's checkpoint is held in memory for merging with acks, ms (async flush only; 0 = off). */
+  readonly popBufferMergeMs: number;
 }
 
 /** How an option's text is parsed. */
@@ -189,6 +191,7 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     dedupKeysMax: 1_000_000,
     popPollingPerKeyMax: 1_024,
     popPollingTotalMax: 100_000,
+    popBufferMergeMs: 5_000,
   } satisfies BrokerConfig,
 );
 
@@ -484,6 +487,13 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "most parked pops overall (beyond: POLLING_FULL)",
     },
+    {
+      key: "popBufferMergeMs",
+      flag: "--pop-buffer-merge-ms",
+      kind: "int",
+      description:
+        "longest a pop's checkpoint stays in memory to merge with acks, ms (async flush only; 0 = off)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -676,6 +686,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("dedupKeysMax", 1, 100_000_000);
   range("popPollingPerKeyMax", 1, 10_000_000);
   range("popPollingTotalMax", 1, 10_000_000);
+  range("popBufferMergeMs", 0, 60_000);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }
