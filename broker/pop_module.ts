@@ -91,6 +91,7 @@ export async function startPop(options: PopModuleOptions): Promise<PopModule> {
       config.popBufferMergeMs,
       (ck, reviveQid, acked) => storeHeld(ctx, ck, reviveQid, acked),
       (group, topic, queueId) => commitPopped(ctx, group, topic, queueId),
+      (key) => ctx.inFlight.remove(key),
     );
     ctx.popOffsets.persistBound = (key) => ctx.buffer?.safeOffset(key);
   }

@@ -50,7 +50,10 @@ export class CheckpointBuffer {
   readonly #stayMs: number;
   readonly #store: StoreHeld;
   readonly #onResolved: (group: string, topic: string, queueId: number) => void;
+  readonly #onForget: (key: string) => void;
   readonly #held = new Map<string, Held>();
+  /** Batches acked in full while held, until their revive time (then forgotten, as revive would). */
+  readonly #retired = new Map<string, number>();
   /** Per queue (`group@topic@queueId`): start offsets of held checkpoints. */
   readonly #byQueue = new Map<string, Map<string, number>>();
 
@@ -58,15 +61,19 @@ export class CheckpointBuffer {
    * @param stayMs Longest stay in memory, ms.
    * @param store Stores a checkpoint whose stay ended.
    * @param onResolved Called when a queue's safe offset may have moved.
+   * @param onForget Called with the key of a batch acked in full once its revive time has
+   *   passed (revive never sees it, so the in-flight index would keep it).
    */
   constructor(
     stayMs: number,
     store: StoreHeld,
     onResolved: (group: string, topic: string, queueId: number) => void,
+    onForget: (key: string) => void = () => {},
   ) {
     this.#stayMs = stayMs;
     this.#store = store;
     this.#onResolved = onResolved;
+    this.#onForget = onForget;
   }
 
   /** Checkpoints held now. */
@@ -126,7 +133,10 @@ export class CheckpointBuffer {
     for (const offset of offsets) {
       if (held.unacked.delete(offset)) held.acked.push(offset);
     }
-    if (held.unacked.size === 0) this.#release(key, held);
+    if (held.unacked.size === 0) {
+      this.#release(key, held);
+      this.#retired.set(key, held.ck.pt + held.ck.it);
+    }
     return true;
   }
 
@@ -148,6 +158,12 @@ export class CheckpointBuffer {
    * @param all Store everything held (shutdown).
    */
   async storeDue(nowMs: number, all = false): Promise<void> {
+    // Roughly in revive-time order: stop at the first not yet due (a later one just waits).
+    for (const [key, reviveAtMs] of this.#retired) {
+      if (reviveAtMs > nowMs) break;
+      this.#retired.delete(key);
+      this.#onForget(key);
+    }
     const due: [string, Held][] = [];
     for (const [key, held] of this.#held) {
       if (!held.storing && (all || held.writeAtMs <= nowMs)) due.push([key, held]);

@@ -26,16 +26,22 @@ function setup(
 ) {
   const stored: { so: number; acked: number[] }[] = [];
   const resolved: number[] = [];
-  const buffer = new CheckpointBuffer(5_000, async (c, _qid, acked) => {
-    const ok = await store(acked);
-    if (ok) stored.push({ so: c.so, acked: [...acked] });
-    return ok;
-  }, () => resolved.push(1));
-  return { buffer, stored, resolved };
+  const forgotten: string[] = [];
+  const buffer = new CheckpointBuffer(
+    5_000,
+    async (c, _qid, acked) => {
+      const ok = await store(acked);
+      if (ok) stored.push({ so: c.so, acked: [...acked] });
+      return ok;
+    },
+    () => resolved.push(1),
+    (key) => forgotten.push(key),
+  );
+  return { buffer, stored, resolved, forgotten };
 }
 
 Deno.test("CheckpointBuffer: a batch acked in full is never stored and frees the queue's offsets", async () => {
-  const { buffer, stored, resolved } = setup();
+  const { buffer, stored, resolved, forgotten } = setup();
   const a = ck(0, 4);
   const b = ck(4, 4);
   buffer.hold(a, 1);
@@ -48,9 +54,13 @@ Deno.test("CheckpointBuffer: a batch acked in full is never stored and frees the
   assert.equal(resolved.length, 1);
   assert.equal(buffer.ack(keyOf(b), [4, 5, 6, 7]), true);
   assert.equal(buffer.safeOffset("g@T@0"), undefined);
-  await buffer.storeDue(Number.MAX_SAFE_INTEGER);
+  await buffer.storeDue(60_999); // before their revive time (popTime 1000 + 60 s)
+  assert.deepEqual(forgotten, []);
+  await buffer.storeDue(61_000);
   assert.deepEqual(stored, []);
   assert.equal(buffer.size, 0);
+  // Forgotten (in-flight index) at the time revive would have handled them.
+  assert.deepEqual(forgotten, [keyOf(a), keyOf(b)]);
 });
 
 Deno.test("CheckpointBuffer: what is unacked when the stay ends is stored with the acks so far", async () => {
