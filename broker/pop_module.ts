@@ -86,19 +86,21 @@ export async function startPop(options: PopModuleOptions): Promise<PopModule> {
     pollingPerKeyMax: config.popPollingPerKeyMax,
     pollingTotalMax: config.popPollingTotalMax,
   });
+  let cancelBuffer = () => {};
   if (config.flush === "async" && config.popBufferMergeMs > 0) {
-    ctx.buffer = new CheckpointBuffer(
+    const buffer = new CheckpointBuffer(
       config.popBufferMergeMs,
       (ck, reviveQid, acked) => storeHeld(ctx, ck, reviveQid, acked),
       (group, topic, queueId) => commitPopped(ctx, group, topic, queueId),
       (key) => ctx.inFlight.remove(key),
     );
-    ctx.popOffsets.persistBound = (key) => ctx.buffer?.safeOffset(key);
+    ctx.buffer = buffer;
+    ctx.popOffsets.persistBound = (key) => buffer.safeOffset(key);
+    cancelBuffer = clock.schedule(function storeDue() {
+      void buffer.storeDue(clock.nowMs());
+      cancelBuffer = clock.schedule(storeDue, POP_BUFFER_SCAN_INTERVAL_MS);
+    }, POP_BUFFER_SCAN_INTERVAL_MS);
   }
-  let cancelBuffer = clock.schedule(function storeDue() {
-    void ctx.buffer?.storeDue(clock.nowMs());
-    cancelBuffer = clock.schedule(storeDue, POP_BUFFER_SCAN_INTERVAL_MS);
-  }, POP_BUFFER_SCAN_INTERVAL_MS);
   // Pop offsets are written every POP_OFFSETS_FLUSH_INTERVAL_MS (and before acks under sync flush).
   let cancelFlush = clock.schedule(function flush() {
     void ctx.popOffsets.flush().catch(() => {});
