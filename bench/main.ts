@@ -3,7 +3,7 @@
  * case's memory and threads cannot skew the next. Every benchmark prints one
  * JSON line per case to stdout; this runner passes them through unchanged.
  *
- * Usage: `deno task bench [--only store,e2e,timer,txn,foreign,cluster,grpc,pop,queues] [--quick]`
+ * Usage: `deno task bench [--only store,e2e,timer,txn,foreign,cluster,grpc,pop,queues,ha] [--quick]`
  * `--quick` asks each benchmark for its small configuration (for smoke runs);
  * figures in BENCHMARKS.md come from full runs.
  *
@@ -33,6 +33,7 @@ const BENCHES = [
     quick: ["--messages", "20000", "--outstanding", "20000", "--dedup-keys", "100000"],
   },
   { name: "queues", file: "many_queues_bench.ts", quick: ["--quick"] },
+  { name: "ha", file: "ha_bench.ts", quick: ["--quick"] },
 ] as const;
 
 const args = Deno.args;

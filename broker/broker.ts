@@ -38,13 +38,14 @@ import { PullHoldService } from "./domain/pull_hold.ts";
 import { TopicTable } from "./domain/topic_table.ts";
 import { createMessageStore } from "./infra/store_factory.ts";
 import { NamesrvRegistrar } from "./infra/namesrv_registrar.ts";
+import { HaModule } from "./ha/ha_module.ts";
 import { SystemClock } from "./infra/system_clock.ts";
 import { RemotingServer } from "./server/remoting_server.ts";
 import type { GrpcFront } from "../proxy/mod.ts";
 import { LocalGrpcBackend } from "./api/grpc_backend.ts";
 import { DedupWindow } from "./domain/dedup/dedup_window.ts";
 import { AssignmentController } from "./api/assignment_controller.ts";
-import { ConsumerAdminController } from "./api/consumer_admin_controller.ts";
+import { ConsumerAdminController, resetOffsetByTime } from "./api/consumer_admin_controller.ts";
 import { RequestModeTable } from "./domain/pop/assignment.ts";
 import { GrpcPopBridge } from "./api/grpc_pop.ts";
 import { grpcAccessHook } from "./api/grpc_access.ts";
@@ -160,8 +161,13 @@ export class Broker implements AsyncDisposable {
         store = createMessageStore(config, storeHost);
         await store.open();
       }
+      // High availability: the role's put rules over the store, replication (broker/ha/).
+      const ha = HaModule.start({ config, store, listenPort: server.port, router, log });
+      services.push(ha);
+      store = ha.store;
       const topics = new TopicTable(store, () => clock.nowMs());
       await topics.load(config.autoCreateTopicEnable ? 8 : undefined);
+      ha.attachTopics(topics);
       let opaque = 0;
       // Dedup window of the send path, refilled from each windowed topic's tail.
       const dedup = new DedupWindow({
@@ -317,7 +323,9 @@ export class Broker implements AsyncDisposable {
           namesrvAddrs,
           clusterName: config.clusterName,
           brokerName: config.brokerName,
-          brokerId: config.brokerId,
+          get brokerId() {
+            return haHooks.brokerId;
+          },
           brokerAddr: ctx.brokerAddress,
           registerIntervalMs: config.registerIntervalMs,
           source: { topics: () => topics.list(), dataVersion: () => topics.dataVersion },
@@ -325,6 +333,13 @@ export class Broker implements AsyncDisposable {
           credentials: config.namesrvAccessKey === ""
             ? undefined
             : { accessKey: config.namesrvAccessKey, secretKey: config.namesrvSecretKey },
+          get haServerAddr() {
+            return haHooks.haServerAddr;
+          },
+          onMaster: (masterAddr, haServerAddr) => haHooks.onMaster(masterAddr, haServerAddr),
+        });
+        const haHooks = ha.registrarHooks(ipText(storeHost.ip), () => {
+          void registrar.registerAll(true);
         });
         const unsubscribeTopics = topics.onChange(() => registrar.topicsChanged());
         services.push({
@@ -350,6 +365,21 @@ export class Broker implements AsyncDisposable {
         nowMs: () => clock.nowMs(),
         acl: ops.acl,
         popInFlight: (group, topic) => pop.ctx.inFlight.countOf(group, topic),
+        haStatus: () => ha.status(),
+        resetOffsetByTime: async (group, topic, timestamp) => {
+          const table = await resetOffsetByTime(ctx, pop.ctx, {
+            group,
+            topic,
+            timestamp,
+            force: true,
+          });
+          return new Map(
+            Object.entries(table).map(([key, offset]) => [
+              Number(key.slice(key.lastIndexOf("@") + 1)),
+              offset,
+            ]),
+          );
+        },
       };
       return new Broker(
         server,

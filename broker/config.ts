@@ -13,6 +13,14 @@
  * @module
  */
 
+import {
+  loadOptions,
+  type LoadOptionsResult,
+  optionsHelpText,
+  type OptionSources,
+  type OptionSpec,
+  type OptionTable,
+} from "./server/option_loader.ts";
 import { TIMER_SLOT_COUNT_MAX } from "../store/mod.ts";
 
 /** Flush policy of the store (`sync`: ack after fdatasync). */
@@ -120,6 +128,18 @@ export interface BrokerConfig {
   readonly popPollingPerKeyMax: number;
   /** Most parked pops overall (beyond: POLLING_FULL). */
   readonly popPollingTotalMax: number;
+  /** HA role: `ASYNC_MASTER`, `SYNC_MASTER` or `SLAVE` (spec §10.1). */
+  readonly brokerRole: string;
+  /** HA listen port of a master; -1 = listen port + 1, 0 = any free port. */
+  readonly haPort: number;
+  /** A slave's master HA address `host:port` (empty: from the name server's answer). */
+  readonly haMasterAddr: string;
+  /** Longest wait of a SYNC_MASTER put for slave acks, ms (then FLUSH_SLAVE_TIMEOUT). */
+  readonly slaveTimeoutMs: number;
+  /** Copies, master included, a SYNC_MASTER put waits for. */
+  readonly inSyncReplicas: number;
+  /** A slave farther behind than this is not in sync, bytes. */
+  readonly haMaxGapBytes: number;
   /** Longest a pop's checkpoint is held in memory for merging with acks, ms (async flush only; 0 = off). */
   readonly popBufferMergeMs: number;
 }
@@ -128,17 +148,9 @@ export interface BrokerConfig {
 export type OptionKind = "string" | "int" | "bool" | "flush" | "store";
 
 /** One row of the options table. */
-export interface BrokerOption {
-  /** Key in {@linkcode BrokerConfig} and in the JSON config file. */
-  readonly key: keyof BrokerConfig;
-  /** Command-line flag. */
-  readonly flag: string;
-  /** Environment variable, if any. */
-  readonly env?: string;
+export interface BrokerOption extends OptionSpec<BrokerConfig> {
   /** Value kind. */
   readonly kind: OptionKind;
-  /** One-line description. */
-  readonly description: string;
 }
 
 /** Built-in defaults of every option. */
@@ -191,6 +203,12 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     dedupKeysMax: 1_000_000,
     popPollingPerKeyMax: 1_024,
     popPollingTotalMax: 100_000,
+    brokerRole: "ASYNC_MASTER",
+    haPort: -1,
+    haMasterAddr: "",
+    slaveTimeoutMs: 3_000,
+    inSyncReplicas: 2,
+    haMaxGapBytes: 256 * 1024 * 1024,
     popBufferMergeMs: 5_000,
   } satisfies BrokerConfig,
 );
@@ -488,32 +506,75 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       description: "most parked pops overall (beyond: POLLING_FULL)",
     },
     {
+      key: "brokerRole",
+      flag: "--broker-role",
+      kind: "string",
+      description: "HA role: ASYNC_MASTER, SYNC_MASTER or SLAVE",
+    },
+    {
+      key: "haPort",
+      flag: "--ha-port",
+      kind: "int",
+      description: "HA listen port of a master (-1 = listen port + 1, 0 = any free port)",
+    },
+    {
+      key: "haMasterAddr",
+      flag: "--ha-master-addr",
+      kind: "string",
+      description: "a slave's master HA address host:port (empty = from the name server)",
+    },
+    {
+      key: "slaveTimeoutMs",
+      flag: "--slave-timeout-ms",
+      kind: "int",
+      description: "longest SYNC_MASTER wait for slave acks, ms (then FLUSH_SLAVE_TIMEOUT)",
+    },
+    {
+      key: "inSyncReplicas",
+      flag: "--in-sync-replicas",
+      kind: "int",
+      description: "copies, master included, a SYNC_MASTER put waits for",
+    },
+    {
+      key: "haMaxGapBytes",
+      flag: "--ha-max-gap-bytes",
+      kind: "int",
+      description: "a slave farther behind than this is not in sync, bytes",
+    },
+    {
       key: "popBufferMergeMs",
       flag: "--pop-buffer-merge-ms",
       kind: "int",
-      description:
-        "longest a pop's checkpoint stays in memory to merge with acks, ms (async flush only; 0 = off)",
+      description: "ms a pop checkpoint may wait in memory for acks (async flush; 0 = off)",
     },
   ] satisfies BrokerOption[],
 );
 
 /** Outcome of {@linkcode loadBrokerConfig}: a config, or a request for the help text. */
-export type LoadBrokerConfigResult =
-  | { readonly status: "OK"; readonly config: BrokerConfig }
-  | { readonly status: "HELP"; readonly text: string };
+export type LoadBrokerConfigResult = LoadOptionsResult<BrokerConfig>;
 
-/** Inputs of {@linkcode loadBrokerConfig}. */
-export interface BrokerConfigSources {
-  /** Command-line arguments (without the program name). */
-  readonly args?: readonly string[];
-  /** Environment lookup, e.g. `(name) => Deno.env.get(name)`. */
-  readonly env?: (name: string) => string | undefined;
-  /** Reads the JSON config file, e.g. `Deno.readTextFileSync`. */
-  readonly readTextFile?: (path: string) => string;
-}
+/** Inputs of {@linkcode loadBrokerConfig}: arguments, environment lookup, config-file reader. */
+export type BrokerConfigSources = OptionSources;
 
-const CONFIG_FLAG = "--config";
-const CONFIG_ENV = "RMQ_CONFIG";
+const BROKER_OPTION_TABLE: OptionTable<BrokerConfig> = {
+  usage: "deno run --allow-net --allow-read --allow-write --allow-env broker/main.ts [options]",
+  options: BROKER_OPTIONS,
+  defaults: BROKER_CONFIG_DEFAULTS,
+  configEnv: "RMQ_CONFIG",
+  configExample: '{"port": 10911}',
+  parseKind: (kind, text, source) => {
+    if (kind === "flush") {
+      if (text === "sync" || text === "async") return text;
+      throw new TypeError(`Cannot parse ${source}: "${text}" is not "sync" or "async"`);
+    }
+    if (kind === "store") {
+      if (text === "auto" || text === "worker" || text === "local") return text;
+      throw new TypeError(`Cannot parse ${source}: "${text}" is not "auto", "worker" or "local"`);
+    }
+    return undefined;
+  },
+  validate: (config) => validateBrokerConfig(config),
+};
 
 /**
  * Merge defaults, the JSON config file, the environment and flags into a config.
@@ -527,104 +588,7 @@ const CONFIG_ENV = "RMQ_CONFIG";
  * @throws {RangeError} On a value outside its allowed range.
  */
 export function loadBrokerConfig(sources: BrokerConfigSources = {}): LoadBrokerConfigResult {
-  const args = sources.args ?? [];
-  const env = sources.env ?? (() => undefined);
-  const flagValues = new Map<string, string>();
-  let configPath = env(CONFIG_ENV);
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--help" || arg === "-h") return { status: "HELP", text: brokerHelpText() };
-    if (!arg.startsWith("--")) throw new TypeError(`Cannot parse arguments: unexpected "${arg}"`);
-    const eq = arg.indexOf("=");
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const option = BROKER_OPTIONS.find((o) => o.flag === flag);
-    if (flag !== CONFIG_FLAG && option === undefined) {
-      throw new TypeError(`Cannot parse arguments: unknown flag "${flag}" (see --help)`);
-    }
-    let value: string;
-    if (eq !== -1) {
-      value = arg.slice(eq + 1);
-    } else if (option?.kind === "bool" && (i + 1 >= args.length || args[i + 1].startsWith("--"))) {
-      value = "true";
-    } else {
-      if (i + 1 >= args.length) {
-        throw new TypeError(`Cannot parse arguments: ${flag} needs a value`);
-      }
-      value = args[++i];
-    }
-    if (flag === CONFIG_FLAG) configPath = value;
-    else flagValues.set(flag, value);
-  }
-
-  const merged: Record<string, unknown> = { ...BROKER_CONFIG_DEFAULTS };
-  if (configPath !== undefined && configPath !== "") {
-    if (sources.readTextFile === undefined) {
-      throw new TypeError(`Cannot read config file "${configPath}": no file reader given`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(sources.readTextFile(configPath));
-    } catch (error) {
-      throw new TypeError(`Cannot read config file "${configPath}": ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      throw new TypeError(`Cannot read config file "${configPath}": not a JSON object`);
-    }
-    for (const [key, value] of Object.entries(parsed)) {
-      const option = BROKER_OPTIONS.find((o) => o.key === key);
-      if (option === undefined) {
-        throw new TypeError(`Cannot read config file "${configPath}": unknown option "${key}"`);
-      }
-      merged[key] = parseValue(
-        option,
-        typeof value === "string" ? value : JSON.stringify(value),
-        configPath,
-      );
-    }
-  }
-  for (const option of BROKER_OPTIONS) {
-    const text = option.env === undefined ? undefined : env(option.env);
-    if (text !== undefined && text !== "") {
-      merged[option.key] = parseValue(option, text, option.env!);
-    }
-  }
-  for (const option of BROKER_OPTIONS) {
-    const text = flagValues.get(option.flag);
-    if (text !== undefined) merged[option.key] = parseValue(option, text, option.flag);
-  }
-  const config = merged as unknown as BrokerConfig;
-  validateBrokerConfig(config);
-  return { status: "OK", config: Object.freeze(config) };
-}
-
-function parseValue(option: BrokerOption, text: string, source: string): string | number | boolean {
-  switch (option.kind) {
-    case "string":
-      return text;
-    case "int": {
-      const value = /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
-      if (!Number.isSafeInteger(value)) {
-        throw new TypeError(`Cannot parse ${source}: "${text}" is not an integer`);
-      }
-      return value;
-    }
-    case "bool": {
-      const lower = text.trim().toLowerCase();
-      if (lower === "true" || lower === "1" || lower === "yes") return true;
-      if (lower === "false" || lower === "0" || lower === "no") return false;
-      throw new TypeError(`Cannot parse ${source}: "${text}" is not a boolean`);
-    }
-    case "flush": {
-      if (text === "sync" || text === "async") return text;
-      throw new TypeError(`Cannot parse ${source}: "${text}" is not "sync" or "async"`);
-    }
-    case "store": {
-      if (text === "auto" || text === "worker" || text === "local") return text;
-      throw new TypeError(`Cannot parse ${source}: "${text}" is not "auto", "worker" or "local"`);
-    }
-  }
+  return loadOptions(BROKER_OPTION_TABLE, sources);
 }
 
 /**
@@ -686,6 +650,20 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   range("dedupKeysMax", 1, 100_000_000);
   range("popPollingPerKeyMax", 1, 10_000_000);
   range("popPollingTotalMax", 1, 10_000_000);
+  if (!["ASYNC_MASTER", "SYNC_MASTER", "SLAVE"].includes(config.brokerRole)) {
+    throw new RangeError(
+      `Invalid broker config: brokerRole is "${config.brokerRole}", allowed ASYNC_MASTER, SYNC_MASTER, SLAVE`,
+    );
+  }
+  range("haPort", -1, 65535);
+  range("slaveTimeoutMs", 1, 3_600_000);
+  range("inSyncReplicas", 1, 16);
+  range("haMaxGapBytes", 0, Number.MAX_SAFE_INTEGER);
+  if (config.haMasterAddr !== "" && !/^[^\s:;]+:\d{1,5}$/.test(config.haMasterAddr)) {
+    throw new TypeError(
+      `Invalid broker config: haMasterAddr "${config.haMasterAddr}" is not host:port`,
+    );
+  }
   range("popBufferMergeMs", 0, 60_000);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
@@ -727,23 +705,10 @@ export function parseIpv4(text: string): Uint8Array | undefined {
 }
 
 /**
- * The `--help` text: usage and every option with its flag, environment variable and default.
+ * The `--help` text.
  *
- * @returns Multi-line help text.
+ * @returns Usage and every option with its flag, environment variable and default.
  */
 export function brokerHelpText(): string {
-  const lines = [
-    "Usage: deno run --allow-net --allow-read --allow-write --allow-env broker/main.ts [options]",
-    "",
-    "Options (precedence: defaults < --config file < environment < flags):",
-    `  ${CONFIG_FLAG} <file>  (env ${CONFIG_ENV})  JSON file with option keys, e.g. {"port": 10911}`,
-  ];
-  for (const option of BROKER_OPTIONS) {
-    const value = BROKER_CONFIG_DEFAULTS[option.key];
-    const shown = value === "" ? '""' : String(value);
-    const env = option.env === undefined ? "" : `  (env ${option.env})`;
-    lines.push(`  ${option.flag} <${option.kind}>${env}  ${option.description}; default ${shown}`);
-  }
-  lines.push("  --help  print this text");
-  return lines.join("\n");
+  return optionsHelpText(BROKER_OPTION_TABLE);
 }

@@ -42,6 +42,7 @@ export type {
   MessageToPut,
   PutMessageResult,
   PutStatus,
+  ReplicaAppendResult,
   StoredMessage,
   StoreStats,
 } from "../store/mod.ts";

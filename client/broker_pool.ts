@@ -104,7 +104,8 @@ export class BrokerPool {
    */
   learn(route: TopicRouteData): void {
     for (const data of route.brokerDatas) {
-      const master = data.brokerAddrs["0"];
+      // No master (it is down): the slave with the smallest id serves reads (spec §10.5).
+      const master = data.brokerAddrs["0"] ?? readReplica(data.brokerAddrs);
       if (master !== undefined) this.#masters.set(data.brokerName, master);
     }
   }
@@ -240,4 +241,14 @@ export class FaultAvoidance {
     }
     return true;
   }
+}
+
+/** The address of the slave with the smallest broker id, if any. */
+function readReplica(addrs: Readonly<Record<string, string>>): string | undefined {
+  let best: number | undefined;
+  for (const id of Object.keys(addrs)) {
+    const n = Number(id);
+    if (Number.isInteger(n) && n > 0 && (best === undefined || n < best)) best = n;
+  }
+  return best === undefined ? undefined : addrs[String(best)];
 }

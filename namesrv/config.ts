@@ -10,6 +10,15 @@
  * @module
  */
 
+import {
+  loadOptions,
+  type LoadOptionsResult,
+  optionsHelpText,
+  type OptionSources,
+  type OptionSpec,
+  type OptionTable,
+} from "../broker/server/option_loader.ts";
+
 /** Everything configurable about a name server. Defaults in {@linkcode NAMESRV_CONFIG_DEFAULTS}. */
 export interface NamesrvConfig {
   /** Address to listen on. */
@@ -34,17 +43,9 @@ export interface NamesrvConfig {
 export type NamesrvOptionKind = "string" | "int";
 
 /** One row of the options table. */
-export interface NamesrvOption {
-  /** Key in {@linkcode NamesrvConfig} and in the JSON file. */
-  readonly key: keyof NamesrvConfig;
-  /** Command-line flag. */
-  readonly flag: string;
-  /** Environment variable, if any. */
-  readonly env?: string;
+export interface NamesrvOption extends OptionSpec<NamesrvConfig> {
   /** Value kind. */
   readonly kind: NamesrvOptionKind;
-  /** One-line description. */
-  readonly description: string;
 }
 
 /** Built-in defaults (RocketMQ's port 9876, 120 s expiry, 5 s scan). */
@@ -127,26 +128,24 @@ export const NAMESRV_OPTIONS: readonly NamesrvOption[] = Object.freeze(
   ] satisfies NamesrvOption[],
 );
 
-/** Outcome of {@linkcode loadNamesrvConfig}. */
-export type LoadNamesrvConfigResult =
-  | { readonly status: "OK"; readonly config: NamesrvConfig }
-  | { readonly status: "HELP"; readonly text: string };
+/** Outcome of {@linkcode loadNamesrvConfig}: a config, or a request for the help text. */
+export type LoadNamesrvConfigResult = LoadOptionsResult<NamesrvConfig>;
 
-/** Inputs of {@linkcode loadNamesrvConfig}. */
-export interface NamesrvConfigSources {
-  /** Command-line arguments. */
-  readonly args?: readonly string[];
-  /** Environment lookup. */
-  readonly env?: (name: string) => string | undefined;
-  /** Reads the JSON config file. */
-  readonly readTextFile?: (path: string) => string;
-}
+/** Inputs of {@linkcode loadNamesrvConfig}: arguments, environment lookup, config-file reader. */
+export type NamesrvConfigSources = OptionSources;
 
-const CONFIG_FLAG = "--config";
-const CONFIG_ENV = "RMQ_NAMESRV_CONFIG";
+const NAMESRV_OPTION_TABLE: OptionTable<NamesrvConfig> = {
+  usage: "deno task namesrv [options]",
+  options: NAMESRV_OPTIONS,
+  defaults: NAMESRV_CONFIG_DEFAULTS,
+  configEnv: "RMQ_NAMESRV_CONFIG",
+  configExample: '{"port": 9876}',
+  validate: (config) => validateNamesrvConfig(config),
+};
 
 /**
- * Merge defaults, the JSON file, the environment and flags.
+ * Merge defaults, the JSON file, the environment and flags (the broker's scheme:
+ * `broker/server/option_loader.ts`).
  *
  * @param sources Arguments, environment lookup and file reader.
  * @returns The validated config, or the help text for `--help`.
@@ -154,70 +153,7 @@ const CONFIG_ENV = "RMQ_NAMESRV_CONFIG";
  * @throws {RangeError} On a value outside its range.
  */
 export function loadNamesrvConfig(sources: NamesrvConfigSources = {}): LoadNamesrvConfigResult {
-  const args = sources.args ?? [];
-  const env = sources.env ?? (() => undefined);
-  const flags = new Map<string, string>();
-  let configPath = env(CONFIG_ENV);
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--help" || arg === "-h") return { status: "HELP", text: namesrvHelpText() };
-    if (!arg.startsWith("--")) throw new TypeError(`Cannot parse arguments: unexpected "${arg}"`);
-    const eq = arg.indexOf("=");
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    if (flag !== CONFIG_FLAG && !NAMESRV_OPTIONS.some((o) => o.flag === flag)) {
-      throw new TypeError(`Cannot parse arguments: unknown flag "${flag}" (see --help)`);
-    }
-    if (eq === -1 && i + 1 >= args.length) {
-      throw new TypeError(`Cannot parse arguments: ${flag} needs a value`);
-    }
-    const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
-    if (flag === CONFIG_FLAG) configPath = value;
-    else flags.set(flag, value);
-  }
-  const merged: Record<string, unknown> = { ...NAMESRV_CONFIG_DEFAULTS };
-  if (configPath !== undefined && configPath !== "") {
-    let parsed: unknown;
-    try {
-      if (sources.readTextFile === undefined) throw new Error("no file reader given");
-      parsed = JSON.parse(sources.readTextFile(configPath));
-    } catch (error) {
-      throw new TypeError(`Cannot read config file "${configPath}": ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      throw new TypeError(`Cannot read config file "${configPath}": not a JSON object`);
-    }
-    for (const [key, value] of Object.entries(parsed)) {
-      const option = NAMESRV_OPTIONS.find((o) => o.key === key);
-      if (option === undefined) {
-        throw new TypeError(`Cannot read config file "${configPath}": unknown option "${key}"`);
-      }
-      merged[key] = parseValue(option, String(value), configPath);
-    }
-  }
-  for (const option of NAMESRV_OPTIONS) {
-    const text = option.env === undefined ? undefined : env(option.env);
-    if (text !== undefined && text !== "") {
-      merged[option.key] = parseValue(option, text, option.env!);
-    }
-  }
-  for (const option of NAMESRV_OPTIONS) {
-    const text = flags.get(option.flag);
-    if (text !== undefined) merged[option.key] = parseValue(option, text, option.flag);
-  }
-  const config = merged as unknown as NamesrvConfig;
-  validateNamesrvConfig(config);
-  return { status: "OK", config: Object.freeze(config) };
-}
-
-function parseValue(option: NamesrvOption, text: string, source: string): string | number {
-  if (option.kind === "string") return text;
-  const value = /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!Number.isSafeInteger(value)) {
-    throw new TypeError(`Cannot parse ${source}: "${text}" is not an integer`);
-  }
-  return value;
+  return loadOptions(NAMESRV_OPTION_TABLE, sources);
 }
 
 /**
@@ -248,20 +184,5 @@ export function validateNamesrvConfig(config: NamesrvConfig): void {
  * @returns Usage and every option with its flag, environment variable and default.
  */
 export function namesrvHelpText(): string {
-  const lines = [
-    "Usage: deno task namesrv [options]",
-    "",
-    "Options (precedence: defaults < --config file < environment < flags):",
-    `  ${CONFIG_FLAG} <file>  (env ${CONFIG_ENV})  JSON file with option keys, e.g. {"port": 9876}`,
-  ];
-  for (const option of NAMESRV_OPTIONS) {
-    const env = option.env === undefined ? "" : `  (env ${option.env})`;
-    lines.push(
-      `  ${option.flag} <${option.kind}>${env}  ${option.description}; default ${
-        NAMESRV_CONFIG_DEFAULTS[option.key]
-      }`,
-    );
-  }
-  lines.push("  --help  print this text");
-  return lines.join("\n");
+  return optionsHelpText(NAMESRV_OPTION_TABLE);
 }

@@ -15,6 +15,7 @@ import type {
   MessageStoreConfig,
   MessageToPut,
   PutMessageResult,
+  ReplicaAppendResult,
   StoredMessage,
   StoreStats,
 } from "./message_store.ts";
@@ -428,6 +429,40 @@ export class LocalMessageStore implements MessageStore {
       }
     }
     return { status, ...appended };
+  }
+
+  /**
+   * HA: append a master's raw records at `commitLogOffset` and dispatch them
+   * (see the port).
+   *
+   * @param commitLogOffset Where `bytes` begins (this store's max offset).
+   * @param bytes Whole records and blank markers from the master.
+   * @returns The new max offset, or the refusal.
+   */
+  appendReplicated(commitLogOffset: number, bytes: Uint8Array): Promise<ReplicaAppendResult> {
+    if (this.#state !== "open") {
+      return Promise.resolve({ status: "REFUSED", remark: "store is not open" });
+    }
+    const commitLog = this.#commitLog!;
+    try {
+      commitLog.appendReplicated(commitLogOffset, bytes);
+    } catch (error) {
+      return Promise.resolve({ status: "REFUSED", remark: (error as Error).message });
+    }
+    commitLog.commit();
+    if (this.#config.flushMode === "sync") commitLog.flush();
+    const round = this.#dispatcher!.dispatchUpTo(commitLog.committedOffset);
+    this.#index?.commit();
+    for (const arrival of round.arrivals) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(arrival);
+        } catch {
+          // A listener's failure must not stop replication.
+        }
+      }
+    }
+    return Promise.resolve({ status: "APPENDED", maxOffset: commitLog.committedOffset });
   }
 
   #append(prepared: PreparedMessage[]) {

@@ -66,6 +66,8 @@ export interface MessageToPut {
 export type PutStatus =
   | "PUT_OK"
   | "FLUSH_DISK_TIMEOUT"
+  | "FLUSH_SLAVE_TIMEOUT"
+  | "SLAVE_NOT_AVAILABLE"
   | "MESSAGE_ILLEGAL"
   | "PROPERTIES_SIZE_EXCEEDED"
   | "SERVICE_NOT_AVAILABLE"
@@ -78,7 +80,12 @@ export type PutStatus =
  */
 export type PutMessageResult =
   | {
-    readonly status: "PUT_OK" | "FLUSH_DISK_TIMEOUT";
+    /** Appended; the HA statuses (SYNC_MASTER) say too few slaves confirmed it in time. */
+    readonly status:
+      | "PUT_OK"
+      | "FLUSH_DISK_TIMEOUT"
+      | "FLUSH_SLAVE_TIMEOUT"
+      | "SLAVE_NOT_AVAILABLE";
     /** CommitLog offset of the (first) record. */
     readonly commitLogOffset: number;
     /** QueueOffset of the (first) record. */
@@ -91,10 +98,18 @@ export type PutMessageResult =
     readonly wroteBytes: number;
   }
   | {
-    readonly status: Exclude<PutStatus, "PUT_OK" | "FLUSH_DISK_TIMEOUT">;
+    readonly status: Exclude<
+      PutStatus,
+      "PUT_OK" | "FLUSH_DISK_TIMEOUT" | "FLUSH_SLAVE_TIMEOUT" | "SLAVE_NOT_AVAILABLE"
+    >;
     /** Human-readable reason, e.g. `body is 5242880 bytes, limit is 4194304`. */
     readonly remark: string;
   };
+
+/** Outcome of `appendReplicated`: the new max CommitLog offset, or why not. */
+export type ReplicaAppendResult =
+  | { readonly status: "APPENDED"; readonly maxOffset: number }
+  | { readonly status: "REFUSED"; readonly remark: string };
 
 /** A record read back from the store. */
 export interface StoredMessage {
@@ -207,6 +222,16 @@ export interface StoreStats {
   readonly diskUsedRatio: number;
   /** True while puts are refused (disk full or store failure). */
   readonly writeRefused: boolean;
+  /**
+   * CPU time of each store thread since it started (user + system), µs; the
+   * workers publish theirs about once a second. Absent where the store runs
+   * on the caller's thread only (`LocalMessageStore`).
+   */
+  readonly threadCpuMicros?: {
+    readonly main: number;
+    readonly storeWorker: number;
+    readonly dispatchWorker: number;
+  };
 }
 
 /** The durable message store. See the module doc for the implementations. */
@@ -247,6 +272,13 @@ export interface MessageStore extends AsyncDisposable {
    *   readable (deleted, not yet dispatched, or crossing a segment end).
    */
   readRecords?(commitLogOffset: number, bytes: number): Promise<Uint8Array | undefined>;
+  /**
+   * HA (slave side): append records a master already laid out, byte for byte
+   * at `commitLogOffset` (which must be this store's max offset; an empty
+   * store starts there), then dispatch them as any put. Optional: only
+   * stores that can be replicas have it.
+   */
+  appendReplicated?(commitLogOffset: number, bytes: Uint8Array): Promise<ReplicaAppendResult>;
   /**
    * Messages whose key (`KEYS` element) or unique id (`UNIQ_KEY`) equals `key`,
    * newest first, stored within [beginTimestampMs, endTimestampMs].

@@ -8,8 +8,8 @@
  * - `store/` never imports `broker/`, and imports from `client/` only the shared
  *   wire/disk kernel `client/protocol/`.
  * - `namesrv/` never imports the store, and from `broker/` only the remoting
- *   transport (`broker/server/remoting_server.ts`, `request_router.ts`),
- *   `broker/api/broker_context.ts` and the plain-ACL files it reuses (guard,
+ *   transport (`broker/server/remoting_server.ts`, `request_router.ts`), the
+ *   options loader (`broker/server/option_loader.ts`), `broker/api/broker_context.ts` and the plain-ACL files it reuses (guard,
  *   validator, rules types, config, failure log, file loader); from `client/`
  *   only `client/protocol/`.
  * - `broker/` reaches the store only through `store/mod.ts`, and the gRPC front only
@@ -30,6 +30,7 @@ const SOURCE_DIRS = ["client", "store", "broker", "registry", "namesrv", "proxy"
 const NAMESRV_SHARED_BROKER_FILES = new Set([
   "broker/server/remoting_server.ts",
   "broker/server/request_router.ts",
+  "broker/server/option_loader.ts",
   "broker/api/broker_context.ts",
   // Plain ACL, reused as is by the name server's `--acl-file` (its rules are its own).
   "broker/api/acl_guard.ts",

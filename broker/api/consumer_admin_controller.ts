@@ -171,32 +171,59 @@ export class ConsumerAdminController {
     if (!Number.isSafeInteger(timestamp)) {
       throw new RequestError(ResponseCode.INVALID_PARAMETER, `Cannot ${verb}: bad timestamp`);
     }
-    const config = this.#ctx.topics.get(topic);
-    if (config === undefined) {
-      throw new RequestError(ResponseCode.TOPIC_NOT_EXIST, `Cannot ${verb}: no topic ${topic}`);
-    }
-    const { store } = this.#ctx;
-    const brokerName = this.#ctx.config.brokerName;
-    const offsetTable: Record<string, number> = {};
-    for (let queueId = 0; queueId < config.readQueueNums; queueId++) {
-      const byTime = await store.getOffsetInQueueByTime(topic, queueId, timestamp);
-      const current = store.queryConsumerOffset(group, topic, queueId);
-      const offset = force || current === undefined || byTime < current ? byTime : current;
-      store.commitConsumerOffset(group, topic, queueId, offset);
-      this.#pop.popOffsets.reset(group, topic, queueId, offset);
-      offsetTable[`${topic}@${brokerName}@${queueId}`] = offset;
-    }
-    const body = json({ offsetTable });
-    for (const channel of this.#ctx.clients.consumerChannels(group)) {
-      if (channel.closed) continue;
-      channel.send(createRequest(
-        RequestCode.RESET_CONSUMER_CLIENT_OFFSET,
-        this.#ctx.nextOpaque(),
-        { topic, group, timestamp, isForced: force },
-        body,
-        true,
-      ));
-    }
-    return success(request, {}, body);
+    const offsetTable = await resetOffsetByTime(this.#ctx, this.#pop, {
+      group,
+      topic,
+      timestamp,
+      force,
+    });
+    return success(request, {}, json({ offsetTable }));
   }
+}
+
+/**
+ * Move a group's committed (and pop) offsets on every readable queue of a
+ * topic to the first message stored at or after a time, and tell the group's
+ * live members (RESET_CONSUMER_CLIENT_OFFSET) so they move too. Shared by
+ * INVOKE_BROKER_TO_RESET_OFFSET and the dashboard's reset.
+ *
+ * @param ctx The broker's object graph.
+ * @param pop The pop state (pop offsets are reset too).
+ * @param reset Group, topic, time (epoch ms) and whether to move forward-only offsets back (`force`).
+ * @returns The new offsets by `topic@broker@queueId`.
+ * @throws {RequestError} TOPIC_NOT_EXIST for an unknown topic.
+ */
+export async function resetOffsetByTime(
+  ctx: BrokerContext,
+  pop: Pick<PopContext, "popOffsets">,
+  reset: { group: string; topic: string; timestamp: number; force: boolean },
+): Promise<Record<string, number>> {
+  const { group, topic, timestamp, force } = reset;
+  const config = ctx.topics.get(topic);
+  if (config === undefined) {
+    throw new RequestError(ResponseCode.TOPIC_NOT_EXIST, `Cannot reset offset: no topic ${topic}`);
+  }
+  const { store } = ctx;
+  const brokerName = ctx.config.brokerName;
+  const offsetTable: Record<string, number> = {};
+  for (let queueId = 0; queueId < config.readQueueNums; queueId++) {
+    const byTime = await store.getOffsetInQueueByTime(topic, queueId, timestamp);
+    const current = store.queryConsumerOffset(group, topic, queueId);
+    const offset = force || current === undefined || byTime < current ? byTime : current;
+    store.commitConsumerOffset(group, topic, queueId, offset);
+    pop.popOffsets.reset(group, topic, queueId, offset);
+    offsetTable[`${topic}@${brokerName}@${queueId}`] = offset;
+  }
+  const body = json({ offsetTable });
+  for (const channel of ctx.clients.consumerChannels(group)) {
+    if (channel.closed) continue;
+    channel.send(createRequest(
+      RequestCode.RESET_CONSUMER_CLIENT_OFFSET,
+      ctx.nextOpaque(),
+      { topic, group, timestamp, isForced: force },
+      body,
+      true,
+    ));
+  }
+  return offsetTable;
 }

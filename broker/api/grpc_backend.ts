@@ -185,6 +185,10 @@ export class LocalGrpcBackend implements ProxyBackend {
         };
       case "FLUSH_DISK_TIMEOUT":
         return { status: "FLUSH_TIMEOUT", remark: "flush to disk timed out" };
+      case "FLUSH_SLAVE_TIMEOUT":
+        return { status: "FLUSH_TIMEOUT", remark: "replication to the slave timed out" };
+      case "SLAVE_NOT_AVAILABLE":
+        return { status: "BUSY", remark: "too few slaves in sync" };
       case "MESSAGE_ILLEGAL":
         return { status: "ILLEGAL", remark: result.remark };
       case "PROPERTIES_SIZE_EXCEEDED":

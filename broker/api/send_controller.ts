@@ -472,7 +472,9 @@ export class SendController {
   ): BrokerResponse {
     switch (result.status) {
       case "PUT_OK":
-      case "FLUSH_DISK_TIMEOUT": {
+      case "FLUSH_DISK_TIMEOUT":
+      case "FLUSH_SLAVE_TIMEOUT":
+      case "SLAVE_NOT_AVAILABLE": {
         // Every id shares the store-host prefix; only the offset's 16 hex digits vary.
         const prefix = this.#msgIdPrefix();
         const offsets = result.commitLogOffsets;
@@ -480,7 +482,7 @@ export class SendController {
         for (let i = 1; i < offsets.length; i++) msgId += "," + prefix + hex64(offsets[i]);
         const code = result.status === "PUT_OK"
           ? ResponseCode.SUCCESS
-          : ResponseCode.FLUSH_DISK_TIMEOUT;
+          : ResponseCode[result.status];
         // createResponse's fields, built directly (this runs once per message).
         return {
           code,

@@ -136,7 +136,7 @@ export class DashboardApi {
     return {
       brokerName: s.config.brokerName,
       clusterName: s.config.clusterName,
-      role: "MASTER",
+      role: s.haStatus?.().role ?? "MASTER",
       address: s.address,
       version: BROKER_VERSION,
       uptimeMs: s.nowMs() - this.#startedMs,
@@ -149,7 +149,18 @@ export class DashboardApi {
       dispatchBehindBytes: Math.max(0, stats.commitLogMaxOffset - stats.dispatchedOffset),
       writeRefused: stats.writeRefused,
       connections: s.connectionCount(),
-      replication: null,
+      replication: this.#replication(),
+    };
+  }
+
+  /** A master's largest slave lag (bytes) and slaves in sync; null without HA slaves. */
+  #replication(): { lagBytes: number; slaves: number; inSync: number } | null {
+    const ha = this.#source.haStatus?.();
+    if (ha === undefined || ha.role === "SLAVE" || ha.slaves.length === 0) return null;
+    return {
+      lagBytes: Math.max(...ha.slaves.map((slave) => slave.lagBytes)),
+      slaves: ha.slaves.length,
+      inSync: ha.slaves.filter((slave) => slave.inSync).length,
     };
   }
 
@@ -322,13 +333,19 @@ export class DashboardApi {
         `Cannot reset offset: timestampMs "${body.timestampMs}" is not a number`,
       );
     }
+    // The broker's own reset (as INVOKE_BROKER_TO_RESET_OFFSET: pop offsets too, live members
+    // told); without it (a bare source in tests), committed offsets only.
     const store = this.#source.store;
-    const queues = store.listQueues().filter((q) => q.topic === topic);
     const offsets = [];
-    for (const { queueId } of queues) {
-      const offset = await store.getOffsetInQueueByTime(topic, queueId, timestampMs);
-      store.commitConsumerOffset(group, topic, queueId, offset);
-      offsets.push({ queueId, offset });
+    if (this.#source.resetOffsetByTime !== undefined) {
+      const moved = await this.#source.resetOffsetByTime(group, topic, timestampMs);
+      for (const [queueId, offset] of moved) offsets.push({ queueId, offset });
+    } else {
+      for (const { queueId } of store.listQueues().filter((q) => q.topic === topic)) {
+        const offset = await store.getOffsetInQueueByTime(topic, queueId, timestampMs);
+        store.commitConsumerOffset(group, topic, queueId, offset);
+        offsets.push({ queueId, offset });
+      }
     }
     return { group, topic, timestampMs, offsets };
   }

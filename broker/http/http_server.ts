@@ -17,6 +17,7 @@ import type { MetricsExposition } from "../metrics/exposition.ts";
 import { DashboardApi } from "./dashboard_api.ts";
 import type { TpsHistory } from "./tps_history.ts";
 import { staticAsset } from "./static_assets.ts";
+import { checkBrowserRequest } from "./request_guard.ts";
 
 /** Options of {@linkcode BrokerHttpServer.start}. */
 export interface BrokerHttpServerOptions {
@@ -59,7 +60,7 @@ export class BrokerHttpServer implements AsyncDisposable {
         log({ event: "http_error", error: String((error as Error)?.stack ?? error) });
         return Response.json({ error: "internal error" }, { status: 500 });
       },
-    }, (request) => route(request, metrics, api, options.source));
+    }, (request) => route(request, metrics, api, options.source, options.hostname));
     return new BrokerHttpServer(server, api);
   }
 
@@ -90,8 +91,11 @@ async function route(
   metrics: MetricsExposition,
   api: DashboardApi,
   source: BrokerMetricsSource,
+  listenHostname: string,
 ): Promise<Response> {
   const url = new URL(request.url);
+  const refused = checkBrowserRequest(request, listenHostname, url.pathname.startsWith("/api/"));
+  if (refused !== undefined) return new Response(refused.reason, { status: refused.status });
   if (url.pathname === "/metrics") {
     if (request.method !== "GET") return new Response("Method Not Allowed", { status: 405 });
     return new Response(await metrics.text(), { headers: { "content-type": metrics.contentType } });

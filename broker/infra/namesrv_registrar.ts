@@ -14,6 +14,7 @@ import {
   brokerIdentityHeader,
   queryDataVersionResponseHeader,
   registerBrokerRequestHeader,
+  registerBrokerResponseHeader,
 } from "../../client/protocol/namesrv_headers.ts";
 import {
   bodyCrc32,
@@ -64,6 +65,10 @@ export interface NamesrvRegistrarOptions {
   readonly log: (event: Readonly<Record<string, unknown>>) => void;
   /** ACL credentials every name-server request is signed with (for name servers with ACL on). */
   readonly credentials?: SessionCredentials;
+  /** This broker's HA address (default: its port + 1). */
+  readonly haServerAddr?: string;
+  /** HA: called with the master's addresses a name server names in its answer (slaves). */
+  readonly onMaster?: (masterAddr: string, haServerAddr: string) => void;
 }
 
 /**
@@ -175,19 +180,23 @@ export class NamesrvRegistrar {
         compressed,
       );
       const [host, port] = splitAddr(o.brokerAddr);
-      await client.invoke(
+      const registered = await client.invoke(
         RequestCode.REGISTER_BROKER,
         registerBrokerRequestHeader.encode({
           brokerName: o.brokerName,
           brokerAddr: o.brokerAddr,
           clusterName: o.clusterName,
-          haServerAddr: `${host}:${port + 1}`,
+          haServerAddr: o.haServerAddr ?? `${host}:${port + 1}`,
           brokerId: o.brokerId,
           compressed,
           bodyCrc32: bodyCrc32(body),
         }),
         body,
       );
+      const master = registerBrokerResponseHeader.decode(registered.extFields);
+      if (master.ok && master.header.masterAddr) {
+        o.onMaster?.(master.header.masterAddr, master.header.haServerAddr ?? "");
+      }
       this.#backoffMs.delete(client);
       await this.#watch(client);
     } catch (error) {

@@ -10,6 +10,8 @@
  * | `rocketmq_consumer_lag_messages`, `rocketmq_consumer_lag_latency` | committed offsets vs queue max offsets; store time of the first unconsumed message |
  * | `rocketmq_consumer_inflight_messages` | pull offsets (pull responses) vs committed offsets |
  * | `rocketmq_storage_size`, `rocketmq_storage_flush_behind_bytes`, `rocketmq_storage_dispatch_behind_bytes` | `store.stats()` offsets |
+ * | `rocketmq_replication_lag_bytes{slave}`, `rocketmq_replication_in_sync_slaves` | the HA master's slave table |
+ * | `rocketmq_thread_cpu_seconds_total{thread}` | `store.stats().threadCpuMicros` (workers publish into the control block) |
  * | `rocketmq_timer_enqueue_total`, `rocketmq_timing_messages` | the timer service's stats |
  * | `rocketmq_half_messages` | half queue max offset vs the transaction check's progress |
  * | `rocketmq_producer_connections`, `rocketmq_consumer_connections`, `rocketmq_remoting_connections` | client registry, server |
@@ -17,6 +19,7 @@
  * @module
  */
 
+import type { HaStatus } from "../ha/ha_service.ts";
 import { decodeRecord } from "../../client/protocol/message_record.ts";
 import type { HostAddress, MessageStore } from "../../store/mod.ts";
 import type { Channel } from "../api/broker_context.ts";
@@ -58,8 +61,21 @@ export interface BrokerMetricsSource {
   timerStats(): TimerServiceStats;
   /** Epoch ms now. */
   nowMs(): number;
+  /**
+   * Reset a group's offsets on a topic to a time, telling its live members
+   * (the same as INVOKE_BROKER_TO_RESET_OFFSET).
+   *
+   * @returns The new offset of each queue, by queue id.
+   */
+  resetOffsetByTime?(
+    group: string,
+    topic: string,
+    timestampMs: number,
+  ): Promise<Map<number, number>>;
   /** Popped and unacked messages of a group (and topic), from the pop service. */
   popInFlight?(group: string, topic?: string): number;
+  /** Replication state (master: each slave's acked offset and lag), when HA runs. */
+  haStatus?(): HaStatus;
   /** Access control, when `--acl-file` is set (the gRPC front calls `validator.checkGrpc`). */
   readonly acl?: { readonly validator: AccessValidator; readonly failures: AclFailureLog };
 }
@@ -317,6 +333,40 @@ export function createBrokerMetrics(source: BrokerMetricsSource): MetricsExposit
     help: "Fraction of the data disk in use, 0..1.",
     type: "gauge",
     collect: () => [{ value: stats().diskUsedRatio }],
+  });
+  metrics.add({
+    name: "rocketmq_thread_cpu_seconds_total",
+    help: "CPU time (user + system) of each store thread: main, store worker, dispatch worker.",
+    type: "counter",
+    collect: () => {
+      const cpu = stats().threadCpuMicros;
+      if (cpu === undefined) return [];
+      return [
+        { labels: { thread: "main" }, value: cpu.main / 1e6 },
+        { labels: { thread: "store_worker" }, value: cpu.storeWorker / 1e6 },
+        { labels: { thread: "dispatch_worker" }, value: cpu.dispatchWorker / 1e6 },
+      ];
+    },
+  });
+  metrics.add({
+    name: "rocketmq_replication_lag_bytes",
+    help: "Master: CommitLog bytes each slave has not acknowledged yet.",
+    type: "gauge",
+    collect: () => {
+      const ha = source.haStatus?.();
+      if (ha === undefined || ha.role === "SLAVE") return [];
+      return ha.slaves.map((slave) => ({ labels: { slave: slave.addr }, value: slave.lagBytes }));
+    },
+  });
+  metrics.add({
+    name: "rocketmq_replication_in_sync_slaves",
+    help: "Master: slaves within --ha-max-gap-bytes of it.",
+    type: "gauge",
+    collect: () => {
+      const ha = source.haStatus?.();
+      if (ha === undefined || ha.role === "SLAVE") return [];
+      return [{ value: ha.slaves.filter((slave) => slave.inSync).length }];
+    },
   });
   metrics.add({
     name: "rocketmq_timer_enqueue_total",

@@ -15,6 +15,7 @@ import { createTransactionProducer } from "../transaction_producer.ts";
 import type { Message } from "../message.ts";
 import { MQClientError } from "../errors.ts";
 import { CLUSTER_USAGE, isNameServer, runClusterCommand } from "./cluster_cli.ts";
+import { HA_USAGE, runHaCommand } from "./ha_commands.ts";
 import { cliCredentials, OPS_USAGE, runOpsCommand } from "./ops_commands.ts";
 import { CONSUMER_COMMANDS, CONSUMER_USAGE, runConsumerCommand } from "./consumer_commands.ts";
 
@@ -147,19 +148,21 @@ export async function runAdminCli(
 ): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
-    print(`${USAGE}\n\n${OPS_USAGE}`);
+    print(`${USAGE}\n\n${OPS_USAGE}\n\n${HA_USAGE}`);
     return command === undefined ? 1 : 0;
   }
   const ops = await runOpsCommand(argv, print);
   if (ops !== undefined) return ops;
   const options = parseOptions(rest);
   if (options.help !== undefined) {
-    print(`${USAGE}\n\n${OPS_USAGE}`);
+    print(`${USAGE}\n\n${OPS_USAGE}\n\n${HA_USAGE}`);
     return 0;
   }
   const credentials = cliCredentials(options);
   const cluster = await runClusterCommand(command, options, print, formatTable, credentials);
   if (cluster !== undefined) return cluster;
+  const ha = await runHaCommand(command, options, print);
+  if (ha !== undefined) return ha;
   const endpoint = options.n ?? DEFAULT_ENDPOINT;
   switch (command) {
     case "sendMessage": {

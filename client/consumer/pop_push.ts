@@ -12,32 +12,12 @@
 
 import type { ReceivedMessage } from "../message.ts";
 import type { SessionCredentials } from "../protocol/acl_signature.ts";
+import { DELAY_LEVEL_MS } from "../protocol/delay_levels.ts";
 import { createSimpleConsumer, type SimpleConsumer } from "../simple_consumer.ts";
 import type { SubscriptionExpression } from "./subscription.ts";
 
 /** Invisible time of messages popped by a pop-mode push consumer, ms (`popInvisibleTime`). */
 export const POP_INVISIBLE_TIME_MS_DEFAULT = 60_000;
-/** Back-off of `reconsumeLater` by delay level 1..18, ms (RocketMQ's levels). */
-export const RETRY_BACKOFF_MS: readonly number[] = [
-  1_000,
-  5_000,
-  10_000,
-  30_000,
-  60_000,
-  120_000,
-  180_000,
-  240_000,
-  300_000,
-  360_000,
-  420_000,
-  480_000,
-  540_000,
-  600_000,
-  1_200_000,
-  1_800_000,
-  3_600_000,
-  7_200_000,
-];
 
 /** Settings of a {@linkcode PopPushService}. */
 export interface PopPushOptions {
@@ -142,7 +122,7 @@ export class PopPushService {
    */
   async reconsumeLater(message: ReceivedMessage, delayLevel: number): Promise<void> {
     const level = delayLevel > 0 ? delayLevel : Math.min(3 + message.reconsumeTimes, 18);
-    await this.#consumer!.changeInvisibleDuration(message, RETRY_BACKOFF_MS[level - 1]);
+    await this.#consumer!.changeInvisibleDuration(message, DELAY_LEVEL_MS[level - 1]);
     this.#retried.add(message);
   }
 

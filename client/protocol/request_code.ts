@@ -77,6 +77,9 @@ export const RequestCode = {
   GET_CONSUME_STATS: 208,
   RESET_CONSUMER_CLIENT_OFFSET: 220,
   INVOKE_BROKER_TO_RESET_OFFSET: 222,
+  GET_BROKER_HA_STATUS: 907,
+  /** This project's manual failover (static roles): a slave becomes master. Not a RocketMQ code. */
+  HA_PROMOTE_TO_MASTER: 920,
 } as const;
 
 /** A known request code number. */

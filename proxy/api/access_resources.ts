@@ -7,16 +7,21 @@
  */
 
 import type { AccessResource } from "../domain/authorization.ts";
+import { type NamedResource, qualifiedName } from "../domain/namespace.ts";
 
-type Named = { name?: string } | undefined;
+type Named = NamedResource | undefined;
 
-function topic(resource: Named, access: AccessResource["access"]): AccessResource[] {
-  const name = resource?.name ?? "";
+function topic(
+  resource: Named,
+  access: AccessResource["access"],
+  namespace: string,
+): AccessResource[] {
+  const name = qualifiedName(resource, namespace);
   return name === "" ? [] : [{ name, kind: "topic", access }];
 }
 
-function group(resource: Named): AccessResource[] {
-  const name = resource?.name ?? "";
+function group(resource: Named, namespace: string): AccessResource[] {
+  const name = qualifiedName(resource, namespace);
   return name === "" ? [] : [{ name, kind: "group", access: "SUB" }];
 }
 
@@ -25,29 +30,30 @@ function group(resource: Named): AccessResource[] {
  *
  * @param rpc The method's local name (`sendMessage`).
  * @param request The decoded request.
+ * @param namespace The call's `x-mq-namespace`.
  * @returns What must be granted.
  */
-export function resourcesOf(rpc: string, request: unknown): AccessResource[] {
+export function resourcesOf(rpc: string, request: unknown, namespace = ""): AccessResource[] {
   // deno-lint-ignore no-explicit-any
   const r = request as any;
   switch (rpc) {
     case "sendMessage":
-      return (r.messages ?? []).flatMap((m: { topic?: Named }) => topic(m.topic, "PUB"));
+      return (r.messages ?? []).flatMap((m: { topic?: Named }) => topic(m.topic, "PUB", namespace));
     case "endTransaction":
     case "recallMessage":
-      return topic(r.topic, "PUB");
+      return topic(r.topic, "PUB", namespace);
     case "receiveMessage":
     case "pullMessage":
     case "updateOffset":
     case "getOffset":
-      return [...topic(r.messageQueue?.topic, "SUB"), ...group(r.group)];
+      return [...topic(r.messageQueue?.topic, "SUB", namespace), ...group(r.group, namespace)];
     case "queryOffset":
-      return topic(r.messageQueue?.topic, "SUB");
+      return topic(r.messageQueue?.topic, "SUB", namespace);
     case "queryAssignment":
     case "ackMessage":
     case "changeInvisibleDuration":
     case "forwardMessageToDeadLetterQueue":
-      return [...topic(r.topic, "SUB"), ...group(r.group)];
+      return [...topic(r.topic, "SUB", namespace), ...group(r.group, namespace)];
     default:
       return [];
   }

@@ -37,6 +37,7 @@ import {
 } from "../domain/protocol.ts";
 import type { BackendAckResult } from "../domain/backend.ts";
 import { Code, okStatus, status } from "../domain/status.ts";
+import { qualifiedName } from "../domain/namespace.ts";
 import type { CallContext } from "./call_context.ts";
 import type { FrontContext } from "./front_context.ts";
 import { backendFilter, holdWithinDeadline } from "./pull_activity.ts";
@@ -89,8 +90,8 @@ export class ConsumerActivity {
   ): Promise<void> {
     const reply = (s: Status) =>
       write(create(ReceiveMessageResponseSchema, { content: { case: "status", value: s } }));
-    const group = request.group?.name ?? "";
-    const topicName = request.messageQueue?.topic?.name ?? "";
+    const group = qualifiedName(request.group, call.namespace);
+    const topicName = qualifiedName(request.messageQueue?.topic, call.namespace);
     if (group === "") return reply(status(Code.ILLEGAL_CONSUMER_GROUP, "group is empty"));
     const topic = topicName === "" ? undefined : await this.#ctx.backend.topic(topicName);
     if (topic === undefined) {
@@ -141,6 +142,7 @@ export class ConsumerActivity {
                 receiptHandle: popped.receiptHandle,
                 invisibleMs: result.invisibleMs,
                 deliveryAttempt: popped.deliveryAttempt,
+                namespace: call.namespace,
               }),
             },
           }));
@@ -149,9 +151,9 @@ export class ConsumerActivity {
   }
 
   /** AckMessage: each entry acked on its own; the top status sums them up. */
-  async ackMessage(request: AckMessageRequest): Promise<AckMessageResponse> {
-    const group = request.group?.name ?? "";
-    const topic = request.topic?.name ?? "";
+  async ackMessage(request: AckMessageRequest, call: CallContext): Promise<AckMessageResponse> {
+    const group = qualifiedName(request.group, call.namespace);
+    const topic = qualifiedName(request.topic, call.namespace);
     if (group === "" || topic === "") {
       return create(AckMessageResponseSchema, {
         status: status(Code.BAD_REQUEST, "group and topic are required"),
@@ -178,9 +180,10 @@ export class ConsumerActivity {
   /** ChangeInvisibleDuration: a new invisible time from now, and a new handle. */
   async changeInvisibleDuration(
     request: ChangeInvisibleDurationRequest,
+    call: CallContext,
   ): Promise<ChangeInvisibleDurationResponse> {
-    const group = request.group?.name ?? "";
-    const topic = request.topic?.name ?? "";
+    const group = qualifiedName(request.group, call.namespace);
+    const topic = qualifiedName(request.topic, call.namespace);
     if (group === "" || topic === "" || request.invisibleDuration === undefined) {
       return create(ChangeInvisibleDurationResponseSchema, {
         status: status(Code.BAD_REQUEST, "group, topic and invisible_duration are required"),
@@ -213,9 +216,10 @@ export class ConsumerActivity {
   /** ForwardMessageToDeadLetterQueue: a FIFO consumer gave up on a message. */
   async forwardToDeadLetterQueue(
     request: ForwardMessageToDeadLetterQueueRequest,
+    call: CallContext,
   ): Promise<ForwardMessageToDeadLetterQueueResponse> {
-    const group = request.group?.name ?? "";
-    const topic = request.topic?.name ?? "";
+    const group = qualifiedName(request.group, call.namespace);
+    const topic = qualifiedName(request.topic, call.namespace);
     if (group === "" || topic === "") {
       return create(ForwardMessageToDeadLetterQueueResponseSchema, {
         status: status(Code.BAD_REQUEST, "group and topic are required"),

@@ -32,6 +32,7 @@ import {
   UpdateOffsetResponseSchema,
 } from "../domain/protocol.ts";
 import { Code, okStatus, status } from "../domain/status.ts";
+import { type NamedResource, qualifiedName } from "../domain/namespace.ts";
 import type { CallContext } from "./call_context.ts";
 import type { FrontContext } from "./front_context.ts";
 import { durationMs } from "./telemetry_activity.ts";
@@ -84,7 +85,7 @@ export class PullActivity {
   ): Promise<void> {
     const reply = (s: Status) =>
       write(create(PullMessageResponseSchema, { content: { case: "status", value: s } }));
-    const queue = this.#queue(request.group?.name, request.messageQueue);
+    const queue = this.#queue(request.group, request.messageQueue, call.namespace);
     if (typeof queue === "string") return reply(status(Code.BAD_REQUEST, queue));
     const offset = Number(request.offset);
     const asked = request.longPollingTimeout === undefined
@@ -112,7 +113,10 @@ export class PullActivity {
       reply(okStatus());
       for (const record of result.records) {
         write(create(PullMessageResponseSchema, {
-          content: { case: "message", value: toGrpcMessage(decodeRecord(record)) },
+          content: {
+            case: "message",
+            value: toGrpcMessage(decodeRecord(record), { namespace: call.namespace }),
+          },
         }));
       }
     }
@@ -122,8 +126,8 @@ export class PullActivity {
   }
 
   /** UpdateOffset: commit the group's offset of a queue. */
-  updateOffset(request: UpdateOffsetRequest): UpdateOffsetResponse {
-    const queue = this.#queue(request.group?.name, request.messageQueue);
+  updateOffset(request: UpdateOffsetRequest, call: CallContext): UpdateOffsetResponse {
+    const queue = this.#queue(request.group, request.messageQueue, call.namespace);
     if (typeof queue === "string") {
       return create(UpdateOffsetResponseSchema, { status: status(Code.BAD_REQUEST, queue) });
     }
@@ -138,8 +142,8 @@ export class PullActivity {
   }
 
   /** GetOffset: the group's committed offset of a queue. */
-  getOffset(request: GetOffsetRequest): GetOffsetResponse {
-    const queue = this.#queue(request.group?.name, request.messageQueue);
+  getOffset(request: GetOffsetRequest, call: CallContext): GetOffsetResponse {
+    const queue = this.#queue(request.group, request.messageQueue, call.namespace);
     if (typeof queue === "string") {
       return create(GetOffsetResponseSchema, { status: status(Code.BAD_REQUEST, queue) });
     }
@@ -153,8 +157,11 @@ export class PullActivity {
   }
 
   /** QueryOffset: the beginning, the end, or the first offset at a time. */
-  async queryOffset(request: QueryOffsetRequest): Promise<QueryOffsetResponse> {
-    const queue = this.#queue("-", request.messageQueue);
+  async queryOffset(
+    request: QueryOffsetRequest,
+    call: CallContext,
+  ): Promise<QueryOffsetResponse> {
+    const queue = this.#queue({ name: "-" }, request.messageQueue, call.namespace);
     if (typeof queue === "string") {
       return create(QueryOffsetResponseSchema, { status: status(Code.BAD_REQUEST, queue) });
     }
@@ -188,11 +195,13 @@ export class PullActivity {
   }
 
   #queue(
-    group: string | undefined,
+    groupResource: NamedResource | undefined,
     queue: MessageQueue | undefined,
+    namespace: string,
   ): { group: string; topic: string; queueId: number } | string {
-    if (group === undefined || group === "") return "group is empty";
-    const topic = queue?.topic?.name ?? "";
+    const group = qualifiedName(groupResource, namespace);
+    if (group === "") return "group is empty";
+    const topic = qualifiedName(queue?.topic, namespace);
     if (topic === "") return "message_queue.topic is empty";
     const queueId = queue!.id;
     if (this.#ctx.backend.queueOffsets(topic, queueId) === undefined) {

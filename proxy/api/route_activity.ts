@@ -30,6 +30,7 @@ import {
   QueryRouteResponseSchema,
 } from "../domain/protocol.ts";
 import { Code, okStatus, status } from "../domain/status.ts";
+import { qualifiedName } from "../domain/namespace.ts";
 import type { CallContext } from "./call_context.ts";
 import type { FrontContext } from "./front_context.ts";
 
@@ -66,7 +67,7 @@ export class RouteActivity {
 
   /** QueryRoute: every queue of the topic on each of its brokers (queue 0 always among them). */
   async queryRoute(request: QueryRouteRequest, call: CallContext): Promise<QueryRouteResponse> {
-    const name = request.topic?.name ?? "";
+    const name = qualifiedName(request.topic, call.namespace);
     if (call.clientId !== "") this.#ctx.sessions.touch(call.clientId, this.#ctx.nowMs());
     const topic = name === "" ? undefined : await this.#ctx.backend.topic(name);
     if (name === "") {
@@ -114,7 +115,7 @@ export class RouteActivity {
     request: QueryAssignmentRequest,
     call: CallContext,
   ): Promise<QueryAssignmentResponse> {
-    const name = request.topic?.name ?? "";
+    const name = qualifiedName(request.topic, call.namespace);
     const topic = name === "" ? undefined : await this.#ctx.backend.topic(name);
     if (call.clientId !== "") this.#ctx.sessions.touch(call.clientId, this.#ctx.nowMs());
     if (topic === undefined) {
@@ -122,7 +123,7 @@ export class RouteActivity {
         status: status(Code.TOPIC_NOT_FOUND, `topic ${name} does not exist`),
       });
     }
-    if ((request.group?.name ?? "") === "") {
+    if (qualifiedName(request.group, call.namespace) === "") {
       return create(QueryAssignmentResponseSchema, {
         status: status(Code.ILLEGAL_CONSUMER_GROUP, "group is empty"),
       });
@@ -149,9 +150,8 @@ export class RouteActivity {
       });
     }
     const session = this.#ctx.sessions.touch(call.clientId, this.#ctx.nowMs());
-    if (request.group !== undefined && request.group.name !== "") {
-      session.group = request.group.name;
-    }
+    const group = qualifiedName(request.group, call.namespace);
+    if (group !== "") session.group = group;
     return create(HeartbeatResponseSchema, { status: okStatus() });
   }
 

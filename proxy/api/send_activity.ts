@@ -36,6 +36,7 @@ import {
 } from "../domain/protocol.ts";
 import { SendDedup } from "../domain/send_dedup.ts";
 import { Code, okStatus, status } from "../domain/status.ts";
+import { qualifiedName } from "../domain/namespace.ts";
 import { decodeTransactionId, encodeTransactionId } from "../domain/transaction_id.ts";
 import { decodeRecallHandle, encodeRecallHandle } from "../domain/recall_handle.ts";
 import type { CallContext } from "./call_context.ts";
@@ -92,7 +93,7 @@ export class SendActivity {
     const messageId = message.systemProperties?.messageId ?? "";
     const fail = (code: Code, text: string) =>
       create(SendResultEntrySchema, { status: status(code, text), messageId });
-    const name = message.topic?.name ?? "";
+    const name = qualifiedName(message.topic, call.namespace);
     if (name === "") return fail(Code.ILLEGAL_TOPIC, "topic is empty");
     const topic = await this.#ctx.backend.topic(name);
     if (topic === undefined) return fail(Code.TOPIC_NOT_FOUND, `topic ${name} does not exist`);
@@ -206,7 +207,10 @@ export class SendActivity {
   }
 
   /** EndTransaction: commit or roll back the half message the transaction id names. */
-  async endTransaction(request: EndTransactionRequest): Promise<EndTransactionResponse> {
+  async endTransaction(
+    request: EndTransactionRequest,
+    call: CallContext,
+  ): Promise<EndTransactionResponse> {
     const answer = (s: Status) => create(EndTransactionResponseSchema, { status: s });
     const position = decodeTransactionId(request.transactionId);
     if (position === undefined) {
@@ -214,7 +218,7 @@ export class SendActivity {
         status(Code.INVALID_TRANSACTION_ID, `bad transaction_id ${request.transactionId}`),
       );
     }
-    const topic = request.topic?.name ?? "";
+    const topic = qualifiedName(request.topic, call.namespace);
     if (topic === "") return answer(status(Code.ILLEGAL_TOPIC, "topic is empty"));
     const resolution = request.resolution;
     if (
@@ -260,7 +264,7 @@ export async function recallMessage(
   call: CallContext,
 ): Promise<RecallMessageResponse> {
   const target = decodeRecallHandle(request.recallHandle);
-  const topic = request.topic?.name ?? "";
+  const topic = qualifiedName(request.topic, call.namespace);
   if (target === undefined || (topic !== "" && topic !== target.topic)) {
     return create(RecallMessageResponseSchema, {
       status: status(Code.BAD_REQUEST, "recall_handle is not valid for this topic"),

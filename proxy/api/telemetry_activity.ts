@@ -28,6 +28,7 @@ import {
 } from "../domain/protocol.ts";
 import { okStatus } from "../domain/status.ts";
 import { encodeTransactionId } from "../domain/transaction_id.ts";
+import { qualifiedName } from "../domain/namespace.ts";
 import type { CallContext } from "./call_context.ts";
 import { type FrontContext, SETTINGS_REPUSH_DELAY_MS } from "./front_context.ts";
 
@@ -81,6 +82,7 @@ export class TelemetryActivity {
         if (command.command.case !== "settings") return; // stack traces, verify results: logged by nobody
         const session = this.#ctx.sessions.touch(clientId, this.#ctx.nowMs());
         session.writer = writer;
+        session.namespace = call.namespace;
         const reply = this.#complete(command.command.value, session);
         session.settings = reply;
         writer.write(create(TelemetryCommandSchema, {
@@ -134,7 +136,7 @@ export class TelemetryActivity {
       command: {
         case: "recoverOrphanedTransactionCommand",
         value: {
-          message: toGrpcMessage(record),
+          message: toGrpcMessage(record, { namespace: session.namespace }),
           transactionId: encodeTransactionId(check),
         },
       },
@@ -152,7 +154,7 @@ export class TelemetryActivity {
     });
     if (sent.pubSub.case === "publishing") {
       const publishing = sent.pubSub.value;
-      session.topics = new Set(publishing.topics.map((t) => t.name));
+      session.topics = new Set(publishing.topics.map((t) => qualifiedName(t, session.namespace)));
       reply.backoffPolicy = exponential(PRODUCER_SEND_ATTEMPTS, 10, 1_000);
       reply.pubSub = {
         case: "publishing",
@@ -165,11 +167,11 @@ export class TelemetryActivity {
       };
     } else if (sent.pubSub.case === "subscription") {
       const subscription = sent.pubSub.value;
-      const group = subscription.group?.name ?? "";
+      const group = qualifiedName(subscription.group, session.namespace);
       session.group = group;
       const policy = this.#ctx.backend.groupRetryPolicy(
         group,
-        subscription.subscriptions.map((entry) => entry.topic?.name ?? ""),
+        subscription.subscriptions.map((entry) => qualifiedName(entry.topic, session.namespace)),
       );
       const asked = subscription.longPollingTimeout === undefined
         ? LONG_POLLING_MAX_MS

@@ -37,6 +37,8 @@ export interface ClientSession {
   topics: ReadonlySet<string>;
   /** A consumer's group. */
   group: string | undefined;
+  /** The client's namespace (`x-mq-namespace`). */
+  namespace: string;
   /** Last call seen, ms. */
   lastSeenMs: number;
 }
@@ -61,6 +63,7 @@ export class ClientSessions {
         settings: undefined,
         topics: new Set(),
         group: undefined,
+        namespace: "",
         lastSeenMs: nowMs,
       };
       this.#sessions.set(clientId, session);

@@ -33,6 +33,7 @@ import {
   MessageConst,
 } from "../../client/protocol/properties.ts";
 import { createOffsetMessageId } from "../../client/protocol/message_id.ts";
+import { clientResource } from "./namespace.ts";
 import { type MessageRecord, MessageSysFlag } from "../../client/protocol/message_record.ts";
 import {
   DigestType,
@@ -161,6 +162,8 @@ export interface DeliveryInfo {
   readonly invisibleMs?: number;
   /** Delivery attempt, when not reconsume times + 1. */
   readonly deliveryAttempt?: number;
+  /** The consumer's namespace: topic names are shown without it. */
+  readonly namespace?: string;
 }
 
 /**
@@ -193,7 +196,10 @@ export function toGrpcMessage(record: MessageRecord, delivery: DeliveryInfo = {}
   const trace = all.get(TRACE_CONTEXT_PROPERTY);
   return create(MessageSchema, {
     // A redelivery read from a retry topic names its original topic.
-    topic: { name: all.get(MessageConst.RETRY_TOPIC) ?? record.topic, resourceNamespace: "" },
+    topic: clientResource(
+      all.get(MessageConst.RETRY_TOPIC) ?? record.topic,
+      delivery.namespace ?? "",
+    ),
     userProperties,
     body,
     systemProperties: create(SystemPropertiesSchema, {

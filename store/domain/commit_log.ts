@@ -649,6 +649,66 @@ export class CommitLog implements CommitLogRead {
   }
 
   /**
+   * Append records a master already laid out (HA replication, spec §10.2),
+   * byte for byte at `commitLogOffset`: QUEUEOFFSET, PHYSICALOFFSET and
+   * STORETIMESTAMP are kept, the QueueOffset table follows them. A blank
+   * marker (8 bytes in `bytes`) rolls to the next segment as on the master.
+   * An empty log starts at `commitLogOffset`.
+   *
+   * @param commitLogOffset Where `bytes` begins; must equal the written offset.
+   * @param bytes Whole records and blank markers, back to back.
+   * @returns The new written offset.
+   * @throws {AssertionError} If the offset does not match or a record is malformed or misplaced.
+   */
+  appendReplicated(commitLogOffset: number, bytes: Uint8Array): number {
+    const empty = this.#bases.length === 0 && this.#writtenOffset === this.#committedOffset;
+    if (this.#writtenOffset !== commitLogOffset && empty && this.#dir.list().length === 0) {
+      this.reset(commitLogOffset);
+    }
+    assert(
+      this.#writtenOffset === commitLogOffset,
+      () => `replicated bytes at ${commitLogOffset}, log ends at ${this.#writtenOffset}`,
+    );
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let at = 0;
+    while (at < bytes.length) {
+      if (at + BLANK_MARKER_BYTES <= bytes.length && view.getInt32(at + 4) === MAGIC_BLANK) {
+        const remaining = this.segmentBytes - this.#writtenOffset % this.segmentBytes;
+        assert(view.getInt32(at) === remaining, () => `blank marker does not end the segment`);
+        this.#ensureRoom(remaining);
+        at += BLANK_MARKER_BYTES;
+        continue;
+      }
+      const size = assertRecordHeader(bytes, at, bytes.length);
+      assert(
+        getInt64(view, at + RecordPos.PHYSICAL_OFFSET) === this.#writtenOffset,
+        () => `replicated record at ${this.#writtenOffset} names another offset`,
+      );
+      const position = this.#writtenOffset % this.segmentBytes;
+      assert(position + size + BLANK_MARKER_BYTES <= this.segmentBytes, "record crosses a segment");
+      const sysFlag = view.getInt32(at + RecordPos.SYS_FLAG);
+      const txType = transactionType(sysFlag);
+      if (
+        txType === MessageSysFlag.TRANSACTION_NOT_TYPE ||
+        txType === MessageSysFlag.TRANSACTION_COMMIT_TYPE
+      ) {
+        this.#queueOffsets.set(
+          this.#topics.recordTopic(view, bytes, at),
+          view.getInt32(at + RecordPos.QUEUE_ID),
+          getInt64(view, at + RecordPos.QUEUE_OFFSET) + 1,
+        );
+      }
+      this.#lastStoreTimestamp = Math.max(
+        this.#lastStoreTimestamp,
+        getInt64(view, at + storeTimestampPos(sysFlag)),
+      );
+      this.#put(bytes.subarray(at, at + size));
+      at += size;
+    }
+    return this.#writtenOffset;
+  }
+
+  /**
    * Start an empty log at `offset` (used when no segment exists).
    *
    * @param offset A segment-aligned or record-aligned starting offset.

@@ -43,8 +43,6 @@ const PENDING_UNITS_MAX = 4096;
 const LOAD_CHUNK_UNITS = 4096;
 /** Units of `load`'s first read of a segment (a quiet queue holds few); later reads grow 4×. */
 const LOAD_FIRST_CHUNK_UNITS = 64;
-/** Zero units after the end that prove nothing more was written there (twice the pending buffer). */
-const ZERO_RUN_UNITS = 2 * PENDING_UNITS_MAX;
 /** First size of a writer's pending buffer, units (it doubles up to `PENDING_UNITS_MAX`). */
 const PENDING_UNITS_INITIAL = 16;
 
@@ -513,7 +511,7 @@ export class ConsumeQueue {
       }
       newMax--;
     }
-    this.#zeroFrom(newMax);
+    this.#zeroFrom(newMax, this.#maxOffset);
     this.#maxOffset = this.#pendingFrom = newMax;
     this.#maxPhysicalOffset = physical;
     if (newMax === this.#minOffset) this.#maxPhysicalOffset = 0;
@@ -521,8 +519,9 @@ export class ConsumeQueue {
   }
 
   /** Zero units from `fromOffset` to the end of their segment; delete later segments. */
-  #zeroFrom(fromOffset: number): void {
+  #zeroFrom(fromOffset: number, oldMaxOffset = fromOffset): void {
     const byteOffset = fromOffset * CQ_UNIT_BYTES;
+    const oldEndByte = oldMaxOffset * CQ_UNIT_BYTES;
     for (const base of [...this.#bases]) {
       if (base + this.#segmentBytes <= byteOffset) continue;
       if (base >= byteOffset && base > 0 && base > this.#bases[0]) {
@@ -535,26 +534,26 @@ export class ConsumeQueue {
       }
       const segment = this.#segment(base, false);
       if (segment === undefined) continue;
-      // Zero chunk by chunk until a zero run longer than any single write (the
-      // pending buffer): what a crashed run wrote past the end lies within it.
+      // Zero the cut units, then on past the old end chunk by chunk until an
+      // all-zero chunk: what a crashed run wrote past the end follows it.
       // Reading whole 6 MB segments made opening thousands of queues take
-      // minutes. (As for the CommitLog: after a power cut pages of several
-      // unflushed writes may land out of order; one beyond a longer zero gap
-      // is not found, and the next recovery's cut at the checkpoint covers it.)
-      const chunk = new Uint8Array(LOAD_CHUNK_UNITS * CQ_UNIT_BYTES);
+      // minutes. (As for the CommitLog: after a power cut a unit beyond a zero
+      // gap of a whole chunk is not found; load stops at the gap, so it is
+      // never read, and a later append overwrites it.)
+      let chunkBytes = LOAD_FIRST_CHUNK_UNITS * CQ_UNIT_BYTES;
       let position = Math.max(0, byteOffset - base);
-      let zeroRun = 0;
-      while (position < this.#segmentBytes && zeroRun < ZERO_RUN_UNITS * CQ_UNIT_BYTES) {
-        const want = Math.min(chunk.length, this.#segmentBytes - position);
-        const n = segment.read(position, chunk.subarray(0, want));
+      while (position < this.#segmentBytes) {
+        const want = Math.min(chunkBytes, this.#segmentBytes - position);
+        const chunk = new Uint8Array(want);
+        const n = segment.read(position, chunk);
         if (n === 0) break;
         if (isAllZero(chunk.subarray(0, n))) {
-          zeroRun += n;
+          if (base + position + n >= oldEndByte) break;
         } else {
           segment.write(position, new Uint8Array(n));
           this.#unflushed.add(segment);
           this.#markDirty(0);
-          zeroRun = 0;
+          chunkBytes = Math.min(chunkBytes * 4, LOAD_CHUNK_UNITS * CQ_UNIT_BYTES);
         }
         position += n;
       }

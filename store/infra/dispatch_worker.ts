@@ -43,7 +43,9 @@ import {
   ArrivalKind,
   type ControlBlock,
   controlBlock,
+  CPU_PUBLISH_INTERVAL_MS,
   CTRL_COMMITTED,
+  CTRL_DISPATCH_CPU_MICROS,
   CTRL_DISPATCHED,
   CTRL_FLUSHED,
   CTRL_FLUSHED_TIMESTAMP,
@@ -51,6 +53,7 @@ import {
   type DispatchControlRequest,
   type DispatchWorkerInit,
   loadOffset,
+  publishThreadCpu,
   QUEUE_RECORD_FIXED_BYTES,
   storeOffset,
   waitForCommittedAsync,
@@ -139,6 +142,11 @@ class DispatchWorker {
   /** Where dispatch stands. */
   get dispatchedOffset(): number {
     return this.#dispatcher.dispatchedOffset;
+  }
+
+  /** Publish this worker's CPU time for the main thread's stats. */
+  publishCpu(): void {
+    publishThreadCpu(this.#control, CTRL_DISPATCH_CPU_MICROS);
   }
 
   /** Dispatch everything committed so far. Returns the bytes dispatched. */
@@ -283,7 +291,12 @@ async function run(worker: DispatchWorker): Promise<void> {
   // Idle: sleep with Atomics.waitAsync, so control messages are handled at
   // once. Busy: yield to the event loop at most every BUSY_YIELD_MS.
   let lastYield = performance.now();
+  let lastCpuPublish = 0;
   while (!worker.closed) {
+    if (lastYield - lastCpuPublish >= CPU_PUBLISH_INTERVAL_MS) {
+      lastCpuPublish = lastYield;
+      worker.publishCpu();
+    }
     if (worker.dispatchCommitted() > 0) {
       // Under sustained load the worker is never idle: flush on schedule anyway.
       worker.flushIfDue(false);

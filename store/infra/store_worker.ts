@@ -49,14 +49,17 @@ import { RingConsumer, RingProducer } from "./ring_buffer.ts";
 import {
   type ControlBlock,
   controlBlock,
+  CPU_PUBLISH_INTERVAL_MS,
   CTRL_COMMITTED,
   CTRL_DISK_USED_PPM,
   CTRL_DISPATCHED,
   CTRL_FLUSHED,
   CTRL_FLUSHED_TIMESTAMP,
   CTRL_MIN,
+  CTRL_STORE_CPU_MICROS,
   loadOffset,
   notifyDispatch,
+  publishThreadCpu,
   PutCode,
   REQUEST_HEADER_BYTES,
   RequestOp,
@@ -122,6 +125,7 @@ class StoreWorker {
   #scratch = new Uint8Array(64 * 1024);
   #lastFlushMs = 0;
   #lastRetentionMs = 0;
+  #lastCpuPublishMs = 0;
   readonly #retentionIntervalMs: number;
   #closing = false;
 
@@ -196,6 +200,10 @@ class StoreWorker {
       const now = this.#clock.nowMs();
       if (asyncMode && now - this.#lastFlushMs >= this.#config.flushIntervalMs) this.#flush();
       if (now - this.#lastRetentionMs >= this.#retentionIntervalMs) this.#runRetention(now);
+      if (now - this.#lastCpuPublishMs >= CPU_PUBLISH_INTERVAL_MS) {
+        this.#lastCpuPublishMs = now;
+        publishThreadCpu(this.#control, CTRL_STORE_CPU_MICROS);
+      }
       if (handled === 0) this.#requests.waitForData(idleWaitMs);
     }
   }
@@ -314,6 +322,22 @@ class StoreWorker {
           batch.codes[slot] = PutCode.MESSAGE_ILLEGAL;
           batch.remarks[slot] = (error as Error).message;
           batch.isPut[slot] = 0;
+        }
+      } else if (op === RequestOp.REPLICATE) {
+        // HA: a master's records, appended byte for byte (CommitLog.appendReplicated).
+        const slot = batch.add(id, PutCode.OK);
+        try {
+          const offset = new DataView(payload.buffer, payload.byteOffset).getFloat64(0, true);
+          batch.commitLogOffsets[slot] = this.#commitLog.appendReplicated(
+            offset,
+            payload.subarray(8),
+          );
+          appendedBytes += payloadBytes;
+          puts++;
+        } catch (error) {
+          if ((error as Error)?.name !== "AssertionError") throw error;
+          batch.codes[slot] = PutCode.MESSAGE_ILLEGAL;
+          batch.remarks[slot] = (error as Error).message;
         }
       } else if (op === RequestOp.FLUSH) {
         batch.add(id, PutCode.OK);

@@ -49,6 +49,7 @@ import type {
   MessageStoreConfig,
   MessageToPut,
   PutMessageResult,
+  ReplicaAppendResult,
   StoredMessage,
   StoreStats,
 } from "../message_store.ts";
@@ -62,9 +63,11 @@ import {
   controlBlock,
   CTRL_COMMITTED,
   CTRL_DISK_USED_PPM,
+  CTRL_DISPATCH_CPU_MICROS,
   CTRL_DISPATCHED,
   CTRL_FLUSHED,
   CTRL_MIN,
+  CTRL_STORE_CPU_MICROS,
   type DispatchControlRequest,
   type DispatchWorkerInit,
   loadOffset,
@@ -76,6 +79,7 @@ import {
   RESPONSE_FIXED_BYTES,
   storeOffset,
   type StoreWorkerInit,
+  threadCpuMicros,
   type WorkerReport,
 } from "./worker_protocol.ts";
 
@@ -1118,6 +1122,24 @@ export class WorkerMessageStore implements MessageStore {
   }
 
   /**
+   * HA: append a master's raw records at `commitLogOffset` (see the port),
+   * through the request ring as one REPLICATE request handled by the store
+   * worker; the dispatch worker builds ConsumeQueues and the index from them.
+   *
+   * @param commitLogOffset Where `bytes` begins (this store's max offset).
+   * @param bytes Whole records and blank markers from the master.
+   * @returns The new max offset, or the refusal.
+   */
+  async appendReplicated(commitLogOffset: number, bytes: Uint8Array): Promise<ReplicaAppendResult> {
+    const payload = new Uint8Array(8 + bytes.length);
+    new DataView(payload.buffer).setFloat64(0, commitLogOffset, true);
+    payload.set(bytes, 8);
+    const { code, remark } = await this.#sendControl(RequestOp.REPLICATE, payload);
+    if (code !== PutCode.OK) return { status: "REFUSED", remark };
+    return { status: "APPENDED", maxOffset: this.stats().commitLogMaxOffset };
+  }
+
+  /**
    * Messages whose `KEYS` element or `UNIQ_KEY` equals `key`, newest first,
    * found through the index files (a reader `IndexService` on this thread,
    * following the dispatch worker's writer) and re-checked against each record.
@@ -1289,6 +1311,11 @@ export class WorkerMessageStore implements MessageStore {
       diskUsedRatio: this.#diskRatio,
       writeRefused: this.#state === "failed" ||
         (this.#state === "open" && this.#refusal() !== undefined),
+      threadCpuMicros: control === undefined ? undefined : {
+        main: threadCpuMicros(),
+        storeWorker: loadOffset(control, CTRL_STORE_CPU_MICROS),
+        dispatchWorker: loadOffset(control, CTRL_DISPATCH_CPU_MICROS),
+      },
     };
   }
 }

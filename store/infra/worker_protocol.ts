@@ -11,12 +11,13 @@
  * | Offset | Size | Field                                                          |
  * |--------|------|----------------------------------------------------------------|
  * | 0      | 4    | requestId (int32, increments by one per request)               |
- * | 4      | 4    | op: PUT 1, FLUSH 2, CLOSE 3, DELETE_TOPIC 4                    |
+ * | 4      | 4    | op: PUT 1, FLUSH 2, CLOSE 3, DELETE_TOPIC 4, REPLICATE 5       |
  * | 8      | 4    | count: records in a PUT (1 for putMessage, n for putMessages)  |
  * | 12     | 4    | reserved (0)                                                   |
  * | 16     | n    | PUT: `count` encoded CommitLog records back to back, with      |
  * |        |      | placeholder QUEUEOFFSET/PHYSICALOFFSET/STORETIMESTAMP;         |
- * |        |      | DELETE_TOPIC: the topic in UTF-8; otherwise empty              |
+ * |        |      | DELETE_TOPIC: the topic in UTF-8; REPLICATE: the CommitLog     |
+ * |        |      | offset (float64 LE) then a master's raw records; else empty    |
  *
  * Response ring (store worker -> main thread), one record per request, in
  * request order:
@@ -59,6 +60,8 @@
  * | 256  | i64   | flushedStoreTimestamp   | store worker     |
  * | 320  | i32   | dispatchWaiting         | dispatch worker  |
  * | 384  | i64   | diskUsedPpm             | main thread      |
+ * | 448  | i64   | storeWorkerCpuMicros    | store worker     |
+ * | 512  | i64   | dispatchWorkerCpuMicros | dispatch worker  |
  *
  * The dispatch worker waits with `Atomics.waitAsync` on committedOffset after
  * setting dispatchWaiting; the store worker notifies only when that flag is set.
@@ -66,6 +69,7 @@
  * @module
  */
 
+import process from "node:process";
 import type { MessageStoreConfig, PutStatus } from "../message_store.ts";
 
 /** Bytes of the request header that precedes the payload. */
@@ -83,7 +87,8 @@ export const RequestOp: {
   readonly FLUSH: 2;
   readonly CLOSE: 3;
   readonly DELETE_TOPIC: 4;
-} = Object.freeze({ PUT: 1, FLUSH: 2, CLOSE: 3, DELETE_TOPIC: 4 } as const);
+  readonly REPLICATE: 5;
+} = Object.freeze({ PUT: 1, FLUSH: 2, CLOSE: 3, DELETE_TOPIC: 4, REPLICATE: 5 } as const);
 
 /** Arrival ring record kinds. */
 export const ArrivalKind: { readonly QUEUE: 1; readonly ARRIVAL: 2; readonly PROGRESS: 3 } = Object
@@ -147,8 +152,14 @@ export const CTRL_FLUSHED_TIMESTAMP = 32;
 export const CTRL_DISPATCH_WAITING = 80;
 /** BigInt64 index of diskUsedPpm: the data disk's use ratio in parts per million (byte 384). */
 export const CTRL_DISK_USED_PPM = 48;
+/** BigInt64 index of the store worker's own CPU time (user + system), µs (byte 448). */
+export const CTRL_STORE_CPU_MICROS = 56;
+/** BigInt64 index of the dispatch worker's own CPU time (user + system), µs (byte 512). */
+export const CTRL_DISPATCH_CPU_MICROS = 64;
 /** Size of the shared control block, bytes. */
-export const CONTROL_BLOCK_BYTES = 448;
+export const CONTROL_BLOCK_BYTES = 576;
+/** How often a worker publishes its CPU time, ms (read at scrape time; 10 ms is the clock's grain). */
+export const CPU_PUBLISH_INTERVAL_MS = 1_000;
 
 /** Views of the shared control block. */
 export interface ControlBlock {
@@ -293,4 +304,26 @@ export async function waitForCommittedAsync(
   } finally {
     Atomics.store(block.flags, CTRL_DISPATCH_WAITING, 0);
   }
+}
+
+/**
+ * CPU time of the calling thread (user + system), µs: `getrusage(RUSAGE_THREAD)`
+ * through Node's `process.threadCpuUsage`, which needs no permission.
+ *
+ * @returns Microseconds since the thread started; 0 where the runtime lacks it.
+ */
+export function threadCpuMicros(): number {
+  const usage = (process as { threadCpuUsage?: () => { user: number; system: number } })
+    .threadCpuUsage?.();
+  return usage === undefined ? 0 : usage.user + usage.system;
+}
+
+/**
+ * Publish the calling worker's CPU time in its control-block slot.
+ *
+ * @param block The control block.
+ * @param index `CTRL_STORE_CPU_MICROS` or `CTRL_DISPATCH_CPU_MICROS`.
+ */
+export function publishThreadCpu(block: ControlBlock, index: number): void {
+  Atomics.store(block.offsets, index, BigInt(threadCpuMicros()));
 }

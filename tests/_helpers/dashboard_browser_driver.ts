@@ -164,7 +164,7 @@ async function scenario(): Promise<void> {
     await page.click("a[href='#/group/browser-group']");
     await page.waitForSelector("#reset-offset");
     await page.click("#reset-offset button[type=submit]");
-    await page.waitForSelector("#status:has-text('Reset 2 queues')");
+    await page.waitForSelector("#status:has-text('Reset 3 queues')");
     for (const q of [0, 1]) {
       assert.equal(
         store.queryConsumerOffset("browser-group", "BrowserTopic", q),

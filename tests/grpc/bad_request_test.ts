@@ -5,12 +5,17 @@
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import {
+  type AckMessageResponse,
+  type ChangeInvisibleDurationResponse,
   Code,
   MessageSchema,
   MessageType,
   type QueryRouteResponse,
   type SendMessageResponse,
 } from "../../proxy/domain/protocol.ts";
+import { Connection } from "../../client/connection.ts";
+import { createTopicRequestHeader } from "../../client/protocol/headers.ts";
+import { RequestCode } from "../../client/protocol/request_code.ts";
 import { rawClient } from "./_raw_client.ts";
 import { startGrpcEnv } from "./_grpc_env.ts";
 
@@ -113,6 +118,71 @@ Deno.test(
       assert.equal(a.entries[0].offset, c.entries[0].offset);
       const queues = await env.admin.topicStatus("Dedup");
       assert.equal(queues.reduce((sum, q) => sum + q.maxOffset - q.minOffset, 0), 1);
+    } finally {
+      client.close();
+    }
+  },
+);
+
+Deno.test(
+  "gRPC front refuses a message type the topic does not accept and a forged receipt handle",
+  OPTIONS,
+  async () => {
+    await using env = await startGrpcEnv();
+    // A FIFO-only topic (RocketMQ 5 attribute message.type), created over remoting.
+    await using conn = await Connection.connect({ endpoint: env.remotingEndpoint });
+    const created = await conn.request(
+      RequestCode.UPDATE_AND_CREATE_TOPIC,
+      createTopicRequestHeader.encode({
+        topic: "FifoOnly",
+        defaultTopic: "TBW102",
+        readQueueNums: 2,
+        writeQueueNums: 2,
+        perm: 6,
+        topicFilterType: "SINGLE_TAG",
+        topicSysFlag: 0,
+        order: false,
+        attributes: "+message.type=FIFO",
+      }),
+    );
+    assert.equal(created.code, 0, created.remark);
+    const client = rawClient(env.grpcEndpoint);
+    try {
+      const route = await client.unary<QueryRouteResponse>("queryRoute", {
+        topic: { name: "FifoOnly" },
+      });
+      assert.deepEqual(route.messageQueues[0].acceptMessageTypes, [MessageType.FIFO]);
+      const normal = await client.unary<SendMessageResponse>("sendMessage", {
+        messages: [message("FifoOnly", "01TYPE", new Uint8Array([1]))],
+      });
+      assert.equal(normal.status?.code, Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE);
+      const fifo = await client.unary<SendMessageResponse>("sendMessage", {
+        messages: [
+          message("FifoOnly", "01TYPE2", new Uint8Array([1]), {
+            messageType: MessageType.FIFO,
+            messageGroup: "g",
+          }),
+        ],
+      });
+      assert.equal(fifo.status?.code, Code.OK);
+
+      const ack = await client.unary<AckMessageResponse>("ackMessage", {
+        group: { name: "G" },
+        topic: { name: "FifoOnly" },
+        entries: [{ messageId: "01TYPE2", receiptHandle: "forged" }],
+      });
+      assert.equal(ack.status?.code, Code.INVALID_RECEIPT_HANDLE);
+      const change = await client.unary<ChangeInvisibleDurationResponse>(
+        "changeInvisibleDuration",
+        {
+          group: { name: "G" },
+          topic: { name: "FifoOnly" },
+          receiptHandle: "0 1 2 3 0 broker-a 0 0 0",
+          invisibleDuration: { seconds: 10n, nanos: 0 },
+          messageId: "01TYPE2",
+        },
+      );
+      assert.notEqual(change.status?.code, Code.OK);
     } finally {
       client.close();
     }

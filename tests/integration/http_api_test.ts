@@ -15,6 +15,7 @@ import { encodeProperties } from "../../client/protocol/properties.ts";
 async function api(base: string, path: string, init: { method?: string; body?: unknown } = {}) {
   const response = await fetch(`${base}/api/${path}`, {
     method: init.method ?? "GET",
+    headers: { "content-type": "application/json" },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
   return { status: response.status, body: await response.json() };
@@ -33,7 +34,7 @@ Deno.test("HTTP API: broker, topics, groups, messages and DLQ resend", async () 
   const info = await api(base, "broker");
   assert.equal(info.status, 200);
   assert.equal(info.body.brokerName, "broker-a");
-  assert.equal(info.body.role, "MASTER");
+  assert.equal(info.body.role, "ASYNC_MASTER"); // the default --broker-role
   assert.equal(info.body.address, broker.broker.address);
 
   // Topics: create, update, read with route and queues, reject bad input.
@@ -162,4 +163,54 @@ Deno.test("HTTP API: broker, topics, groups, messages and DLQ resend", async () 
   const uplot = await fetch(`${base}/vendor/uPlot.esm.js`);
   assert.match(uplot.headers.get("content-type")!, /javascript/);
   assert.match(await uplot.text(), /export \{ uPlot as default \}|export default/);
+});
+
+Deno.test("HTTP API refuses cross-site writes, non-JSON writes and non-loopback Host names", async () => {
+  await using broker = await startTestBroker();
+  await using http = BrokerHttpServer.start({
+    source: broker.broker.operations,
+    hostname: "127.0.0.1",
+    port: 0,
+  });
+  const url = `http://127.0.0.1:${http.port}/api/topics`;
+  const post = async (headers: Record<string, string>) => {
+    const response = await fetch(url, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ topic: "Guarded" }),
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
+  // A form or no-cors fetch from another site can only send text/plain: refused.
+  assert.equal(await post({ "content-type": "text/plain" }), 415);
+  assert.equal(
+    await post({ "content-type": "application/json", origin: "http://evil.example" }),
+    403,
+  );
+  assert.equal(broker.broker.operations.topics.get("Guarded"), undefined);
+  // The dashboard's own requests pass.
+  assert.equal(
+    await post({ "content-type": "application/json", origin: `http://127.0.0.1:${http.port}` }),
+    200,
+  );
+  // DNS rebinding: a foreign Host name reaching the loopback listener is refused (fetch does not
+  // let a caller set Host, so the request is written by hand).
+  const statusWithHost = async (host: string) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: http.port });
+    try {
+      await conn.write(
+        new TextEncoder().encode(
+          `GET /api/broker HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+        ),
+      );
+      const buffer = new Uint8Array(64);
+      const n = await conn.read(buffer);
+      return Number(new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split(" ")[1]);
+    } finally {
+      conn.close();
+    }
+  };
+  assert.equal(await statusWithHost("attacker.example"), 403);
+  assert.equal(await statusWithHost(`localhost:${http.port}`), 200);
 });

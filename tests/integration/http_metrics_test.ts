@@ -131,6 +131,10 @@ Deno.test("GET /metrics exposes RocketMQ 5 metrics read from the broker", async 
   assert.ok((m.get("rocketmq_storage_size{}") ?? 0) > 1000);
   assert.ok(m.has("rocketmq_storage_flush_behind_bytes{}"));
   assert.ok(m.has("rocketmq_storage_dispatch_behind_bytes{}"));
+  // Per-thread CPU of the Worker store: the main thread's own, and what each worker published.
+  assert.ok((m.get('rocketmq_thread_cpu_seconds_total{thread="main"}') ?? 0) > 0);
+  assert.ok(m.has('rocketmq_thread_cpu_seconds_total{thread="store_worker"}'));
+  assert.ok(m.has('rocketmq_thread_cpu_seconds_total{thread="dispatch_worker"}'));
   assert.equal(m.get("rocketmq_timing_messages{}"), 0);
   assert.equal(m.get("rocketmq_half_messages{}"), 0);
   assert.ok((m.get("rocketmq_remoting_connections{}") ?? 0) >= 3);

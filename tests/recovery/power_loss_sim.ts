@@ -187,6 +187,7 @@ class Simulation {
       fileSystem: new SimStoreFileSystem(this.disk),
       configFiles: new FsConfigFiles("sim", simConfigDisk(this.disk)),
       diskUsedRatio: () => 0.1,
+      diskFreeBytes: () => Infinity,
     });
     try {
       await store.open();

@@ -94,6 +94,7 @@ async function boot(disk: SimDisk, withoutDirectorySync = false): Promise<LocalM
         : new SimStoreFileSystem(disk),
       configFiles: new FsConfigFiles("sim", simConfigDisk(disk)),
       diskUsedRatio: () => 0.1,
+      diskFreeBytes: () => Infinity,
     },
   );
   await store.open();

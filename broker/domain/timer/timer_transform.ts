@@ -20,6 +20,7 @@
  * @module
  */
 
+import { DELAY_LEVEL_MS } from "../../../client/protocol/delay_levels.ts";
 import {
   getInt64,
   MAGIC_V2,
@@ -40,27 +41,8 @@ export const TIMER_TOPIC = "rmq_sys_wheel_timer";
 /** The timer topic's only queue. */
 export const TIMER_QUEUE_ID = 0;
 
-/** RocketMQ 4's delay levels 1..18 (`messageDelayLevel`), ms; index = level − 1. */
-export const DELAY_LEVEL_MS: readonly number[] = Object.freeze([
-  1_000,
-  5_000,
-  10_000,
-  30_000,
-  60_000,
-  120_000,
-  180_000,
-  240_000,
-  300_000,
-  360_000,
-  420_000,
-  480_000,
-  540_000,
-  600_000,
-  1_200_000,
-  1_800_000,
-  3_600_000,
-  7_200_000,
-]);
+/** RocketMQ 4's delay levels 1..18, ms (re-exported from the shared protocol kernel). */
+export { DELAY_LEVEL_MS };
 
 /** Options of the send-time transform. */
 export interface TimerTransformOptions {

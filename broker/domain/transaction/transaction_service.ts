@@ -314,6 +314,7 @@ export class TransactionService {
 
 function stored(
   result: PutMessageResult,
-): result is Extract<PutMessageResult, { status: "PUT_OK" | "FLUSH_DISK_TIMEOUT" }> {
-  return result.status === "PUT_OK" || result.status === "FLUSH_DISK_TIMEOUT";
+): result is Extract<PutMessageResult, { commitLogOffset: number }> {
+  // Every appended status (the HA ones included) carries the record's offsets.
+  return "commitLogOffset" in result;
 }

@@ -122,7 +122,14 @@ async function brokerPage() {
       card("Flush behind", bytes(b.flushBehindBytes)),
       card("Dispatch behind", bytes(b.dispatchBehindBytes)),
       card("Connections", fmt(b.connections)),
-      card("Replication lag", b.replication === null ? "n/a (single node)" : fmt(b.replication)),
+      card(
+        "Replication lag",
+        b.replication === null
+          ? "n/a (no slaves)"
+          : `${
+            bytes(b.replication.lagBytes)
+          } (${b.replication.inSync}/${b.replication.slaves} in sync)`,
+      ),
     ),
     h(
       "div",
