@@ -17,7 +17,9 @@
  *   `dedupKeys` keys.
  *
  * Run: `deno run -A bench/pop_bench.ts [--messages 200000] [--clients 4] [--receivers 4]
- * [--outstanding 1000000] [--dedup-keys 1000000]`
+ * [--outstanding 1000000] [--dedup-keys 1000000] [--flush async|sync] [--throughput-only]
+ * [--broker-cpu-prof <dir>] [--pop-buffer-merge-ms <ms>]`
+ * (`--throughput-only`: only `pull_consume` and `pop_receive_ack`).
  *
  * @module
  */
@@ -78,8 +80,10 @@ async function popAll(
   clients: number,
   invisibleMs: number,
   ack: boolean,
+  onAllTaken: () => void = () => {},
 ): Promise<number> {
   let taken = 0;
+  let done = false;
   await Promise.all(Array.from({ length: clients }, async () => {
     await using c = await createSimpleConsumer({
       endpoint,
@@ -100,6 +104,12 @@ async function popAll(
         empty = 0;
         taken += batch.length;
         if (ack) await c.ackBatch(batch);
+        // The end of the measured time: the last message received (and acked); receivers still
+        // parked in a long poll on the drained topic do not count.
+        if (taken >= messages && !done) {
+          done = true;
+          onAllTaken();
+        }
       }
     }));
   }));
@@ -111,9 +121,20 @@ const clients = flag("clients", 4);
 const receivers = flag("receivers", 4);
 const outstanding = flag("outstanding", 1_000_000);
 const dedupKeys = flag("dedup-keys", 1_000_000);
+const flushAt = Deno.args.indexOf("--flush");
+const flush = flushAt >= 0 ? Deno.args[flushAt + 1] : "async";
+const throughputOnly = Deno.args.includes("--throughput-only");
+const mergeAt = Deno.args.indexOf("--pop-buffer-merge-ms");
+const brokerArgs = [
+  "--flush",
+  flush,
+  ...(mergeAt >= 0 ? Deno.args.slice(mergeAt, mergeAt + 2) : []),
+];
+const profAt = Deno.args.indexOf("--broker-cpu-prof");
+const denoFlags = profAt >= 0 ? ["--cpu-prof", `--cpu-prof-dir=${Deno.args[profAt + 1]}`] : [];
 
 {
-  await using broker = await spawnBroker({ args: ["--flush", "async"], stderr: "inherit" });
+  await using broker = await spawnBroker({ args: brokerArgs, denoFlags, stderr: "inherit" });
   await preload(broker.endpoint, "PopBench", messages, 8);
 
   // Reference: plain pull of the same messages.
@@ -127,6 +148,7 @@ const dedupKeys = flag("dedup-keys", 1_000_000);
       queueBufferedMessagesMax: 4096,
     });
     const cpu0 = cpuTimeMs(broker.pid);
+    const clientCpu0 = cpuTimeMs(Deno.pid);
     const t0 = performance.now();
     let count = 0;
     for await (const _ of consumer.messages()) if (++count >= messages) break;
@@ -137,11 +159,14 @@ const dedupKeys = flag("dedup-keys", 1_000_000);
       pullBatchSize: 32,
       msgsPerSec: Math.round(count / seconds),
       brokerCpuUsPerMsg: Number(((cpuTimeMs(broker.pid) - cpu0) * 1000 / count).toFixed(2)),
+      clientCpuUsPerMsg: Number(((cpuTimeMs(Deno.pid) - clientCpu0) * 1000 / count).toFixed(2)),
     });
   }
 
   const cpu0 = cpuTimeMs(broker.pid);
+  const clientCpu0 = cpuTimeMs(Deno.pid);
   const t0 = performance.now();
+  let end = { at: 0, brokerCpu: 0, clientCpu: 0 };
   const taken = await popAll(
     broker.endpoint,
     "PopBench",
@@ -150,20 +175,30 @@ const dedupKeys = flag("dedup-keys", 1_000_000);
     clients,
     60_000,
     true,
+    () => {
+      end = {
+        at: performance.now(),
+        brokerCpu: cpuTimeMs(broker.pid),
+        clientCpu: cpuTimeMs(Deno.pid),
+      };
+    },
   );
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (end.at - t0) / 1000;
   report({
     case: "pop_receive_ack",
+    flush,
+    popBufferMergeMs: mergeAt >= 0 ? Number(Deno.args[mergeAt + 1]) : "default",
     messages: taken,
     clients,
     receiversPerClient: receivers,
     batch: 32,
     msgsPerSec: Math.round(taken / seconds),
-    brokerCpuUsPerMsg: Number(((cpuTimeMs(broker.pid) - cpu0) * 1000 / taken).toFixed(2)),
+    brokerCpuUsPerMsg: Number(((end.brokerCpu - cpu0) * 1000 / taken).toFixed(2)),
+    clientCpuUsPerMsg: Number(((end.clientCpu - clientCpu0) * 1000 / taken).toFixed(2)),
   });
 
   // Redelivery lateness: pop without acking, then time each comeback.
-  {
+  if (!throughputOnly) {
     // The popping phase (~1.3 s) ends before the first invisible time does.
     const sample = 1_000;
     const invisibleMs = 3_000;
@@ -211,7 +246,7 @@ const dedupKeys = flag("dedup-keys", 1_000_000);
 }
 
 // Outstanding: many popped-but-unacked messages, then their revive.
-{
+if (!throughputOnly) {
   await using broker = await spawnBroker({ args: ["--flush", "async"], stderr: "inherit" });
   await preload(broker.endpoint, "PopOut", outstanding, 8);
   const rssBefore = rssMiB(broker.pid);
@@ -250,7 +285,7 @@ const dedupKeys = flag("dedup-keys", 1_000_000);
 }
 
 // Dedup window: memory and per-send cost, in process.
-{
+if (!throughputOnly) {
   let offset = 0;
   const put = (): Promise<PutMessageResult> =>
     Promise.resolve({

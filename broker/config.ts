@@ -140,6 +140,8 @@ export interface BrokerConfig {
   readonly inSyncReplicas: number;
   /** A slave farther behind than this is not in sync, bytes. */
   readonly haMaxGapBytes: number;
+  /** Longest a pop's checkpoint is held in memory for merging with acks, ms (async flush only; 0 = off). */
+  readonly popBufferMergeMs: number;
 }
 
 /** How an option's text is parsed. */
@@ -207,6 +209,7 @@ export const BROKER_CONFIG_DEFAULTS: BrokerConfig = Object.freeze(
     slaveTimeoutMs: 3_000,
     inSyncReplicas: 2,
     haMaxGapBytes: 256 * 1024 * 1024,
+    popBufferMergeMs: 5_000,
   } satisfies BrokerConfig,
 );
 
@@ -538,6 +541,12 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = Object.freeze(
       kind: "int",
       description: "a slave farther behind than this is not in sync, bytes",
     },
+    {
+      key: "popBufferMergeMs",
+      flag: "--pop-buffer-merge-ms",
+      kind: "int",
+      description: "ms a pop checkpoint may wait in memory for acks (async flush; 0 = off)",
+    },
   ] satisfies BrokerOption[],
 );
 
@@ -655,6 +664,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
       `Invalid broker config: haMasterAddr "${config.haMasterAddr}" is not host:port`,
     );
   }
+  range("popBufferMergeMs", 0, 60_000);
   if (config.brokerName === "" || config.clusterName === "") {
     throw new RangeError("Invalid broker config: brokerName and clusterName must not be empty");
   }

@@ -11,7 +11,12 @@ import type { RequestHandler } from "./api/broker_context.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { Clock } from "./domain/clock.ts";
 import { AckService } from "./domain/pop/ack_service.ts";
-import { createPopContext, type PopContext } from "./domain/pop/pop_context.ts";
+import {
+  CheckpointBuffer,
+  POP_BUFFER_SCAN_INTERVAL_MS,
+  storeHeld,
+} from "./domain/pop/checkpoint_buffer.ts";
+import { commitPopped, createPopContext, type PopContext } from "./domain/pop/pop_context.ts";
 import { PopService } from "./domain/pop/pop_service.ts";
 import { ReviveService } from "./domain/pop/revive_service.ts";
 import { createRecordPut } from "./domain/pop/record_put.ts";
@@ -81,6 +86,21 @@ export async function startPop(options: PopModuleOptions): Promise<PopModule> {
     pollingPerKeyMax: config.popPollingPerKeyMax,
     pollingTotalMax: config.popPollingTotalMax,
   });
+  let cancelBuffer = () => {};
+  if (config.flush === "async" && config.popBufferMergeMs > 0) {
+    const buffer = new CheckpointBuffer(
+      config.popBufferMergeMs,
+      (ck, reviveQid, acked) => storeHeld(ctx, ck, reviveQid, acked),
+      (group, topic, queueId) => commitPopped(ctx, group, topic, queueId),
+      (key) => ctx.inFlight.remove(key),
+    );
+    ctx.buffer = buffer;
+    ctx.popOffsets.persistBound = (key) => buffer.safeOffset(key);
+    cancelBuffer = clock.schedule(function storeDue() {
+      void buffer.storeDue(clock.nowMs());
+      cancelBuffer = clock.schedule(storeDue, POP_BUFFER_SCAN_INTERVAL_MS);
+    }, POP_BUFFER_SCAN_INTERVAL_MS);
+  }
   // Pop offsets are written every POP_OFFSETS_FLUSH_INTERVAL_MS (and before acks under sync flush).
   let cancelFlush = clock.schedule(function flush() {
     void ctx.popOffsets.flush().catch(() => {});
@@ -118,6 +138,8 @@ export async function startPop(options: PopModuleOptions): Promise<PopModule> {
     },
     async close() {
       cancelFlush();
+      cancelBuffer();
+      await ctx.buffer?.storeDue(clock.nowMs(), true);
       ctx.polling.close();
       await revive.close();
       await ctx.orderInfos.flushed();

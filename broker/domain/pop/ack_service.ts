@@ -309,6 +309,11 @@ export class AckService {
       polling.wakeGroup(topic, group);
       return { status: "OK" };
     }
+    const key = checkpointKey(topic, group, queueId, handle.ckStartOffset, handle.popTime);
+    if (this.#ctx.buffer?.ack(key, offsets)) {
+      for (const offset of offsets) inFlight.ack(key, offset);
+      return { status: "OK" }; // merged into the held checkpoint: nothing to store
+    }
     const ack: AckMsg = {
       ...(offsets.length === 1 ? { ao: offsets[0] } : { aol: offsets }),
       so: handle.ckStartOffset,
@@ -322,7 +327,6 @@ export class AckService {
       ackMessage(ack, handle.invisibleTime, this.#ctx.reviveTarget(handle.reviveQid)),
     );
     if (!isPutOk(result)) return { status: "PUT_FAILED", remark: `Cannot ack: ${result.status}` };
-    const key = checkpointKey(topic, group, queueId, handle.ckStartOffset, handle.popTime);
     for (const offset of offsets) inFlight.ack(key, offset);
     if (this.#ctx.durableAcks) {
       await popOffsets.durablePast(group, topic, queueId, Math.max(...offsets));

@@ -10,10 +10,11 @@ import type { HostAddress, MessageStore, PutMessageResult } from "../../../store
 import type { Clock } from "../clock.ts";
 import type { PutPort, RetryTopicTable } from "../retry/send_back.ts";
 import type { ConfigDocuments } from "../topic_table.ts";
+import type { CheckpointBuffer } from "./checkpoint_buffer.ts";
 import { InFlightIndex } from "./in_flight.ts";
 import { OrderInfoTable } from "./order_info.ts";
 import { PopLongPollingService } from "./pop_long_polling.ts";
-import { PopOffsetTable } from "./pop_offsets.ts";
+import { keyOf, PopOffsetTable } from "./pop_offsets.ts";
 import { type ReviveRecordTarget, reviveTopicOf } from "./revive_record.ts";
 
 /** Default revive queues (`reviveQueueNum`). */
@@ -49,8 +50,31 @@ export interface PopContext {
   readonly startedAtMs: number;
   /** Sync flush: an ack is answered only once the pop offset past it is durable. */
   readonly durableAcks: boolean;
+  /** Checkpoints held in memory and merged with acks (async flush only); undefined = off. */
+  buffer?: CheckpointBuffer;
   /** Where revive records of a revive queue go. */
   reviveTarget(reviveQid: number): ReviveRecordTarget;
+}
+
+/**
+ * Commit a queue's consumer offset up to its pop offset, but not past the
+ * start of a checkpoint held in memory (forward only).
+ *
+ * @param ctx Pop state.
+ */
+export function commitPopped(
+  ctx: Pick<PopContext, "store" | "popOffsets" | "buffer">,
+  group: string,
+  topic: string,
+  queueId: number,
+): void {
+  const next = ctx.popOffsets.get(group, topic, queueId);
+  if (next === undefined) return;
+  const bound = ctx.buffer?.safeOffset(keyOf(group, topic, queueId)) ?? next;
+  const offset = Math.min(next, bound);
+  if (offset > (ctx.store.queryConsumerOffset(group, topic, queueId) ?? -1)) {
+    ctx.store.commitConsumerOffset(group, topic, queueId, offset);
+  }
 }
 
 /** Options of {@linkcode createPopContext}. */

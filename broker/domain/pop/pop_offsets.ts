@@ -16,7 +16,8 @@ export const POP_OFFSETS_DOCUMENT = "popOffsets";
 /** Writes tried before an ack that needs the document durable fails. */
 export const POP_OFFSETS_WRITE_ATTEMPTS_MAX = 5;
 
-function keyOf(group: string, topic: string, queueId: number): string {
+/** The table's key of a queue: `group@topic@queueId`. */
+export function keyOf(group: string, topic: string, queueId: number): string {
   return `${group}@${topic}@${queueId}`;
 }
 
@@ -27,6 +28,11 @@ export class PopOffsetTable {
   readonly #durable = new Map<string, number>();
   #writing: Promise<void> | undefined;
   #dirty = false;
+  /**
+   * Bound on what is persisted per key (`group@topic@queueId`): the start of
+   * a checkpoint held in memory must not be passed durably. Undefined = none.
+   */
+  persistBound: (key: string) => number | undefined = () => undefined;
 
   /** @param documents Where the table is persisted. */
   constructor(documents: ConfigDocuments) {
@@ -117,7 +123,10 @@ export class PopOffsetTable {
       try {
         while (this.#dirty) {
           this.#dirty = false;
-          const snapshot = new Map(this.#offsets);
+          const snapshot = new Map<string, number>();
+          for (const [key, offset] of this.#offsets) {
+            snapshot.set(key, Math.min(offset, this.persistBound(key) ?? offset));
+          }
           await this.#documents.persistConfig(
             POP_OFFSETS_DOCUMENT,
             JSON.stringify(Object.fromEntries(snapshot)),

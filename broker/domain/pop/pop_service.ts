@@ -25,7 +25,7 @@ import type { QueueInfo } from "../../../client/protocol/pop_headers.ts";
 import { POP_INIT_MODE_MIN, POP_ORDER_REVIVE_QUEUE } from "../../../client/protocol/pop_headers.ts";
 import type { MessageFilter } from "../../../store/mod.ts";
 import type { PopContext } from "./pop_context.ts";
-import { isPutOk } from "./pop_context.ts";
+import { commitPopped, isPutOk } from "./pop_context.ts";
 import type { ParkResult } from "./pop_long_polling.ts";
 
 /** Share of pops that read the pop retry topic first (`popFromRetryProbability`, 20 %). */
@@ -288,9 +288,15 @@ export class PopService {
       bn: this.#ctx.brokerName,
       rp: 0,
     };
-    const put = await this.#ctx.put(checkpointMessage(ck, this.#ctx.reviveTarget(c.reviveQid)));
-    // Without a durable checkpoint the batch would never come back: pop nothing.
-    if (!isPutOk(put)) return;
+    const buffer = this.#ctx.buffer;
+    if (buffer !== undefined && buffer.accepts(request.invisibleTimeMs)) {
+      // Held in memory; the queue's durable offsets stay before it until it is resolved.
+      buffer.hold(ck, c.reviveQid);
+    } else {
+      const put = await this.#ctx.put(checkpointMessage(ck, this.#ctx.reviveTarget(c.reviveQid)));
+      // Without a durable checkpoint the batch would never come back: pop nothing.
+      if (!isPutOk(put)) return;
+    }
     inFlight.add({
       group: request.group,
       topic,
@@ -310,7 +316,7 @@ export class PopService {
 
   #advance(group: string, topic: string, queueId: number, offset: number): void {
     this.#ctx.popOffsets.advance(group, topic, queueId, offset);
-    this.#ctx.store.commitConsumerOffset(group, topic, queueId, offset);
+    commitPopped(this.#ctx, group, topic, queueId);
   }
 
   async #popOrderly(c: Collect, topic: string, queueId: number): Promise<void> {
