@@ -19,7 +19,8 @@
  *   CommitLog segment, so recovery CRC-scans and re-dispatches all of it.
  *
  * Run: `deno run --allow-read --allow-write --allow-env --allow-run bench/store_bench.ts [--quick]`
- * Env: `RMQ_BENCH_DIR` (data dir parent), `RMQ_BENCH_RECOVERY_BYTES`.
+ * Env: `RMQ_BENCH_DIR` (data dir parent), `RMQ_BENCH_RECOVERY_BYTES`,
+ * `RMQ_BENCH_INDEX=off` (no key index).
  *
  * @module
  */
@@ -214,6 +215,8 @@ function drivePuts(
 function storeConfig(dir: string, overrides: Partial<MessageStoreConfig>): MessageStoreConfig {
   return defaultStoreConfig(dir, {
     commitLogSegmentBytes: 1024 * MB,
+    // `RMQ_BENCH_INDEX=off`: no key index, to price the index in the dispatch worker's CPU.
+    ...(Deno.env.get("RMQ_BENCH_INDEX") === "off" ? { messageIndexEnable: false } : {}),
     ...overrides,
   });
 }
