@@ -19,13 +19,15 @@
  *   CommitLog segment, so recovery CRC-scans and re-dispatches all of it.
  *
  * Run: `deno run --allow-read --allow-write --allow-env --allow-run bench/store_bench.ts [--quick]`
- * Env: `RMQ_BENCH_DIR` (data dir parent), `RMQ_BENCH_RECOVERY_BYTES`.
+ * Env: `RMQ_BENCH_DIR` (data dir parent), `RMQ_BENCH_RECOVERY_BYTES`,
+ * `RMQ_BENCH_INDEX=off` (no key index).
  *
  * @module
  */
 
 import process from "node:process";
 import { recordSize } from "../client/protocol/message_record.ts";
+import { threadCpuMs } from "./proc_stats.ts";
 import { WorkerMessageStore } from "../store/infra/worker_message_store.ts";
 import {
   defaultStoreConfig,
@@ -53,6 +55,11 @@ export interface BenchResult {
    * the rates it hardly moves when other processes load the machine.
    */
   readonly cpuUsPerMsg: number;
+  /**
+   * Put cases only: CPU µs per message of each thread that used at least
+   * 0.05 (`/proc/self/task`, 10 ms ticks; keyed `name/tid`).
+   */
+  readonly threadCpuUsPerMsg?: Record<string, number>;
   /** Latency cases only: put latency percentiles, µs. */
   readonly p50Us?: number;
   /** Latency cases only: 99th percentile put latency, µs. */
@@ -208,6 +215,8 @@ function drivePuts(
 function storeConfig(dir: string, overrides: Partial<MessageStoreConfig>): MessageStoreConfig {
   return defaultStoreConfig(dir, {
     commitLogSegmentBytes: 1024 * MB,
+    // `RMQ_BENCH_INDEX=off`: no key index, to price the index in the dispatch worker's CPU.
+    ...(Deno.env.get("RMQ_BENCH_INDEX") === "off" ? { messageIndexEnable: false } : {}),
     ...overrides,
   });
 }
@@ -228,13 +237,23 @@ async function runPuts(
   const body = benchBody();
   // Warm up the workers and the code paths.
   await drivePuts(2000, window, (i) => store.putMessage(benchMessage(i, body)));
+  const threadsBefore = threadCpuMs(Deno.pid);
   const cpu = cpuNowUs();
   const started = performance.now();
   const failed = await drivePuts(msgs, window, (i) => store.putMessage(benchMessage(i, body)));
   const seconds = (performance.now() - started) / 1000;
   const cpuUs = cpuNowUs() - cpu;
+  const threadsAfter = threadCpuMs(Deno.pid);
   if (failed > 0) throw new Error(`${name}: ${failed} puts failed`);
-  return result(name, msgs, seconds, msgs * RECORD_BYTES, ceilingMbPerSec, cpuUs);
+  const perThread: Record<string, number> = {};
+  for (const [thread, ms] of threadsAfter ?? []) {
+    const us = (ms - (threadsBefore?.get(thread) ?? 0)) * 1000 / msgs;
+    if (us >= 0.05) perThread[thread] = Number(us.toFixed(2));
+  }
+  return {
+    ...result(name, msgs, seconds, msgs * RECORD_BYTES, ceilingMbPerSec, cpuUs),
+    threadCpuUsPerMsg: perThread,
+  };
 }
 
 /**

@@ -166,7 +166,17 @@ export function indexFileBytes(geometry: IndexFileGeometry): number {
  * @returns A non-negative int32.
  */
 export function indexKeyHash(key: string): number {
-  const hash = javaStringHashCode(key);
+  return indexHashOf(javaStringHashCode(key));
+}
+
+/**
+ * `indexKeyHash` from a raw `String.hashCode`: its absolute value, 0 when
+ * that overflows (hash −2^31).
+ *
+ * @param hash A Java `String.hashCode` (int32).
+ * @returns A non-negative int32.
+ */
+export function indexHashOf(hash: number): number {
   return hash === -0x8000_0000 ? 0 : Math.abs(hash);
 }
 
@@ -248,6 +258,9 @@ export function checkIndexHeader(
   return undefined;
 }
 
+/** An `IndexHeader` the writer updates in place (see `IndexFile.#headerOwned`). */
+type MutableIndexHeader = { -readonly [K in keyof IndexHeader]: IndexHeader[K] };
+
 const EMPTY_HEADER: IndexHeader = Object.freeze({
   beginTimestamp: 0,
   endTimestamp: 0,
@@ -279,6 +292,12 @@ export class IndexFile {
   readonly writable: boolean;
   #segment: Segment;
   #header: IndexHeader = EMPTY_HEADER;
+  /**
+   * Writer: `#header` is a private copy no caller has seen, so `put` may
+   * update it in place instead of allocating one per entry. Cleared whenever
+   * the header is handed out (`header`, `refresh`).
+   */
+  #headerOwned = false;
   #loaded = false;
   /** Writer only, while the file is active: the slot table. */
   #slots: Int32Array | undefined;
@@ -320,6 +339,7 @@ export class IndexFile {
     assert(segment !== undefined, () => `index file ${name} could not be created`);
     const file = new IndexFile(segment, geometry, true);
     file.#header = EMPTY_HEADER;
+    file.#headerOwned = false;
     file.#segment.write(0, encodeIndexHeader(EMPTY_HEADER));
     file.#activate(new Int32Array(geometry.slotCount));
     file.#loaded = true;
@@ -350,6 +370,7 @@ export class IndexFile {
 
   /** The header as this handle last saw it (the writer's includes pending entries). */
   get header(): IndexHeader {
+    this.#headerOwned = false;
     return this.#header;
   }
 
@@ -437,11 +458,13 @@ export class IndexFile {
       }
       if (!this.writable) return { status: "EMPTY" };
       this.#header = EMPTY_HEADER;
+      this.#headerOwned = false;
       this.#segment.write(0, encodeIndexHeader(EMPTY_HEADER));
     } else {
       const problem = checkIndexHeader(header, this.geometry);
       if (problem !== undefined) return { status: "CORRUPT", reason: `bad header: ${problem}` };
       this.#header = header;
+      this.#headerOwned = false;
     }
     this.#loaded = true;
     // Only the file that takes puts can have been torn by a crash: older ones were sealed and flushed.
@@ -514,6 +537,7 @@ export class IndexFile {
     if (notes.length === 0) return undefined;
     if (count === 1) {
       this.#header = EMPTY_HEADER;
+      this.#headerOwned = false;
     } else if (count !== header.indexCount) {
       // The newest entry's time is known to the second; `overlaps` allows for that.
       const last = this.#readEntry(count - 1);
@@ -523,6 +547,7 @@ export class IndexFile {
         endPhyOffset: last.commitLogOffset,
         endTimestamp: header.beginTimestamp + last.timeDelta * 1000,
       };
+      this.#headerOwned = false;
     }
     this.#rebuildChains();
     return notes.join("; ");
@@ -618,6 +643,7 @@ export class IndexFile {
     this.#writeAllSlots(slots);
     this.#writeSlotWatermark(count);
     this.#header = { ...this.#header, hashSlotCount: used };
+    this.#headerOwned = false;
     this.#segment.write(0, encodeIndexHeader(this.#header));
     this.#segment.flush();
     this.#slots = slots;
@@ -633,6 +659,20 @@ export class IndexFile {
    * @throws {AssertionError} On a reader, an inactive writer, or a negative offset.
    */
   put(key: string, commitLogOffset: number, storeTimestamp: number): boolean {
+    return this.putHash(indexKeyHash(key), commitLogOffset, storeTimestamp);
+  }
+
+  /**
+   * `put` with the key's `indexKeyHash` already computed (the dispatch path
+   * hashes `topic#key` without building the string).
+   *
+   * @param keyHash `indexKeyHash` of the full index key.
+   * @param commitLogOffset The record's CommitLog offset.
+   * @param storeTimestamp The record's store time, epoch ms.
+   * @returns False when the file is full (nothing written).
+   * @throws {AssertionError} On a reader, an inactive writer, or a negative offset.
+   */
+  putHash(keyHash: number, commitLogOffset: number, storeTimestamp: number): boolean {
     const slots = this.#slots;
     assert(this.writable && slots !== undefined, "IndexFile.put() on a reader or an inactive file");
     assert(
@@ -641,7 +681,6 @@ export class IndexFile {
     );
     const header = this.#header;
     if (header.indexCount >= this.geometry.entryCount) return false;
-    const keyHash = indexKeyHash(key);
     const slot = keyHash % this.geometry.slotCount;
     const prev = slots[slot];
     const first = header.indexCount === 1;
@@ -667,14 +706,18 @@ export class IndexFile {
       }
       this.#dirtyPageCount++;
     }
-    this.#header = {
-      beginTimestamp: first ? storeTimestamp : header.beginTimestamp,
-      endTimestamp: first ? storeTimestamp : Math.max(header.endTimestamp, storeTimestamp),
-      beginPhyOffset: first ? commitLogOffset : header.beginPhyOffset,
-      endPhyOffset: commitLogOffset,
-      hashSlotCount: header.hashSlotCount + (prev === 0 ? 1 : 0),
-      indexCount: k + 1,
-    };
+    // `this.#commit` above may have run, but it only reads the header.
+    const next: MutableIndexHeader = this.#headerOwned
+      ? header as MutableIndexHeader
+      : { ...header };
+    next.beginTimestamp = first ? storeTimestamp : header.beginTimestamp;
+    next.endTimestamp = first ? storeTimestamp : Math.max(header.endTimestamp, storeTimestamp);
+    next.beginPhyOffset = first ? commitLogOffset : header.beginPhyOffset;
+    next.endPhyOffset = commitLogOffset;
+    next.hashSlotCount = header.hashSlotCount + (prev === 0 ? 1 : 0);
+    next.indexCount = k + 1;
+    this.#header = next;
+    this.#headerOwned = true;
     this.#headerDirty = true;
     return true;
   }
@@ -773,12 +816,17 @@ export class IndexFile {
    * @returns The header, or undefined if it is not (yet) valid.
    */
   refresh(): IndexHeader | undefined {
-    if (this.writable) return this.#loaded ? this.#header : undefined;
+    if (this.writable) {
+      if (!this.#loaded) return undefined;
+      this.#headerOwned = false;
+      return this.#header;
+    }
     const header = this.#readHeader();
     if (header === "SHORT" || checkIndexHeader(header, this.geometry) !== undefined) {
       return undefined;
     }
     this.#header = header;
+    this.#headerOwned = false;
     this.#loaded = true;
     return header;
   }

@@ -53,6 +53,19 @@ Deno.test("indexKeyHash() is abs(String.hashCode) and 0 when the abs overflows",
   assert.equal(indexKeyHash(negative), -javaStringHashCode(negative));
 });
 
+Deno.test("IndexFile: a header handed out by the writer does not change with later puts", () => {
+  const { file } = setup();
+  assert.ok(file.put("T#a", 0, T0));
+  const seen = file.header;
+  const copy = { ...seen };
+  assert.ok(file.put("T#b", 100, T0 + 5000));
+  assert.ok(file.putHash(indexKeyHash("T#c"), 200, T0 + 6000));
+  assert.deepEqual(seen, copy);
+  assert.equal(file.header.indexCount, 4);
+  assert.equal(file.header.endPhyOffset, 200);
+  assert.deepEqual(query(file, "T#c"), [200]);
+});
+
 Deno.test("indexFileBytes() is 40 + slots × 4 + entries × 20 (420,000,040 by default)", () => {
   assert.equal(indexFileBytes({ slotCount: 5_000_000, entryCount: 20_000_000 }), 420_000_040);
   assert.equal(indexFileBytes(SMALL), 40 + 8 * 4 + 16 * 20);

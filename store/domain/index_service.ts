@@ -47,6 +47,7 @@ import {
   INDEX_SLOT_COUNT_DEFAULT,
   IndexFile,
   type IndexFileGeometry,
+  indexHashOf,
 } from "./index_file.ts";
 import { type Clock, type SegmentDirectory, type StoreFileSystem, systemClock } from "./segment.ts";
 
@@ -126,6 +127,20 @@ export function messageIndexKeys(uniqKey: string | undefined, keys: string | und
 }
 
 /**
+ * Java's `String.hashCode` of `prefix + s`, given `hash` = the hash of
+ * `prefix`: the same int32 without building the concatenated string.
+ *
+ * @param hash Hash of the prefix (0 for none).
+ * @param s The rest of the string.
+ * @returns The int32 hash.
+ */
+export function continueJavaHash(hash: number, s: string): number {
+  let h = hash;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/**
  * Every index file of a store. See the module doc for roles, naming and
  * recovery.
  *
@@ -147,6 +162,9 @@ export class IndexService implements DispatchSink {
   #indexedUpTo = 0;
   #redispatchFrom = 0;
   #loaded = false;
+  /** Dispatch: the last record's topic and the Java hash of `topic#` (records mostly repeat a topic). */
+  #hashTopic: string | undefined;
+  #hashPrefix = 0;
 
   /**
    * Build the service (no I/O until `load`).
@@ -277,20 +295,35 @@ export class IndexService implements DispatchSink {
     if (transactionType(request.sysFlag) === MessageSysFlag.TRANSACTION_ROLLBACK_TYPE) return;
     if (request.commitLogOffset < this.#indexedUpTo) return;
     this.#indexedUpTo = request.commitLogOffset + 1;
-    const keys = messageIndexKeys(request.uniqKey, request.keys);
+    if (request.topic !== this.#hashTopic) {
+      this.#hashTopic = request.topic;
+      this.#hashPrefix = continueJavaHash(0, `${request.topic}#`);
+    }
+    const uniqKey = request.uniqKey;
+    if (request.keys === undefined) {
+      // The usual record: one unique key, no KEYS; no array, no `topic#key` string.
+      if (uniqKey === undefined || uniqKey.length === 0) return;
+      this.#put(this.#active(1), uniqKey, request);
+      return;
+    }
+    const keys = messageIndexKeys(uniqKey, request.keys);
     if (keys.length === 0) return;
     // A record's keys go into one file when they fit one, so discarding a
     // file after a crash never leaves a record half indexed.
     let file = this.#active(Math.min(keys.length, this.geometry.entryCount - 1));
-    for (const key of keys) {
-      const full = indexKey(request.topic, key);
-      if (file.put(full, request.commitLogOffset, request.storeTimestamp)) continue;
-      file = this.#active(1);
-      assert(
-        file.put(full, request.commitLogOffset, request.storeTimestamp),
-        "a new index file refused a put",
-      );
-    }
+    for (const key of keys) file = this.#put(file, key, request);
+  }
+
+  /** Put `topic#key` (topic hashed into `#hashPrefix`) into `file`, or into a new file if it is full. */
+  #put(file: IndexFile, key: string, request: DispatchRequest): IndexFile {
+    const hash = indexHashOf(continueJavaHash(this.#hashPrefix, key));
+    if (file.putHash(hash, request.commitLogOffset, request.storeTimestamp)) return file;
+    const next = this.#active(1);
+    assert(
+      next.putHash(hash, request.commitLogOffset, request.storeTimestamp),
+      "a new index file refused a put",
+    );
+    return next;
   }
 
   /** Writer: make every entry so far visible to readers (call after each dispatch round). */

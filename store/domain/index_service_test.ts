@@ -3,8 +3,9 @@ import { MessageSysFlag } from "../../client/protocol/message_record.ts";
 import { FsStoreFileSystem } from "../infra/fs_segment.ts";
 import { MemoryFileSystem } from "../infra/memory_segment.ts";
 import type { DispatchRequest } from "./dispatch.ts";
+import { javaStringHashCode } from "../../client/protocol/properties.ts";
 import { INDEX_HEADER_BYTES } from "./index_file.ts";
-import { INDEX_DIR, IndexService, messageIndexKeys } from "./index_service.ts";
+import { continueJavaHash, INDEX_DIR, IndexService, messageIndexKeys } from "./index_service.ts";
 import { segmentFileName } from "./segment.ts";
 
 const T0 = 1_700_000_000_000;
@@ -68,6 +69,26 @@ Deno.test("IndexService indexes topic#UNIQ_KEY and topic#k for each KEYS element
     indexLastUpdateTimestamp: T0 + 200,
     indexLastUpdatePhyOffset: 200,
   });
+  service.close();
+});
+
+Deno.test("continueJavaHash() of a prefix's hash equals String.hashCode of the whole string", () => {
+  for (const [prefix, rest] of [["T#", "U1"], ["", "abc"], ["Topic#", ""], ["é#", "键-ключ"]]) {
+    assert.equal(
+      continueJavaHash(javaStringHashCode(prefix), rest),
+      javaStringHashCode(prefix + rest),
+    );
+  }
+});
+
+Deno.test("IndexService finds keys under each topic as records alternate between topics", () => {
+  const { open } = setup();
+  const { service } = open(true);
+  const topics = ["A", "Bé", "A", "C", "Bé"];
+  topics.forEach((topic, i) => service.dispatch(request(i * 100, { topic, uniqKey: "k" })));
+  assert.deepEqual(service.queryOffsets("A", "k", 10, ...ALL).offsets, [200, 0]);
+  assert.deepEqual(service.queryOffsets("Bé", "k", 10, ...ALL).offsets, [400, 100]);
+  assert.deepEqual(service.queryOffsets("C", "k", 10, ...ALL).offsets, [300]);
   service.close();
 });
 
