@@ -9,7 +9,8 @@
  *   wire/disk kernel `client/protocol/`.
  * - `namesrv/` never imports the store, and from `broker/` only the remoting
  *   transport (`broker/server/remoting_server.ts`, `request_router.ts`), the
- *   options loader (`broker/server/option_loader.ts`), `broker/api/broker_context.ts` and the plain-ACL files it reuses (guard,
+ *   options loader and process lifecycle (`broker/server/option_loader.ts`,
+ *   `server_process.ts`), `broker/api/broker_context.ts` and the plain-ACL files it reuses (guard,
  *   validator, rules types, config, failure log, file loader) and the metrics
  *   exposition, RPC latency wrapper and HTTP Host guard; from `client/`
  *   only `client/protocol/`.
@@ -32,6 +33,7 @@ const NAMESRV_SHARED_BROKER_FILES = new Set([
   "broker/server/remoting_server.ts",
   "broker/server/request_router.ts",
   "broker/server/option_loader.ts",
+  "broker/server/server_process.ts",
   "broker/api/broker_context.ts",
   // Plain ACL, reused as is by the name server's `--acl-file` (its rules are its own).
   "broker/api/acl_guard.ts",
