@@ -6,6 +6,8 @@
  * @module
  */
 
+import { type ListeningChild, spawnListeningChild } from "./listening_child.ts";
+
 /** Options of {@linkcode spawnBroker}. */
 export interface BrokerProcessOptions {
   /** Data directory; a temp dir (removed on dispose) when omitted. */
@@ -53,9 +55,12 @@ export async function spawnBroker(options: BrokerProcessOptions = {}): Promise<B
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "rmq_broker_proc_" });
   const main = options.brokerMain ?? new URL("../../broker/main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
+  const removeDataDir = async () => {
+    if (ownsDataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  };
+  let child: ListeningChild;
+  try {
+    child = await spawnListeningChild("broker", [
       "--allow-net",
       "--allow-read",
       "--allow-write",
@@ -71,58 +76,19 @@ export async function spawnBroker(options: BrokerProcessOptions = {}): Promise<B
       "--http-port",
       "0",
       ...(options.args ?? []),
-    ],
-    stdout: "piped",
-    stderr: options.stderr ?? "null",
-  }).spawn();
-  const removeDataDir = async () => {
-    if (ownsDataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-  };
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let port: number | undefined;
-  const deadline = setTimeout(() => child.kill("SIGKILL"), options.startTimeoutMs ?? 20_000);
-  try {
-    let text = "";
-    while (port === undefined) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("The broker exited before it was listening");
-      text += value;
-      const match = /"event":"listening".*?"port":(\d+)/.exec(text);
-      if (match !== null) port = Number(match[1]);
-    }
+    ], options);
   } catch (error) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already exited */ }
-    await child.status;
     await removeDataDir();
     throw error;
-  } finally {
-    clearTimeout(deadline);
   }
-  // Keep draining stdout so the child never blocks on a full pipe.
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  let exited = false;
-  const kill = async (signal: Deno.Signal): Promise<void> => {
-    if (!exited) {
-      try {
-        child.kill(signal);
-      } catch { /* already exited */ }
-    }
-    await child.status;
-    exited = true;
-    await drain.catch(() => {});
-  };
   return {
-    port,
-    endpoint: `127.0.0.1:${port}`,
+    port: child.port,
+    endpoint: `127.0.0.1:${child.port}`,
     pid: child.pid,
     dataDir,
-    kill,
+    kill: child.kill,
     async [Symbol.asyncDispose]() {
-      await kill("SIGTERM");
+      await child.kill("SIGTERM");
       await removeDataDir();
     },
   };

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { type ListeningChild, spawnListeningChild } from "./listening_child.ts";
+
 /** A running name-server child process. */
 export interface NamesrvProcess extends AsyncDisposable {
   /** The port it listens on. */
@@ -32,9 +34,9 @@ export async function spawnNamesrv(
   options: { port?: number; args?: readonly string[]; stderr?: "inherit" | "null" } = {},
 ): Promise<NamesrvProcess> {
   const dataDir = await Deno.makeTempDir({ prefix: "rmq_namesrv_proc_" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
+  let child: ListeningChild;
+  try {
+    child = await spawnListeningChild("name server", [
       "--allow-net",
       "--allow-read",
       "--allow-write",
@@ -47,50 +49,18 @@ export async function spawnNamesrv(
       "--http-port",
       "0",
       ...(options.args ?? []),
-    ],
-    stdout: "piped",
-    stderr: options.stderr ?? "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const deadline = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  let port: number | undefined;
-  try {
-    let text = "";
-    while (port === undefined) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("The name server exited before it was listening");
-      text += value;
-      const match = /"event":"listening".*?"port":(\d+)/.exec(text);
-      if (match !== null) port = Number(match[1]);
-    }
+    ], options);
   } catch (error) {
-    await child.status;
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     throw error;
-  } finally {
-    clearTimeout(deadline);
   }
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  let exited = false;
-  const kill = async (signal: Deno.Signal): Promise<void> => {
-    if (!exited) {
-      try {
-        child.kill(signal);
-      } catch { /* already exited */ }
-    }
-    await child.status;
-    exited = true;
-    await drain.catch(() => {});
-  };
   return {
-    port,
-    endpoint: `127.0.0.1:${port}`,
+    port: child.port,
+    endpoint: `127.0.0.1:${child.port}`,
     pid: child.pid,
-    kill,
+    kill: child.kill,
     async [Symbol.asyncDispose]() {
-      await kill("SIGTERM");
+      await child.kill("SIGTERM");
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
