@@ -182,16 +182,18 @@ export function createBrokerMetrics(source: BrokerMetricsSource): MetricsExposit
     node_id: config.brokerName,
   });
   const fifo = (topic: string) => source.topics.get(topic)?.attributes["message.type"] === "FIFO";
+  // Sends to a FIFO topic count as FIFO messages, as RocketMQ 5 labels them.
+  const inLabels = (row: { readonly topic: string; readonly messageType: string }) => ({
+    ...topicLabels(row.topic),
+    message_type: row.messageType === "Normal" && fifo(row.topic) ? "FIFO" : row.messageType,
+  });
   metrics.add({
     name: "rocketmq_messages_in_total",
     help: "Messages received by producers' send requests.",
     type: "counter",
     collect: () =>
       remoting.inFlows().map((row) => ({
-        labels: {
-          ...topicLabels(row.topic),
-          message_type: row.messageType === "Normal" && fifo(row.topic) ? "FIFO" : row.messageType,
-        },
+        labels: inLabels(row),
         value: row.messages,
       })),
   });
@@ -201,10 +203,7 @@ export function createBrokerMetrics(source: BrokerMetricsSource): MetricsExposit
     type: "counter",
     collect: () =>
       remoting.inFlows().map((row) => ({
-        labels: {
-          ...topicLabels(row.topic),
-          message_type: row.messageType === "Normal" && fifo(row.topic) ? "FIFO" : row.messageType,
-        },
+        labels: inLabels(row),
         value: row.bytes,
       })),
   });
