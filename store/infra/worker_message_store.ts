@@ -1311,10 +1311,14 @@ export class WorkerMessageStore implements MessageStore {
       diskUsedRatio: this.#diskRatio,
       writeRefused: this.#state === "failed" ||
         (this.#state === "open" && this.#refusal() !== undefined),
-      threadCpuMicros: control === undefined ? undefined : {
-        main: threadCpuMicros(),
-        storeWorker: loadOffset(control, CTRL_STORE_CPU_MICROS),
-        dispatchWorker: loadOffset(control, CTRL_DISPATCH_CPU_MICROS),
+      // A getter: the main thread's getrusage runs only for callers that read it (metrics), not
+      // for the HA master's and others' frequent offset reads.
+      get threadCpuMicros() {
+        return control === undefined ? undefined : {
+          main: threadCpuMicros(),
+          storeWorker: loadOffset(control, CTRL_STORE_CPU_MICROS),
+          dispatchWorker: loadOffset(control, CTRL_DISPATCH_CPU_MICROS),
+        };
       },
     };
   }
